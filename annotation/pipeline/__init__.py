@@ -1,0 +1,1 @@
+"""Streaming file parsing and writing for import and export; no ORM here."""

@@ -1,0 +1,136 @@
+"""Creating and changing projects and their labels."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from annotation.models import Label, Project, TaskType
+from governance.audit import audit_record
+from governance.roles import ProjectRole
+from governance.services.membership import membership_set
+
+_PROJECT_FIELDS = ("name", "description", "guidelines", "task_type", "overlap")
+_LABEL_FIELDS = ("name", "color", "hotkey", "description", "order")
+
+
+def _validate_label_specs(specs: list[dict]) -> None:
+    names = [spec.get("name", "").strip() for spec in specs]
+    for index, name in enumerate(names):
+        if not name:
+            raise ValidationError({"labels": f"label {index + 1} has no name."})
+    if len(set(names)) != len(names):
+        raise ValidationError({"labels": "label names must be unique within a project."})
+    hotkeys = [spec.get("hotkey", "") for spec in specs if spec.get("hotkey")]
+    if len(set(hotkeys)) != len(hotkeys):
+        raise ValidationError({"labels": "two labels share a hotkey."})
+
+
+def _default_hotkey(index: int) -> str:
+    return str(index + 1) if index < 9 else ""
+
+
+@transaction.atomic
+def project_create(
+    *,
+    actor,
+    name: str,
+    task_type: str = TaskType.SINGLE_LABEL,
+    description: str = "",
+    guidelines: str = "",
+    labels: list[dict] | None = None,
+    overlap: int = 1,
+) -> Project:
+    """Create a project, make ``actor`` its manager and add its labels (hotkeys 1-9 by default)."""
+    if task_type not in TaskType.values:
+        raise ValidationError({"task_type": f"Unknown task type '{task_type}'."})
+    labels = labels or []
+    _validate_label_specs(labels)
+    project = Project(
+        name=name.strip(),
+        task_type=task_type,
+        description=description,
+        guidelines=guidelines,
+        overlap=overlap,
+        created_by=actor,
+    )
+    project.full_clean()
+    project.save()
+    membership_set(actor=actor, project=project, user=actor, role=ProjectRole.MANAGER)
+    for index, spec in enumerate(labels):
+        _label_insert(project, {"hotkey": _default_hotkey(index), "order": index, **spec})
+    audit_record(
+        actor=actor,
+        action="project.create",
+        project=project,
+        target=project,
+        details={"name": project.name, "task_type": task_type, "labels": [spec["name"] for spec in labels]},
+    )
+    return project
+
+
+@transaction.atomic
+def project_update(*, actor, project: Project, **changes) -> Project:
+    unknown = set(changes) - set(_PROJECT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a project.")
+    if "task_type" in changes and changes["task_type"] != project.task_type and project.annotations.exists():
+        raise ValidationError({"task_type": "The task type cannot change once items have annotations."})
+    for field_name, value in changes.items():
+        setattr(project, field_name, value)
+    project.full_clean()
+    project.save()
+    audit_record(actor=actor, action="project.update", project=project, target=project, details={"fields": sorted(changes)})
+    return project
+
+
+def _label_insert(project: Project, spec: dict) -> Label:
+    unknown = set(spec) - set(_LABEL_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown label field(s): {', '.join(sorted(unknown))}.")
+    label = Label(project=project, **spec)
+    label.name = label.name.strip()
+    label.full_clean()
+    try:
+        with transaction.atomic():
+            label.save()
+    except IntegrityError:
+        raise ValidationError({"name": f"A label named '{label.name}' or with hotkey '{label.hotkey}' exists."}) from None
+    return label
+
+
+@transaction.atomic
+def label_create(*, actor, project: Project, **spec) -> Label:
+    if "order" not in spec:
+        spec["order"] = project.labels.count()
+    label = _label_insert(project, spec)
+    audit_record(actor=actor, action="label.create", project=project, target=label, details={"name": label.name})
+    return label
+
+
+@transaction.atomic
+def label_update(*, actor, label: Label, **changes) -> Label:
+    unknown = set(changes) - set(_LABEL_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown label field(s): {', '.join(sorted(unknown))}.")
+    if "name" in changes and changes["name"] != label.name and label.project.annotations.exists():
+        # Annotation values refer to labels by name; renaming would orphan them.
+        raise ValidationError({"name": "A label cannot be renamed once the project has annotations."})
+    for field_name, value in changes.items():
+        setattr(label, field_name, value)
+    label.full_clean()
+    try:
+        with transaction.atomic():
+            label.save()
+    except IntegrityError:
+        raise ValidationError({"name": "Another label already has this name or hotkey."}) from None
+    audit_record(actor=actor, action="label.update", project=label.project, target=label, details={"fields": sorted(changes)})
+    return label
+
+
+@transaction.atomic
+def label_delete(*, actor, label: Label) -> None:
+    project = label.project
+    if project.annotations.exists():
+        # Annotation values refer to labels by name; deleting one would leave them dangling.
+        raise ValidationError({"label": f"'{label.name}' cannot be deleted once the project has annotations."})
+    audit_record(actor=actor, action="label.delete", project=project, target=label, details={"name": label.name})
+    label.delete()

