@@ -19,6 +19,8 @@ class ImportRow:
     text: str
     external_id: str = ""
     meta: dict = field(default_factory=dict)
+    # Which key or column held the external id ("id" or "external_id"), for error messages.
+    id_field: str = "external_id"
 
 
 class ImportRowError(ValueError):
@@ -62,7 +64,7 @@ def read_rows(stream: BinaryIO, *, filename: str, fmt: str | None = None, max_te
                 raise ImportRowError(
                     filename=filename,
                     row=row_number,
-                    field="external_id",
+                    field=row.id_field,
                     message=f"'{row.external_id}' appears twice in this file",
                 )
             seen_ids.add(row.external_id)
@@ -194,4 +196,4 @@ def _validate(record: dict, row: int, filename: str, max_text_chars: int) -> Imp
     if not isinstance(meta, dict):
         fail("meta", "must be an object")
     extra = {key: value for key, value in record.items() if key not in ("text", "meta", *_ID_KEYS)}
-    return ImportRow(row=row, text=text, external_id=external_id, meta={**extra, **meta})
+    return ImportRow(row=row, text=text, external_id=external_id, meta={**extra, **meta}, id_field=id_key or "external_id")

@@ -1,0 +1,81 @@
+import csv
+import io
+import json
+
+import pytest
+
+from annotation.models import Item
+from annotation.pipeline.readers import ImportRowError
+from annotation.services.annotations import annotation_submit, item_skip
+from annotation.services.exports import annotations_export
+from annotation.services.imports import items_import
+from annotation.services.queue import queue_next_item
+from governance.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def jsonl(*records) -> io.BytesIO:
+    return io.BytesIO("".join(json.dumps(r) + "\n" for r in records).encode())
+
+
+def test_import_creates_items_and_records_an_audit_event(project, manager):
+    result = items_import(actor=manager, project=project, stream=jsonl({"text": "a", "id": "x1"}, {"text": "b"}), filename="f.jsonl")
+    assert (result.rows, result.created, result.skipped_existing) == (2, 2, 0)
+    assert project.items.filter(external_id="x1", text="a").exists()
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert event.action == "items.import" and event.details["created"] == 2
+
+
+def test_reimporting_the_same_file_adds_nothing_twice(project, manager):
+    records = [{"text": "a", "id": "x1"}, {"text": "b", "id": "x2"}]
+    items_import(actor=manager, project=project, stream=jsonl(*records), filename="f.jsonl")
+    again = items_import(actor=manager, project=project, stream=jsonl(*records), filename="f.jsonl")
+    assert (again.created, again.skipped_existing) == (0, 2)
+
+
+def test_a_bad_row_late_in_a_large_file_leaves_nothing_imported(project, manager):
+    before = Item.objects.count()
+    records = [{"text": f"row {i}"} for i in range(2500)] + [{"text": ""}]
+    with pytest.raises(ImportRowError) as caught:
+        items_import(actor=manager, project=project, stream=jsonl(*records), filename="big.jsonl")
+    assert (caught.value.row, caught.value.field) == (2501, "text")
+    assert Item.objects.count() == before
+    assert not AuditEvent.objects.filter(action="items.import", details__file="big.jsonl").exists()
+
+
+def test_csv_import_keeps_metadata_columns(project, manager):
+    items_import(actor=manager, project=project, stream=io.BytesIO(b"text,channel\nhello,email\n"), filename="f.csv")
+    assert project.items.get(text="hello").meta == {"channel": "email"}
+
+
+def test_export_streams_submitted_annotations_as_jsonl_and_skips_skipped_items(project, annotator):
+    first = queue_next_item(actor=annotator, project=project)
+    annotation_submit(actor=annotator, item=first, value={"labels": ["positive"]}, lead_time_ms=900)
+    item_skip(actor=annotator, item=queue_next_item(actor=annotator, project=project))
+    records = [json.loads(line) for line in b"".join(annotations_export(actor=annotator, project=project, fmt="jsonl")).splitlines()]
+    assert [r["id"] for r in records] == [first.pk]
+    assert records[0]["annotations"][0] | {"created_at": None, "updated_at": None} == {
+        "annotator": "annotator",
+        "status": "submitted",
+        "value": {"labels": ["positive"]},
+        "lead_time_ms": 900,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def test_export_as_csv_has_one_row_per_annotation_and_is_audited(project, annotator, manager):
+    item = queue_next_item(actor=annotator, project=project)
+    annotation_submit(actor=annotator, item=item, value={"labels": ["negative"]})
+    data = b"".join(annotations_export(actor=manager, project=project, fmt="csv")).decode()
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert [(r["item_id"], r["labels"], r["annotator"]) for r in rows] == [(str(item.pk), "negative", "annotator")]
+    assert AuditEvent.objects.filter(action="annotations.export", actor=manager, details__format="csv").exists()
+
+
+def test_export_refuses_an_unknown_format_by_name(project, manager):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="Unknown export format 'xlsx'"):
+        annotations_export(actor=manager, project=project, fmt="xlsx")
