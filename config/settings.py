@@ -142,6 +142,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI would otherwise send the schema URL to validator.swagger.io for a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 CELERY_BROKER_URL = env.CELERY_BROKER_URL
@@ -171,4 +173,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
 }
 
-env.DATA_DIR.mkdir(parents=True, exist_ok=True)
+# WhiteNoise warns at start-up when STATIC_ROOT is missing, even in development.
+for _directory in (env.DATA_DIR, STATIC_ROOT):
+    _directory.mkdir(parents=True, exist_ok=True)

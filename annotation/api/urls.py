@@ -1,3 +1,63 @@
-from django.urls import path
+"""Routes of the REST API (mounted at /api/), its OpenAPI schema and Swagger UI."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from annotation.api.annotations import (
+    AnnotationListApi,
+    AnnotationSubmitApi,
+    ItemSkipApi,
+    QueueNextApi,
+)
+from annotation.api.auth import AuthTokenObtainApi
+from annotation.api.base import one_url
+from annotation.api.exports import AnnotationsExportApi
+from annotation.api.items import ItemDetailApi, ItemListApi, ItemsImportApi
+from annotation.api.labels import LabelCreateApi, LabelDeleteApi, LabelListApi, LabelUpdateApi
+from annotation.api.members import MemberListApi, MemberRemoveApi, MemberSetApi
+from annotation.api.predictions import (
+    PreannotationJobDetailApi,
+    PreannotationStartApi,
+    PredictionListApi,
+)
+from annotation.api.projects import (
+    ProjectCreateApi,
+    ProjectDetailApi,
+    ProjectListApi,
+    ProjectUpdateApi,
+)
+
+app_name = "api"
+
+project = "projects/<int:project_id>/"
+
+urlpatterns = [
+    path("auth/token/", AuthTokenObtainApi.as_view(), name="auth-token"),
+    path("projects/", one_url(ProjectListApi, ProjectCreateApi), name="projects"),
+    path(project, one_url(ProjectDetailApi, ProjectUpdateApi), name="project"),
+    path(project + "labels/", one_url(LabelListApi, LabelCreateApi), name="labels"),
+    path(project + "labels/<int:label_id>/", one_url(LabelUpdateApi, LabelDeleteApi), name="label"),
+    path(project + "import/", ItemsImportApi.as_view(), name="items-import"),
+    path(project + "items/", ItemListApi.as_view(), name="items"),
+    path(project + "items/<int:item_id>/", ItemDetailApi.as_view(), name="item"),
+    path(
+        project + "items/<int:item_id>/annotations/",
+        AnnotationSubmitApi.as_view(),
+        name="annotation-submit",
+    ),
+    path(project + "items/<int:item_id>/skip/", ItemSkipApi.as_view(), name="item-skip"),
+    path(project + "next/", QueueNextApi.as_view(), name="queue-next"),
+    path(project + "annotations/", AnnotationListApi.as_view(), name="annotations"),
+    path(project + "predictions/", PredictionListApi.as_view(), name="predictions"),
+    path(project + "preannotate/", PreannotationStartApi.as_view(), name="preannotate"),
+    path(
+        project + "preannotate/<int:job_id>/",
+        PreannotationJobDetailApi.as_view(),
+        name="preannotation-job",
+    ),
+    path(project + "export/", AnnotationsExportApi.as_view(), name="export"),
+    path(project + "members/", one_url(MemberListApi, MemberSetApi), name="members"),
+    path(project + "members/<int:user_id>/", MemberRemoveApi.as_view(), name="member"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,133 @@
+"""Labelling through the API: take the next item, submit or skip it, list annotations."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from annotation.api.base import BaseApi, ListApi
+from annotation.api.projects import ProgressSerializer
+from annotation.models import AnnotationStatus, Item
+from annotation.selectors import annotation_list, prediction_latest, project_progress
+from annotation.services.annotations import annotation_submit, item_skip
+from annotation.services.queue import queue_next_item
+from governance.access import access_project, has_project_perm
+from governance.roles import Perm
+
+
+def _item_of(project, item_id) -> Item:
+    return get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
+
+
+class AnnotationListApi(ListApi):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        item = serializers.IntegerField(source="item_id")
+        annotator = serializers.CharField(source="annotator.username")
+        status = serializers.ChoiceField(choices=AnnotationStatus.choices)
+        value = serializers.JSONField()
+        lead_time_ms = serializers.IntegerField()
+        prediction = serializers.IntegerField(source="prediction_id", allow_null=True)
+        skip_reason = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(
+        summary="Annotations of the project (only your own unless your role may see everyone's)",
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request, project_id: int):
+        project = access_project(user=request.user, project_id=project_id, perm=Perm.VIEW_PROJECT)
+        return self.paginated_response(
+            annotation_list(project=project, user=request.user), AnnotationListApi.OutputSerializer
+        )
+
+
+class QueueNextApi(BaseApi):
+    class OutputSerializer(serializers.Serializer):
+        class ItemSerializer(serializers.Serializer):
+            id = serializers.IntegerField()
+            external_id = serializers.CharField()
+            text = serializers.CharField()
+            meta = serializers.JSONField()
+
+        class SuggestionSerializer(serializers.Serializer):
+            id = serializers.IntegerField()
+            value = serializers.JSONField()
+            score = serializers.FloatField()
+            model_version = serializers.CharField()
+
+        item = ItemSerializer()
+        suggestion = SuggestionSerializer(
+            allow_null=True, help_text="The latest model prediction, if your role may see it."
+        )
+        progress = ProgressSerializer()
+
+    @extend_schema(
+        summary="Reserve the next item for you to label",
+        request=None,
+        responses={200: OutputSerializer, 204: None},
+        description="Returns 204 when nothing is left for you. The item stays reserved for you "
+        "until you "
+        "submit or skip it, or the reservation expires.",
+    )
+    def post(self, request, project_id: int):
+        project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+        item = queue_next_item(actor=request.user, project=project)
+        if item is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        may_see_predictions = has_project_perm(
+            user=request.user, project=project, perm=Perm.VIEW_PREDICTIONS
+        )
+        data = {
+            "item": item,
+            "suggestion": prediction_latest(item=item) if may_see_predictions else None,
+            "progress": project_progress(project=project, user=request.user),
+        }
+        return Response(QueueNextApi.OutputSerializer(data).data)
+
+
+class AnnotationSubmitApi(BaseApi):
+    class InputSerializer(serializers.Serializer):
+        value = serializers.JSONField(
+            help_text='{"labels": ["positive"]} or {"spans": [{"start", "end", "label"}]}'
+        )
+        lead_time_ms = serializers.IntegerField(min_value=0, default=0)
+        prediction_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        summary="Submit your answer for an item (again to replace it)",
+        request=InputSerializer,
+        responses={201: AnnotationListApi.OutputSerializer},
+    )
+    def post(self, request, project_id: int, item_id: int):
+        project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+        serializer = AnnotationSubmitApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        annotation = annotation_submit(
+            actor=request.user, item=_item_of(project, item_id), **serializer.validated_data
+        )
+        return Response(
+            AnnotationListApi.OutputSerializer(annotation).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ItemSkipApi(BaseApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        summary="Pass on an item; it stays open for other annotators",
+        request=InputSerializer,
+        responses={201: AnnotationListApi.OutputSerializer},
+    )
+    def post(self, request, project_id: int, item_id: int):
+        project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+        serializer = ItemSkipApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        annotation = item_skip(
+            actor=request.user, item=_item_of(project, item_id), **serializer.validated_data
+        )
+        return Response(
+            AnnotationListApi.OutputSerializer(annotation).data, status=status.HTTP_201_CREATED
+        )

@@ -1,0 +1,86 @@
+"""What every API class shares: service errors as 400s, pagination, schema names, shared URLs."""
+
+import inspect
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from annotation.pipeline.readers import ImportRowError
+
+
+class ApiSchema(AutoSchema):
+    """Names components after their API class: ProjectListApi.OutputSerializer -> ProjectListOutput.
+
+    Every API class nests serializers called InputSerializer/OutputSerializer, so the
+    default name (the bare class name) would make them all collide in the schema.
+    """
+
+    def get_serializer_name(self, serializer, direction):
+        qualname = type(serializer).__qualname__
+        return qualname.replace("Api.", ".").replace("Serializer", "").replace(".", "")
+
+    def _handler_owner(self) -> type:
+        """The API class that defines this operation's handler, not the one_url combination."""
+        name = self.method.lower()
+        return next(cls for cls in type(self.view).__mro__ if name in vars(cls))
+
+    def get_description(self):
+        # Only the API class's own docstring: inherited ones describe base classes, not endpoints.
+        own_doc = vars(self._handler_owner()).get("__doc__")
+        return inspect.cleandoc(own_doc) if own_doc else ""
+
+    def get_tags(self):
+        return [self._handler_owner().__module__.rpartition(".")[2]]
+
+
+class ApiErrorsMixin:
+    """Turns the errors services raise into 400 responses, so API classes need no try/except."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ImportRowError):
+            return Response(
+                {"detail": str(exc), "error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST
+            )
+        if isinstance(exc, DjangoValidationError):
+            errors = as_serializer_error(exc)
+            # full_clean() puts cross-field errors under "__all__"; DRF clients expect its key.
+            if NON_FIELD_ERRORS in errors:
+                errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
+            exc = exceptions.ValidationError(errors)
+        return super().handle_exception(exc)
+
+
+class BaseApi(ApiErrorsMixin, APIView):
+    schema = ApiSchema()
+
+
+class ListApi(BaseApi):
+    """An API class whose GET returns one page of a queryset."""
+
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    def paginated_response(self, queryset, serializer_class) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def one_url(*apis: type[APIView]):
+    """Serve several single-action API classes (one HTTP method each) from one URL.
+
+    The combined class inherits each handler, so inside a handler refer to the
+    nested serializers through the class name (``ProjectCreateApi.InputSerializer``),
+    not ``self``: ``self`` resolves to the first class in the combination.
+    """
+    methods = [method for api in apis for method in api.http_method_names if method in vars(api)]
+    assert len(methods) == len(set(methods)), (
+        f"{[api.__name__ for api in apis]} handle the same HTTP method twice."
+    )
+    combined = type("".join(api.__name__.removesuffix("Api") for api in apis) + "Api", apis, {})
+    return combined.as_view()

@@ -1,0 +1,22 @@
+"""Recording who read which items' text outside the labelling queue (API browsing, detail views)."""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from annotation.models import Item, Project
+from governance.audit import audit_record
+
+
+@transaction.atomic
+def items_read_record(*, actor, project: Project, items: Sequence[Item], via: str) -> None:
+    """One audit event naming every item whose text is about to be shown to ``actor``."""
+    if not items:
+        return
+    audit_record(
+        actor=actor,
+        action="item.read",
+        project=project,
+        target=items[0] if len(items) == 1 else None,
+        details={"via": via, "items": [item.pk for item in items]},
+    )

@@ -1,0 +1,165 @@
+import json
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+pytestmark = pytest.mark.django_db
+
+GOOD_CSV = (
+    b"external_id,text,meta\n"
+    b't1,"Fast delivery, thanks!","{""source"": ""email""}"\n'
+    b"t2,Still waiting for a refund.,\n"
+)
+
+
+def _import(client, project, name: str, content: bytes, **extra):
+    upload = SimpleUploadedFile(name, content)
+    return client.post(
+        f"/api/projects/{project.pk}/import/", {"file": upload, **extra}, format="multipart"
+    )
+
+
+def test_allows_the_manager_to_import_a_csv_file(project, manager, api_client):
+    response = _import(api_client(manager), project, "tickets.csv", GOOD_CSV)
+    assert response.status_code == 201, response.content
+    assert response.json() == {"rows": 2, "created": 2, "skipped_existing": 0}
+    item = project.items.get(external_id="t1")
+    assert item.text == "Fast delivery, thanks!" and item.meta == {"source": "email"}
+
+
+def test_allows_the_manager_to_import_a_jsonl_file(project, manager, api_client):
+    lines = b'{"id": 7, "text": "Great app.", "meta": {"lang": "en"}}\n\n{"text": "No id here."}\n'
+    response = _import(api_client(manager), project, "more.jsonl", lines)
+    assert response.status_code == 201
+    assert response.json() == {"rows": 2, "created": 2, "skipped_existing": 0}
+    assert project.items.get(external_id="7").meta == {"lang": "en"}
+
+
+def test_reimporting_the_same_file_with_external_ids_adds_nothing(project, manager, api_client):
+    client = api_client(manager)
+    _import(client, project, "tickets.csv", GOOD_CSV)
+    before = project.items.count()
+    response = _import(client, project, "tickets.csv", GOOD_CSV)
+    assert response.status_code == 201
+    assert response.json() == {"rows": 2, "created": 0, "skipped_existing": 2}
+    assert project.items.count() == before
+
+
+def test_uses_the_format_field_over_the_file_name(project, manager, api_client):
+    response = _import(
+        api_client(manager), project, "export.txt", b'{"text": "Hello."}\n', format="jsonl"
+    )
+    assert response.status_code == 201
+    assert response.json()["created"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "row", "field"),
+    [
+        ("bad.csv", b"external_id,text\nb1,Fine.\nb2,\n", 3, "text"),
+        ("bad.csv", b"external_id,text,meta\nb1,Fine.,\nb2,Also fine.,{not json}\n", 3, "meta"),
+        ("bad.jsonl", b'{"id": "b1", "text": "Fine."}\n{"id": "b2", "text": 42}\n', 2, "text"),
+        (
+            "bad.jsonl",
+            b'{"external_id": "b1", "text": "Fine."}\n{"external_id": "b1", "text": "Again."}\n',
+            2,
+            "external_id",
+        ),
+    ],
+    ids=["empty csv text", "csv meta not json", "jsonl text not a string", "jsonl repeated id"],
+)
+def test_rejects_a_malformed_row_naming_row_and_field_and_imports_nothing(
+    project, manager, api_client, name, content, row, field
+):
+    before = project.items.count()
+    response = _import(api_client(manager), project, name, content)
+    assert response.status_code == 400
+    body = response.json()
+    assert f"row {row}" in body["detail"] and f"field '{field}'" in body["detail"]
+    assert body["error"]["file"] == name
+    assert body["error"]["row"] == row and body["error"]["field"] == field
+    assert project.items.count() == before
+
+
+def test_rejects_a_file_of_unknown_type(project, manager, api_client):
+    response = _import(api_client(manager), project, "notes.txt", b"text\nHello.\n")
+    assert response.status_code == 400
+    assert "unknown file type" in response.json()["detail"]
+    assert response.json()["error"]["row"] is None
+
+
+def test_rejects_an_import_without_a_file(project, manager, api_client):
+    response = api_client(manager).post(
+        f"/api/projects/{project.pk}/import/", {}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "file" in response.json()
+
+
+def test_imports_a_file_larger_than_the_in_memory_upload_limit(project, manager, api_client):
+    line = json.dumps({"text": "A long sentence about delivery times and refunds. " * 8}) + "\n"
+    count = settings.FILE_UPLOAD_MAX_MEMORY_SIZE // len(line) + 100
+    content = "".join(
+        line.replace('{"text"', f'{{"id": "big{index}", "text"', 1) for index in range(count)
+    )
+    response = _import(api_client(manager), project, "big.jsonl", content.encode())
+    assert response.status_code == 201
+    assert response.json()["created"] == count
+
+
+def test_denies_an_annotator_to_import(project, annotator, api_client):
+    response = _import(api_client(annotator), project, "tickets.csv", GOOD_CSV)
+    assert response.status_code == 403
+    assert not project.items.filter(external_id="t1").exists()
+
+
+def test_lists_items_page_by_page_for_a_reviewer(project, reviewer, api_client):
+    response = api_client(reviewer).get(f"/api/projects/{project.pk}/items/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 6
+    assert set(body["results"][0]) == {
+        "id",
+        "external_id",
+        "text",
+        "meta",
+        "annotation_count",
+        "is_done",
+    }
+
+
+def test_denies_an_annotator_to_browse_items(project, annotator, api_client):
+    assert api_client(annotator).get(f"/api/projects/{project.pk}/items/").status_code == 403
+
+
+def test_shows_one_item_to_an_ml_engineer(project, ml_engineer, api_client):
+    item = project.items.first()
+    response = api_client(ml_engineer).get(f"/api/projects/{project.pk}/items/{item.pk}/")
+    assert response.status_code == 200
+    assert response.json()["text"] == item.text
+
+
+def test_hides_an_item_of_another_project_behind_404(project, foreign_project, manager, api_client):
+    foreign_item = foreign_project.items.first()
+    assert (
+        api_client(manager).get(f"/api/projects/{project.pk}/items/{foreign_item.pk}/").status_code
+        == 404
+    )
+
+
+def test_browsing_items_records_which_items_the_reader_saw(project, reviewer, api_client):
+    from governance.models import AuditEvent
+
+    response = api_client(reviewer).get(f"/api/projects/{project.pk}/items/")
+    event = AuditEvent.objects.filter(action="item.read", actor=reviewer).latest("seq")
+    assert event.details == {"via": "api.items", "items": [row["id"] for row in response.json()["results"]]}
+
+
+def test_reading_one_item_records_it_in_the_audit_trail(project, ml_engineer, api_client):
+    from governance.models import AuditEvent
+
+    item = project.items.first()
+    api_client(ml_engineer).get(f"/api/projects/{project.pk}/items/{item.pk}/")
+    event = AuditEvent.objects.filter(action="item.read", actor=ml_engineer).latest("seq")
+    assert (event.target_id, event.details["via"]) == (str(item.pk), "api.item")

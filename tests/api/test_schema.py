@@ -1,0 +1,77 @@
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from drf_spectacular.validation import validate_schema
+
+from annotation.api.urls import urlpatterns
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_PATHS = {
+    "/api/auth/token/": {"post"},
+    "/api/projects/": {"get", "post"},
+    "/api/projects/{project_id}/": {"get", "patch"},
+    "/api/projects/{project_id}/labels/": {"get", "post"},
+    "/api/projects/{project_id}/labels/{label_id}/": {"patch", "delete"},
+    "/api/projects/{project_id}/import/": {"post"},
+    "/api/projects/{project_id}/items/": {"get"},
+    "/api/projects/{project_id}/items/{item_id}/": {"get"},
+    "/api/projects/{project_id}/items/{item_id}/annotations/": {"post"},
+    "/api/projects/{project_id}/items/{item_id}/skip/": {"post"},
+    "/api/projects/{project_id}/next/": {"post"},
+    "/api/projects/{project_id}/annotations/": {"get"},
+    "/api/projects/{project_id}/predictions/": {"get"},
+    "/api/projects/{project_id}/preannotate/": {"post"},
+    "/api/projects/{project_id}/preannotate/{job_id}/": {"get"},
+    "/api/projects/{project_id}/export/": {"get"},
+    "/api/projects/{project_id}/members/": {"get", "post"},
+    "/api/projects/{project_id}/members/{user_id}/": {"delete"},
+}
+
+
+def test_serves_a_valid_openapi_3_document_listing_every_endpoint(api_client):
+    response = api_client(None).get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    assert schema["openapi"].startswith("3.")
+    assert {
+        path: set(operations) - {"parameters"} for path, operations in schema["paths"].items()
+    } == EXPECTED_PATHS
+
+
+def test_lists_in_the_schema_every_route_of_the_api_module():
+    routes = {pattern.name for pattern in urlpatterns} - {"schema", "docs"}
+    assert len(routes) == len(EXPECTED_PATHS)
+
+
+def test_documents_the_empty_queue_and_the_accepted_job_responses(api_client):
+    paths = api_client(None).get("/api/schema/?format=json").json()["paths"]
+    assert set(paths["/api/projects/{project_id}/next/"]["post"]["responses"]) == {"200", "204"}
+    assert set(paths["/api/projects/{project_id}/preannotate/"]["post"]["responses"]) == {"202"}
+    assert set(
+        paths["/api/projects/{project_id}/export/"]["get"]["responses"]["200"]["content"]
+    ) == {
+        "application/x-ndjson",
+        "text/csv",
+    }
+
+
+def test_serves_the_swagger_page_with_local_assets_only(api_client):
+    response = api_client(None).get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page, re.IGNORECASE), (
+        "the docs page names an external URL"
+    )
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets, "the docs page should load Swagger UI's script and stylesheet"
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        assert finders.find(asset.removeprefix("/static/")), (
+            f"{asset} is not a file any static finder knows"
+        )
+    assert "/api/schema/" in page
+    # Swagger UI's default would post the schema URL to validator.swagger.io.
+    assert '"validatorUrl": null' in page
