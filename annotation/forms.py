@@ -1,0 +1,151 @@
+"""HTML forms for the annotation pages: they parse input only; the services validate and write."""
+
+import json
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from annotation.models import TaskType
+from annotation.pipeline.readers import FORMATS
+
+# Colours for labels typed without one, in order; readable on white and distinct from each other.
+_PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#72b7b2",
+    "#b279a2",
+    "#eeca3b",
+    "#9d755d",
+    "#bab0ac",
+)
+
+
+def labels_parse(text: str) -> list[dict]:
+    """Read one label per line as ``name | #colour | description``; only the name is required."""
+    specs = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) > 3:
+            raise ValidationError(
+                _("Line %(line)d has more than three parts; write name | #colour | description.")
+                % {"line": line_number}
+            )
+        name, colour, description = (parts + ["", ""])[:3]
+        if not name:
+            raise ValidationError(_("Line %(line)d has no label name.") % {"line": line_number})
+        specs.append(
+            {
+                "name": name,
+                "color": colour or _PALETTE[len(specs) % len(_PALETTE)],
+                "description": description,
+            }
+        )
+    return specs
+
+
+class ProjectCreateForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    task_type = forms.ChoiceField(label=gettext_lazy("Task type"), choices=TaskType.choices)
+    description = forms.CharField(
+        label=gettext_lazy("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    guidelines = forms.CharField(
+        label=gettext_lazy("Guidelines"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    labels = forms.CharField(
+        label=gettext_lazy("Labels"),
+        help_text=gettext_lazy(
+            "One per line: name | #colour | description. Hotkeys 1-9 follow the order."
+        ),
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "positive | #2ca02c | The writer is pleased"}
+        ),
+    )
+
+    def clean_labels(self) -> list[dict]:
+        return labels_parse(self.cleaned_data["labels"])
+
+
+class LabelForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    color = forms.CharField(
+        label=gettext_lazy("Colour"),
+        max_length=7,
+        initial="#4c78a8",
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+    hotkey = forms.CharField(label=gettext_lazy("Hotkey"), max_length=1, required=False)
+    description = forms.CharField(label=gettext_lazy("Description"), required=False)
+
+
+class ItemImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("CSV or JSONL file"))
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"),
+        required=False,
+        choices=[("", gettext_lazy("From the file name"))]
+        + [(fmt, fmt.upper()) for fmt in FORMATS],
+    )
+
+
+class AnnotationSubmitForm(forms.Form):
+    """The labelling form: chosen labels (or spans as JSON), lead time, accepted suggestion."""
+
+    label = forms.MultipleChoiceField(required=False)
+    spans = forms.CharField(required=False)
+    lead_time_ms = forms.IntegerField(required=False, min_value=0)
+    prediction_id = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, label_names: list[str], task_type: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task_type = task_type
+        self.fields["label"].choices = [(name, name) for name in label_names]
+
+    def clean_spans(self) -> list:
+        raw = self.cleaned_data["spans"]
+        if not raw:
+            return []
+        try:
+            spans = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ValidationError(_("The spans could not be read; reload the page.")) from None
+        if not isinstance(spans, list):
+            raise ValidationError(_("The spans could not be read; reload the page."))
+        return spans
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if self.task_type == TaskType.SPANS:
+            cleaned["value"] = {"spans": cleaned["spans"]}
+        else:
+            if not cleaned["label"]:
+                raise ValidationError(
+                    _("Choose a label first (number keys), or accept the suggestion (a).")
+                )
+            cleaned["value"] = {"labels": cleaned["label"]}
+        cleaned["lead_time_ms"] = cleaned.get("lead_time_ms") or 0
+        return cleaned
+
+
+class ItemSkipForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=500)
+
+
+def form_add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Attach a service's ValidationError to the field it names, else to the whole form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field_name, errors in error.message_dict.items():
+        target = field_name if field_name in form.fields else None
+        named = target is not None or field_name == NON_FIELD_ERRORS
+        messages = errors if named else [f"{field_name}: {message}" for message in errors]
+        form.add_error(target, messages)

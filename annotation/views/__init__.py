@@ -1,0 +1,1 @@
+"""HTML pages and htmx partials; each view reaches its project only through governance.access."""

@@ -1,0 +1,124 @@
+"""The labelling loop: the page, the item partial, and submit and skip that return the next item."""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation.forms import AnnotationSubmitForm, ItemSkipForm, form_add_service_errors
+from annotation.models import Item, Project, TaskType
+from annotation.selectors import item_list, prediction_latest, project_progress
+from annotation.services.annotations import annotation_submit, item_skip
+from annotation.services.queue import queue_next_item
+from governance.access import access_project, has_project_perm
+from governance.roles import Perm
+
+UNPROCESSABLE = 422
+
+
+def _error_messages(form) -> list[str]:
+    return [
+        message if field_name == NON_FIELD_ERRORS else f"{field_name}: {message}"
+        for field_name, messages in form.errors.items()
+        for message in messages
+    ]
+
+
+def _item_context(request, project: Project, item: Item | None, form=None) -> dict:
+    suggestion = None
+    if item is not None and has_project_perm(
+        user=request.user, project=project, perm=Perm.VIEW_PREDICTIONS
+    ):
+        suggestion = prediction_latest(item=item)
+    labels = list(project.labels.all())
+    chosen = set(form.data.getlist("label")) if form is not None else set()
+    errors = _error_messages(form) if form is not None else []
+    return {
+        "project": project,
+        "item": item,
+        "labels": [(label, label.name in chosen) for label in labels],
+        "is_multi": project.task_type == TaskType.MULTI_LABEL,
+        "is_spans": project.task_type == TaskType.SPANS,
+        "suggestion": suggestion,
+        "suggestion_json": json.dumps(suggestion.value) if suggestion else "",
+        "progress": project_progress(project=project, user=request.user),
+        "errors": errors,
+    }
+
+
+def _item_response(request, project, item, form=None):
+    """The item partial for htmx, the whole labelling page otherwise."""
+    context = _item_context(request, project, item, form)
+    status = UNPROCESSABLE if form is not None and form.errors else 200
+    template = "annotation/partials/_item.html" if request.htmx else "annotation/label.html"
+    return render(request, template, context, status=status)
+
+
+@never_cache
+@require_GET
+@login_required
+def label_page_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+    item = queue_next_item(actor=request.user, project=project)
+    return render(request, "annotation/label.html", _item_context(request, project, item))
+
+
+@never_cache
+@require_GET
+@login_required
+def label_next_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+    return _item_response(request, project, queue_next_item(actor=request.user, project=project))
+
+
+def _next_or_page(request, project):
+    if not request.htmx:
+        return redirect("annotation:label", project_id=project.pk)
+    return _item_response(request, project, queue_next_item(actor=request.user, project=project))
+
+
+@never_cache
+@require_POST
+@login_required
+def annotation_submit_view(request, project_id: int, item_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+    item = get_object_or_404(item_list(project=project), pk=item_id)
+    form = AnnotationSubmitForm(
+        request.POST,
+        label_names=list(project.labels.values_list("name", flat=True)),
+        task_type=project.task_type,
+    )
+    if form.is_valid():
+        try:
+            annotation_submit(
+                actor=request.user,
+                item=item,
+                value=form.cleaned_data["value"],
+                lead_time_ms=form.cleaned_data["lead_time_ms"],
+                prediction_id=form.cleaned_data["prediction_id"],
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            return _next_or_page(request, project)
+    return _item_response(request, project, item, form)
+
+
+@never_cache
+@require_POST
+@login_required
+def item_skip_view(request, project_id: int, item_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+    item = get_object_or_404(item_list(project=project), pk=item_id)
+    form = ItemSkipForm(request.POST)
+    if form.is_valid():
+        try:
+            item_skip(actor=request.user, item=item, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            return _next_or_page(request, project)
+    return _item_response(request, project, item, form)
