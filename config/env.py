@@ -90,6 +90,8 @@ PREANNOTATION_BATCH_SIZE = _int("PREANNOTATION_BATCH_SIZE", 64)
 # A logistic-regression head replaces zero-shot similarity once this many labelled
 # examples exist for at least two labels.
 PREANNOTATION_MIN_EXAMPLES_PER_LABEL = _int("PREANNOTATION_MIN_EXAMPLES_PER_LABEL", 5)
+# A running job with no progress for this long is taken to have lost its worker.
+PREANNOTATION_STALE_SECONDS = _int("PREANNOTATION_STALE_SECONDS", 10 * 60)
 
 # How long an item handed to an annotator stays reserved for them.
 QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)

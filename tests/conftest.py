@@ -6,6 +6,8 @@ from rest_framework.test import APIClient
 from governance.roles import ProjectRole
 from tests.factories import project_make, superuser_make, user_make
 
+pytest_plugins = ["tests.celery_worker"]
+
 SAMPLE_TEXTS = [
     "The support team solved my problem within minutes, wonderful service.",
     "The parcel arrived broken and nobody answers the phone.",

@@ -25,6 +25,9 @@ class PreannotationJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the worker at every batch; a running job whose heartbeat is older than
+    # PREANNOTATION_STALE_SECONDS lost its worker and may be taken over.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 """Moving data in and out of a project: file import, streamed export and model pre-annotation."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
@@ -63,7 +64,11 @@ def annotations_export_view(request, project_id: int, fmt: str):
 @login_required
 def preannotation_start_view(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id, perm=Perm.RUN_PREANNOTATION)
-    job = preannotation_request(actor=request.user, project=project)
+    try:
+        job = preannotation_request(actor=request.user, project=project)
+    except ValidationError as error:
+        context = {"project": project, "job": None, "request_error": " ".join(error.messages)}
+        return render(request, "annotation/partials/_preannotation.html", context, status=UNPROCESSABLE)
     if not request.htmx:
         return redirect("annotation:project-detail", project_id=project.pk)
     return render(

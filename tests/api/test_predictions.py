@@ -79,3 +79,13 @@ def test_hides_a_job_of_another_project_behind_404(project, foreign_project, man
     foreign_job = preannotation_request(actor=foreign_project.created_by, project=foreign_project)
     response = api_client(manager).get(f"/api/projects/{project.pk}/preannotate/{foreign_job.pk}/")
     assert response.status_code == 404
+
+
+def test_refuses_to_pre_annotate_a_span_project_saying_why(manager, api_client):
+    from annotation.models import TaskType
+    from tests.factories import project_make
+
+    project = project_make(manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}], texts=["Ada wrote."])
+    response = api_client(manager).post(f"/api/projects/{project.pk}/preannotate/")
+    assert response.status_code == 400
+    assert "does not support span" in str(response.json())

@@ -1,22 +1,58 @@
-"""Requesting model pre-annotation for a project; the work itself runs in a Celery worker."""
+"""Model pre-annotation: requesting a job from the web app, and running it in a Celery worker."""
 
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
 
-from annotation.models import Project
+from annotation.models import Annotation, AnnotationStatus, Item, Prediction, Project, TaskType
 from governance.audit import audit_record
 from training.models import JobStatus, PreannotationJob
+
+logger = logging.getLogger(__name__)
+
+# Items embedded between two database writes, in encoder batches: few enough for a lively
+# progress bar, many enough that the writes cost little next to the forward passes.
+BATCHES_PER_WRITE = 8
+MAX_ERROR_CHARS = 2000
+
+
+class PreannotationUnsupported(Exception):
+    """The project cannot be pre-annotated as it stands; the message tells the user why."""
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=settings.PREANNOTATION_STALE_SECONDS)
+
+
+def _is_stale(job: PreannotationJob) -> bool:
+    return job.status == JobStatus.RUNNING and (job.heartbeat_at is None or job.heartbeat_at < _stale_before())
 
 
 @transaction.atomic
 def preannotation_request(*, actor, project: Project) -> PreannotationJob:
-    """Queue a pre-annotation job, or return the one already queued or running for this project."""
+    """Queue a pre-annotation job, or return the one already queued or running for this project.
+
+    A running job whose worker stopped sending heartbeats (killed, machine lost) is marked
+    failed and replaced, so one dead worker cannot block a project for ever.
+    """
+    if project.task_type == TaskType.SPANS:
+        raise ValidationError(
+            {"project": "Pre-annotation does not support span (named-entity) projects yet; label their items by hand."}
+        )
     active = (
         PreannotationJob.objects.select_for_update()
         .filter(project=project, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
         .first()
     )
-    if active is not None:
+    if active is not None and not _is_stale(active):
         return active
+    if active is not None:
+        _job_fail(active, PreannotationUnsupported("The worker running this job stopped responding; a new job replaced it."))
     job = PreannotationJob.objects.create(project=project, requested_by=actor)
     audit_record(actor=actor, action="preannotation.request", project=project, target=job)
 
@@ -24,3 +60,150 @@ def preannotation_request(*, actor, project: Project) -> PreannotationJob:
 
     transaction.on_commit(lambda: preannotate_project_task.delay(job.pk))
     return job
+
+
+def preannotation_run(*, job_id) -> None:
+    """Propose a label for every item not yet done and store them as predictions; runs in a worker.
+
+    Only a queued job, or a running one whose worker died (stale heartbeat; the broker
+    redelivers its message thanks to late acknowledgement), is run: taking it is one
+    conditional UPDATE, so a duplicate message or a second call does nothing. Items already done (enough
+    submitted annotations) get no prediction, since no annotator will see them again.
+    Predictions are written batch by batch, never in one long transaction, so the web
+    app keeps writing while a large project is scored. Span projects are not supported
+    yet: their job fails with a message saying so.
+    """
+    now = timezone.now()
+    takeable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, heartbeat_at__lt=_stale_before())
+    claimed = PreannotationJob.objects.filter(takeable, pk=job_id).update(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, error=""
+    )
+    if not claimed:
+        logger.info("Pre-annotation job %s is not queued any more; nothing to do.", job_id)
+        return
+    job = PreannotationJob.objects.select_related("project").get(pk=job_id)
+    try:
+        _job_execute(job)
+    except PreannotationUnsupported as error:
+        logger.warning("Pre-annotation job %s refused: %s", job_id, error)
+        _job_fail(job, error)
+    except Exception as error:
+        logger.exception("Pre-annotation job %s failed.", job_id)
+        _job_fail(job, error)
+
+
+def _labelled_examples(project: Project):
+    from training.ml.preannotate import Example
+
+    submitted = (
+        Annotation.objects.filter(project=project, status=AnnotationStatus.SUBMITTED)
+        .select_related("item")
+        .order_by("id")
+    )
+    for annotation in submitted.iterator(chunk_size=2000):
+        labels = annotation.value.get("labels") if isinstance(annotation.value, dict) else None
+        if isinstance(labels, list):
+            yield Example(text=annotation.item.text, labels=tuple(labels))
+
+
+def _job_execute(job: PreannotationJob) -> None:
+    # Imported here so that the web process, which only requests jobs, never loads torch.
+    from training.ml.encoder import encoder_load
+    from training.ml.preannotate import ZERO_SHOT, LabelSpec, preannotator_build
+
+    project = job.project
+    if project.task_type == TaskType.SPANS:
+        raise PreannotationUnsupported(
+            "Pre-annotation does not support span (named-entity) projects yet; label their items by hand."
+        )
+    labels = [LabelSpec(name=name, description=description or "")
+              for name, description in project.labels.order_by("order", "id").values_list("name", "description")]
+    if not labels:
+        raise PreannotationUnsupported("The project has no labels yet; add labels before requesting pre-annotation.")
+
+    batch_size = settings.PREANNOTATION_BATCH_SIZE
+    encoder = encoder_load(settings.BASE_MODEL_DIR or None, device=settings.ML_DEVICE)
+    preannotator = preannotator_build(
+        encoder=encoder,
+        labels=labels,
+        examples=_labelled_examples(project),
+        multi_label=project.task_type == TaskType.MULTI_LABEL,
+        min_examples_per_label=settings.PREANNOTATION_MIN_EXAMPLES_PER_LABEL,
+        batch_size=batch_size,
+    )
+    head = "zero_shot" if preannotator.method == ZERO_SHOT else f"logreg-n{preannotator.examples_used}"
+    model_version = f"{encoder.model_version}:{head}"
+
+    pending = Item.objects.filter(project=project, is_done=False)
+    # Items imported while the job runs wait for the next job, so the total stays true.
+    last_pk = pending.aggregate(last=Max("pk"))["last"] or 0
+    pending = pending.filter(pk__lte=last_pk)
+    PreannotationJob.objects.filter(pk=job.pk).update(
+        method=preannotator.method,
+        model_version=model_version,
+        items_total=pending.count(),
+        items_done=0,
+        heartbeat_at=timezone.now(),
+    )
+
+    done, after_pk = 0, 0
+    while True:
+        chunk = list(pending.filter(pk__gt=after_pk).order_by("pk").only("pk", "text")[: batch_size * BATCHES_PER_WRITE])
+        if not chunk:
+            break
+        suggestions = preannotator.predict([item.text for item in chunk])
+        rows = [
+            Prediction(
+                project=project,
+                item=item,
+                model_version=model_version,
+                value={"labels": list(suggestion.labels)},
+                score=suggestion.score,
+            )
+            for item, suggestion in zip(chunk, suggestions)
+        ]
+        done += len(chunk)
+        with transaction.atomic():
+            Prediction.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["item", "model_version"],
+                update_fields=["value", "score", "created_at"],
+            )
+            PreannotationJob.objects.filter(pk=job.pk).update(items_done=done, heartbeat_at=timezone.now())
+        after_pk = chunk[-1].pk
+
+    with transaction.atomic():
+        # Items finished by annotators during the run were skipped; the bar should still end full.
+        PreannotationJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.SUCCEEDED, finished_at=timezone.now(), items_done=done, items_total=done
+        )
+        audit_record(
+            actor=None,
+            action="preannotation.complete",
+            project=project,
+            target=job,
+            details={"method": preannotator.method, "model_version": model_version, "items": done},
+        )
+    logger.info("Pre-annotation job %s stored %d predictions with %s.", job.pk, done, model_version)
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, PreannotationUnsupported):
+        text = str(error)
+    else:
+        text = f"{type(error).__name__}: {error}".strip()
+    return text[:MAX_ERROR_CHARS]
+
+
+def _job_fail(job: PreannotationJob, error: Exception) -> None:
+    message = _error_text(error)
+    with transaction.atomic():
+        updated = PreannotationJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED, finished_at=timezone.now(), error=message
+        )
+        # The project, and its job with it, may have been deleted while the model ran.
+        if updated and Project.objects.filter(pk=job.project_id).exists():
+            audit_record(
+                actor=None, action="preannotation.fail", project=job.project, target=job, details={"error": message}
+            )

@@ -184,3 +184,14 @@ def test_preannotation_status_of_another_projects_job_is_not_found(project, mana
         reverse("annotation:preannotation-status", args=[project.pk, foreign.pk])
     )
     assert response.status_code == 404
+
+
+def test_pre_annotating_a_span_project_shows_why_it_is_not_possible(client, manager):
+    from annotation.models import TaskType
+    from tests.factories import project_make
+
+    project = project_make(manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}], texts=["Ada wrote."])
+    client.force_login(manager)
+    response = client.post(f"/projects/{project.pk}/preannotate/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert "does not support span" in response.content.decode()
