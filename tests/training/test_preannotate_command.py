@@ -65,7 +65,7 @@ def test_command_waits_for_the_worker_and_reports_success(
 
 @pytest.mark.worker
 def test_command_exits_non_zero_with_the_reason_when_the_job_fails(transactional_db, celery_worker_process, manager):
-    project = project_make(manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}], texts=["Ada."])
+    project = project_make(manager=manager, labels=[], texts=["Ada."])
 
     completed = subprocess.run(
         [sys.executable, "manage.py", "preannotate", "--project", str(project.pk), "--wait", "--timeout", "120"],
@@ -78,4 +78,10 @@ def test_command_exits_non_zero_with_the_reason_when_the_job_fails(transactional
     )
 
     assert completed.returncode == 1, completed.stdout + completed.stderr
-    assert "failed: Pre-annotation does not support span" in completed.stderr
+    assert "failed: The project has no labels yet" in completed.stderr
+
+
+def test_command_refuses_a_span_project_before_queueing_anything(transactional_db, manager):
+    project = project_make(manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}], texts=["Ada."])
+    with pytest.raises(CommandError, match="does not support span"):
+        call_command("preannotate", "--project", str(project.pk))

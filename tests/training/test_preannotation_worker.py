@@ -33,10 +33,9 @@ def test_a_requested_job_is_run_by_the_worker_process(transactional_db, celery_w
 
 
 def test_a_failing_job_is_marked_failed_by_the_worker(transactional_db, celery_worker_process, manager):
-    from annotation.models import TaskType
     from tests.factories import project_make
 
-    project = project_make(manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}], texts=["Ada."])
+    project = project_make(manager=manager, labels=[], texts=["Ada."])
     job = _wait_for_finish(preannotation_request(actor=manager, project=project).pk)
     assert job.status == JobStatus.FAILED
-    assert "span" in job.error
+    assert "no labels" in job.error

@@ -3,7 +3,7 @@
 import time
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 
@@ -41,7 +41,10 @@ class Command(BaseCommand):
                 f"{actor.get_username()} may not run pre-annotation in project {project}; "
                 "a manager or ML engineer can."
             ) from None
-        job = preannotation_request(actor=actor, project=target)
+        try:
+            job = preannotation_request(actor=actor, project=target)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(f"Pre-annotation job {job.pk} for project {target.pk} is {job.status}.")
         if wait:
             self._follow(target, job.pk, timeout)
