@@ -25,8 +25,14 @@ class AuditEvent(models.Model):
 
     seq = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField()
+    # No database constraint and no cascade: deleting a user must never rewrite the trail.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     # Kept as text too, so the trail stays readable after a user is deleted.
     actor_name = models.CharField(max_length=150, blank=True)
@@ -50,3 +56,49 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+
+class ProjectKey(models.Model):
+    """A project's data key, stored only wrapped (encrypted) by a master key from the environment.
+
+    Destroying ``wrapped_key`` (crypto-shredding) makes every encrypted field of the project
+    unreadable for good, wherever copies of the ciphertext live.
+    """
+
+    project = models.OneToOneField("annotation.Project", on_delete=models.CASCADE, related_name="data_key")
+    wrapped_key = models.BinaryField(null=True)
+    # Fingerprint of the master key that wrapped it; rotation re-wraps under the newest.
+    master_key_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    shredded_at = models.DateTimeField(null=True, blank=True)
+    shredded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    @property
+    def is_shredded(self) -> bool:
+        return self.wrapped_key is None
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 digest is stored, the secret is shown once at creation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The first characters of the token, kept in clear so users can tell their tokens apart.
+    prefix = models.CharField(max_length=16, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"

@@ -14,9 +14,40 @@ pytestmark = pytest.mark.django_db
 
 
 def _raw(sql: str, params=()):
-    # Tampering goes around the ORM, as an attacker with database access would.
+    """Tamper the way an attacker with full database rights would: around the ORM and the triggers."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            # A superuser can switch triggers off; the hash chain must catch what follows.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(sql, params)
+            cursor.execute("SET LOCAL session_replication_role = origin")
+        else:
+            # SQLite's DDL is transactional: the trigger comes back when the test rolls back.
+            cursor.execute("DROP TRIGGER IF EXISTS governance_audit_no_update")
+            cursor.execute(sql, params)
+
+
+def test_the_database_refuses_to_update_audit_events(project):
+    _assert_refused(project, "UPDATE governance_auditevent SET action = 'rewritten'")
+
+
+def test_deleting_audit_events_is_refused_on_postgresql_and_caught_by_the_chain_on_sqlite(project):
+    if connection.vendor == "postgresql":
+        _assert_refused(project, "DELETE FROM governance_auditevent")
+    else:
+        # SQLite keeps DELETE open because Django's flush between tests deletes rows.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM governance_auditevent WHERE seq = 1")
+        assert audit_chain_verify().first_broken_seq == 1
+
+
+def _assert_refused(project, statement):
+    from django.db import DatabaseError
+
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEvent.objects.exclude(action="rewritten").count() == AuditEvent.objects.count() > 0
 
 
 def test_services_write_a_linked_chain_that_verifies(project, annotator):
