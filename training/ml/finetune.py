@@ -99,8 +99,8 @@ class FinetuneResult:
     best_epoch: int
     threshold: float | None
     history: list[dict] = field(default_factory=list)
-    train_seconds: float = 0.0
-    samples_per_second: float = 0.0
+    train_seconds: float = 0.0  # wall time of the whole run, dev evaluations included
+    samples_per_second: float = 0.0  # training samples over time spent in training steps only
     device: str = "cpu"
     precision: str = "fp32"
 
@@ -283,7 +283,7 @@ def finetune(
 
     best = {"metric": -1.0, "epoch": 0, "state": None, "threshold": None, "metrics": None}
     history: list[dict] = []
-    step, samples, stale_epochs, running_loss = 0, 0, 0, 0.0
+    step, samples, stale_epochs, running_loss, eval_seconds = 0, 0, 0, 0.0, 0.0
     started = time.perf_counter()
     last_dev = None
     for epoch in range(1, config.epochs + 1):
@@ -307,8 +307,10 @@ def finetune(
             if on_progress is not None and (step % progress_every == 0 or step == total_steps):
                 on_progress(_progress(step, total_steps, epoch, config.epochs, running_loss, last_dev, started, samples))
 
+        eval_started = time.perf_counter()
         outputs = _logits(model, dev_rows, config=config, pad_token_id=pad_token_id, device=device, precision=precision)
         metrics, threshold = _dev_score(outputs, dev_rows, dev, config)
+        eval_seconds += time.perf_counter() - eval_started
         last_dev = metrics["value"]
         history.append({"epoch": epoch, "step": step, "loss": running_loss, "dev_" + metrics["metric"]: last_dev})
         if on_progress is not None:
@@ -340,7 +342,7 @@ def finetune(
         threshold=best["threshold"],
         history=history,
         train_seconds=train_seconds,
-        samples_per_second=samples / train_seconds if train_seconds else 0.0,
+        samples_per_second=samples / (train_seconds - eval_seconds) if train_seconds > eval_seconds else 0.0,
         device=device,
         precision=precision,
     )
