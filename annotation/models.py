@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from governance.fields import encrypted_json, encrypted_text
 from governance.roles import PROJECT_PERMISSIONS
 
 
@@ -61,11 +62,20 @@ class Label(models.Model):
         return self.name
 
 
+def _item_text_index_set(item, cipher, text) -> None:
+    item.text_index = cipher.blind_index(text)
+
+
 class Item(models.Model):
+    """A text to label. Text and metadata are stored encrypted; the external id stays in clear."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
     external_id = models.CharField(max_length=255, blank=True)
-    text = models.TextField()
-    meta = models.JSONField(default=dict, blank=True)
+    text_ct = models.BinaryField()
+    # HMAC of the normalised text under a key derived from the project's data key: exact-match
+    # lookups and duplicate detection without storing the text, useless once the key is shredded.
+    text_index = models.CharField(max_length=64, blank=True)
+    meta_ct = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Queue state, kept on the row so that claiming an item is one conditional UPDATE.
     annotation_count = models.PositiveIntegerField(default=0)
@@ -77,7 +87,10 @@ class Item(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["project", "is_done", "id"], name="item_queue_idx")]
+        indexes = [
+            models.Index(fields=["project", "is_done", "id"], name="item_queue_idx"),
+            models.Index(fields=["project", "text_index"], name="item_text_index_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "external_id"],
@@ -85,6 +98,12 @@ class Item(models.Model):
                 name="item_unique_external_id_per_project",
             )
         ]
+
+    # The text is bound to its own blind index as well, so it cannot be moved to another row alone.
+    text = encrypted_text("text_ct", row=lambda item: (item.text_index,), on_set=_item_text_index_set)
+    meta = encrypted_json("meta_ct")
+    # What a query must load for ``text`` to be read without a query per row.
+    TEXT_FIELDS = ("project", "text_ct", "text_index")
 
     def __str__(self) -> str:
         return f"Item {self.pk}"
@@ -101,16 +120,22 @@ class Annotation(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
-    value = models.JSONField(default=dict, blank=True)
+    value_ct = models.BinaryField(null=True)
     status = models.CharField(max_length=20, choices=AnnotationStatus.choices)
     lead_time_ms = models.PositiveIntegerField(default=0)
     # The suggestion the annotator started from, if any, and whether they changed it.
     prediction = models.ForeignKey(
         "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations"
     )
-    skip_reason = models.CharField(max_length=500, blank=True)
+    skip_reason_ct = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Bound to (item, annotator), which is unique: a value copied onto another row will not open.
+    value = encrypted_json("value_ct", row=lambda annotation: (annotation.item_id, annotation.annotator_id))
+    skip_reason = encrypted_text(
+        "skip_reason_ct", row=lambda annotation: (annotation.item_id, annotation.annotator_id)
+    )
 
     class Meta:
         ordering = ["id"]
@@ -129,9 +154,11 @@ class Prediction(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="predictions")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions")
     model_version = models.CharField(max_length=200)
-    value = models.JSONField(default=dict)
+    value_ct = models.BinaryField()
     score = models.FloatField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    value = encrypted_json("value_ct", row=lambda prediction: (prediction.item_id,))
 
     class Meta:
         ordering = ["id"]

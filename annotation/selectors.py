@@ -3,17 +3,19 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction, Project
 from governance.access import has_project_perm, projects_visible_to
+from governance.keyring import project_cipher, project_readable_check
 from governance.roles import Perm
 
 EXPORT_CHUNK = 2000
 
 
 def project_list(*, user) -> QuerySet[Project]:
-    return projects_visible_to(user=user).order_by("id")
+    """Visible projects; ``data_shredded_at`` is set on those whose data key was destroyed."""
+    return projects_visible_to(user=user).annotate(data_shredded_at=F("data_key__shredded_at")).order_by("id")
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,23 @@ def project_progress(*, project: Project, user) -> Progress:
     )
 
 
+# Selectors of encrypted content raise DataShredded for a shredded project, even when the list
+# would be empty, so every client gets the same clear answer (410 in the API).
+
+
 def item_list(*, project: Project) -> QuerySet[Item]:
+    project_readable_check(project=project)
     return Item.objects.filter(project=project).order_by("id")
+
+
+def item_find_by_text(*, project: Project, text: str) -> QuerySet[Item]:
+    """Items whose text equals ``text`` after normalisation, found through the blind index."""
+    return item_list(project=project).filter(text_index=project_cipher(project.pk).blind_index(text))
 
 
 def annotation_list(*, project: Project, user) -> QuerySet[Annotation]:
     """Everyone's annotations for those allowed to see them, otherwise only the user's own."""
+    project_readable_check(project=project)
     annotations = Annotation.objects.filter(project=project).select_related("annotator").order_by("id")
     if not has_project_perm(user=user, project=project, perm=Perm.VIEW_ANNOTATIONS):
         annotations = annotations.filter(annotator=user)
@@ -53,6 +66,7 @@ def annotation_list(*, project: Project, user) -> QuerySet[Annotation]:
 
 
 def prediction_list(*, project: Project) -> QuerySet[Prediction]:
+    project_readable_check(project=project)
     return Prediction.objects.filter(project=project).order_by("id")
 
 

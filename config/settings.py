@@ -1,6 +1,9 @@
 """Django settings; every value that varies between deployments comes from config.env."""
 
+from datetime import timedelta
+
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from config import env
 
@@ -18,11 +21,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "guardian",
+    "axes",
+    "csp",
     "governance",
     "annotation",
     "training",
@@ -30,6 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -39,6 +44,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "governance.middleware.AuditContextMiddleware",
+    "governance.middleware.DataShreddedMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -77,6 +85,8 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and address never reach the password check.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -86,6 +96,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2 for new and re-hashed passwords; PBKDF2 stays so older hashes still verify (and upgrade at login).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Lock out a username from one address after repeated failures; a success clears the count.
+AXES_FAILURE_LIMIT = env.LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=env.LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "governance.lockout.lockout_response"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotation:project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -113,7 +136,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.IS_PRODUCTION
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.SESSION_COOKIE_AGE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.SESSION_EXPIRE_AT_BROWSER_CLOSE
 CSRF_COOKIE_SECURE = env.IS_PRODUCTION
+CSRF_COOKIE_SAMESITE = "Lax"
+# Scripts never read the CSRF cookie: htmx takes the token from hx-headers in base.html.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The pages carry no inline scripts or styles and htmx is configured not to inject any.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "connect-src": [SELF],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if env.IS_PRODUCTION:
@@ -121,10 +166,11 @@ if env.IS_PRODUCTION:
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.SECURE_HSTS_PRELOAD
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "governance.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -165,6 +211,8 @@ PREANNOTATION_MIN_EXAMPLES_PER_LABEL = env.PREANNOTATION_MIN_EXAMPLES_PER_LABEL
 PREANNOTATION_STALE_SECONDS = env.PREANNOTATION_STALE_SECONDS
 QUEUE_LOCK_SECONDS = env.QUEUE_LOCK_SECONDS
 IMPORT_MAX_TEXT_CHARS = env.IMPORT_MAX_TEXT_CHARS
+# Newest first; the first wraps new and rotated data keys, the others only unwrap.
+MASTER_KEYS = env.MASTER_KEYS
 
 LOGGING = {
     "version": 1,

@@ -4,10 +4,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from governance import views_tokens
+
 urlpatterns = [
     path("", include("annotation.urls")),
     path("api/", include("annotation.api.urls")),
+    path("governance/", include("governance.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/tokens/", views_tokens.api_token_list_view, name="account-tokens"),
+    path(
+        "account/tokens/<int:token_id>/revoke/",
+        views_tokens.api_token_revoke_view,
+        name="account-token-revoke",
+    ),
     path("admin/", admin.site.urls),
 ]

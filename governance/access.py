@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_perms, remove_perm
 
-from governance.roles import ROLE_PERMISSIONS, Perm
+from governance.models import ApiToken
+from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
 
 _ALL_PROJECT_PERMS = frozenset().union(*ROLE_PERMISSIONS.values())
 
@@ -80,3 +81,95 @@ def project_role_apply(*, user, project, old_role: str | None, new_role: str | N
         remove_perm(codename, user, project)
     for codename in sorted(new - old):
         assign_perm(codename, user, project)
+
+
+def access_api_token(*, user, token_id):
+    """Return the API token if it is ``user``'s own, or any token for an administrator; 404 otherwise."""
+    if not _is_active_user(user):
+        raise Http404("No such token.")
+    tokens = ApiToken.objects.select_related("user")
+    if not user.is_superuser:
+        tokens = tokens.filter(user=user)
+    try:
+        return tokens.get(pk=int(token_id))
+    except (ApiToken.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such token.") from None
+
+
+# Global roles. Admins are superusers (all-powerful above); auditors read the audit trail and the
+# role listings but are members of no project, so item text stays out of their reach.
+
+
+def is_admin(user) -> bool:
+    return _is_active_user(user) and user.is_superuser
+
+
+def is_auditor(user) -> bool:
+    return _is_active_user(user) and user.groups.filter(name=GlobalRole.AUDITOR).exists()
+
+
+def can_audit(user) -> bool:
+    return is_admin(user) or is_auditor(user)
+
+
+def access_audit_trail(*, user) -> None:
+    """Let auditors and admins read the audit trail and every project's roles; others get 403."""
+    if not can_audit(user):
+        raise PermissionDenied("Only auditors and administrators may see the audit trail.")
+
+
+def access_global_roles(*, user) -> None:
+    """Only admins may make someone an auditor or an admin."""
+    if not is_admin(user):
+        raise PermissionDenied("Only administrators may change global roles.")
+
+
+def global_roles_of(*, user) -> list[str]:
+    roles = []
+    if is_admin(user):
+        roles.append(GlobalRole.ADMIN.value)
+    if is_auditor(user):
+        roles.append(GlobalRole.AUDITOR.value)
+    return roles
+
+
+def global_role_holders() -> QuerySet:
+    """Active users who hold a global role, with ``is_superuser`` and an ``is_auditor`` flag."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef, Q
+
+    User = get_user_model()
+    auditor_of = User.groups.through.objects.filter(
+        user_id=OuterRef("pk"), group__name=GlobalRole.AUDITOR
+    )
+    return (
+        User.objects.filter(is_active=True)
+        .annotate(is_auditor=Exists(auditor_of))
+        .filter(Q(is_superuser=True) | Q(is_auditor=True))
+        .order_by("username")
+    )
+
+
+def global_role_grant(*, user, role: str) -> None:
+    """Give ``user`` a global role; called only by governance.services.roles, in its transaction."""
+    from django.contrib.auth.models import Group
+
+    if role == GlobalRole.ADMIN:
+        user.is_superuser = user.is_staff = True
+        user.save(update_fields=["is_superuser", "is_staff"])
+    elif role == GlobalRole.AUDITOR:
+        group, _ = Group.objects.get_or_create(name=GlobalRole.AUDITOR)
+        user.groups.add(group)
+    else:
+        raise ValueError(f"Unknown global role {role!r}.")
+
+
+def global_role_revoke(*, user, role: str) -> None:
+    """Take a global role away. Called only by governance.services.roles, inside its transaction."""
+    if role == GlobalRole.ADMIN:
+        user.is_superuser = user.is_staff = False
+        user.save(update_fields=["is_superuser", "is_staff"])
+    elif role == GlobalRole.AUDITOR:
+        user.groups.remove(*user.groups.filter(name=GlobalRole.AUDITOR))
+    else:
+        raise ValueError(f"Unknown global role {role!r}.")

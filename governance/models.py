@@ -48,14 +48,60 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        # The auditor pages filter on these columns and page newest-first by seq (keyset, never OFFSET).
         indexes = [
             models.Index(fields=["project_id", "seq"], name="audit_project_idx"),
             models.Index(fields=["actor", "seq"], name="audit_actor_idx"),
-            models.Index(fields=["action", "seq"], name="audit_action_idx"),
+            models.Index(fields=["actor_name", "seq"], name="audit_actor_name_idx"),
+            # Pattern ops so that PostgreSQL can serve "action LIKE 'prefix%'" under any collation.
+            models.Index(
+                fields=["action", "seq"],
+                name="audit_action_prefix_idx",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
+            models.Index(fields=["created_at"], name="audit_created_idx"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+
+class VerificationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class AuditVerification(models.Model):
+    """One chain verification started from the auditor pages; a worker fills in the outcome."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=VerificationStatus.choices, default=VerificationStatus.QUEUED
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The outcome: null until done; intact or broken at first_broken_seq for reason.
+    intact = models.BooleanField(null=True)
+    checked = models.BigIntegerField(default=0)
+    first_broken_seq = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    # Set when the verification itself could not run (status failed).
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Verification {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (VerificationStatus.QUEUED, VerificationStatus.RUNNING)
 
 
 class ProjectKey(models.Model):

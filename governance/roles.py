@@ -10,6 +10,13 @@ class ProjectRole(models.TextChoices):
     ML_ENGINEER = "ml_engineer", "ML engineer"
 
 
+class GlobalRole(models.TextChoices):
+    """Roles that span every project. Admins are Django superusers; auditors belong to the group "auditor"."""
+
+    ADMIN = "admin", "Administrator"
+    AUDITOR = "auditor", "Auditor"
+
+
 class Perm:
     """Object-permission codenames on annotation.Project."""
 

@@ -24,6 +24,16 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def keyring_cache_cleared():
+    # Rolled-back tests can hand the same project id to the next test (SQLite); forget old keys.
+    from governance.keyring import cache_clear
+
+    cache_clear()
+    yield
+    cache_clear()
+
+
 @pytest.fixture
 def manager(db):
     return user_make("manager")
@@ -61,6 +71,16 @@ def admin_user(db):
 
 
 @pytest.fixture
+def auditor(db):
+    """A user with the global auditor role and no project membership."""
+    from governance.services.roles import global_role_set
+
+    user = user_make("auditor")
+    global_role_set(actor="tests", user=user, role="auditor")
+    return user
+
+
+@pytest.fixture
 def project(manager, annotator, second_annotator, reviewer, ml_engineer):
     return project_make(
         manager=manager,
@@ -80,12 +100,12 @@ def api_client():
     """Returns an API client authenticated as the given user (token auth), or anonymous for None."""
 
     def make(user=None) -> APIClient:
-        from rest_framework.authtoken.models import Token
+        from governance.services.tokens import api_token_create
 
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            _, plaintext = api_token_create(actor=user, user=user, name="tests")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
         return client
 
     return make

@@ -12,6 +12,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from annotation.pipeline.readers import ImportRowError
+from governance.keyring import DataShredded
 
 
 class ApiSchema(AutoSchema):
@@ -40,9 +41,12 @@ class ApiSchema(AutoSchema):
 
 
 class ApiErrorsMixin:
-    """Turns the errors services raise into 400 responses, so API classes need no try/except."""
+    """Turns the errors services raise into 400 (or 410 for shredded data) responses, so API classes need no try/except."""
 
     def handle_exception(self, exc):
+        if isinstance(exc, DataShredded):
+            # Gone for good, and the client is told why rather than shown a server error.
+            return Response({"detail": str(exc)}, status=status.HTTP_410_GONE)
         if isinstance(exc, ImportRowError):
             return Response(
                 {"detail": str(exc), "error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST

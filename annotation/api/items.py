@@ -32,6 +32,10 @@ class ItemsImportApi(BaseApi):
         skipped_existing = serializers.IntegerField(
             help_text="Rows whose external id the project already has."
         )
+        duplicates = serializers.IntegerField(
+            help_text="Rows without an external id skipped because the project "
+            "(or an earlier row) already has the same text."
+        )
 
     class ErrorSerializer(serializers.Serializer):
         class RowSerializer(serializers.Serializer):

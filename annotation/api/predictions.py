@@ -15,6 +15,11 @@ from training.services.preannotation import preannotation_request
 
 
 class PredictionListApi(ListApi):
+    """Every prediction of the project, so it needs browse_items like the item list.
+
+    Annotators see a suggestion only with the item the queue hands them (QueueNextApi).
+    """
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         item = serializers.IntegerField(source="item_id")
@@ -27,9 +32,7 @@ class PredictionListApi(ListApi):
         summary="Model predictions for the project's items", responses=OutputSerializer(many=True)
     )
     def get(self, request, project_id: int):
-        project = access_project(
-            user=request.user, project_id=project_id, perm=Perm.VIEW_PREDICTIONS
-        )
+        project = access_project(user=request.user, project_id=project_id, perm=Perm.BROWSE_ITEMS)
         return self.paginated_response(
             prediction_list(project=project), PredictionListApi.OutputSerializer
         )

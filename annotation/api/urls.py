@@ -1,7 +1,9 @@
 """Routes of the REST API (mounted at /api/), its OpenAPI schema and Swagger UI."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotation.api.annotations import (
     AnnotationListApi,
@@ -9,7 +11,7 @@ from annotation.api.annotations import (
     ItemSkipApi,
     QueueNextApi,
 )
-from annotation.api.auth import AuthTokenObtainApi
+from annotation.api.auth import ApiTokenListApi, ApiTokenRevokeApi, AuthTokenObtainApi
 from annotation.api.base import one_url
 from annotation.api.exports import AnnotationsExportApi
 from annotation.api.items import ItemDetailApi, ItemListApi, ItemsImportApi
@@ -29,10 +31,18 @@ from annotation.api.projects import (
 
 app_name = "api"
 
+# The split view serves Swagger UI's start-up script as a file, so scripts stay 'self'; only
+# the inline <style> block of its page needs a relaxed style-src, on this page alone.
+swagger_ui = csp_update({"style-src": [UNSAFE_INLINE]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+)
+
 project = "projects/<int:project_id>/"
 
 urlpatterns = [
     path("auth/token/", AuthTokenObtainApi.as_view(), name="auth-token"),
+    path("tokens/", ApiTokenListApi.as_view(), name="tokens"),
+    path("tokens/<int:token_id>/", ApiTokenRevokeApi.as_view(), name="token"),
     path("projects/", one_url(ProjectListApi, ProjectCreateApi), name="projects"),
     path(project, one_url(ProjectDetailApi, ProjectUpdateApi), name="project"),
     path(project + "labels/", one_url(LabelListApi, LabelCreateApi), name="labels"),
@@ -59,5 +69,5 @@ urlpatterns = [
     path(project + "members/", one_url(MemberListApi, MemberSetApi), name="members"),
     path(project + "members/<int:user_id>/", MemberRemoveApi.as_view(), name="member"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", swagger_ui, name="docs"),
 ]

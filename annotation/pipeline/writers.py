@@ -33,6 +33,10 @@ def _safe_cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
+# The same rule for every CSV the app writes (the audit trail export uses it too).
+safe_cell = _safe_cell
+
+
 def csv_lines(records: Iterable[dict]) -> Iterator[bytes]:
     """One CSV row per annotation in each record; neutralises spreadsheet formulas."""
     buffer = io.StringIO()

@@ -117,5 +117,12 @@ def item_skip(*, actor, item: Item, reason: str = "") -> Annotation:
     annotation.skip_reason = reason[:500]
     annotation.save()
     Item.objects.filter(pk=item.pk).update(locked_by=None, locked_until=None)
-    audit_record(actor=actor, action="annotation.skip", project=item.project, target=annotation, details={"item": item.pk, "reason": reason[:500]})
+    # Whether a reason was given, never its text: the reason is item content and stays encrypted.
+    audit_record(
+        actor=actor,
+        action="annotation.skip",
+        project=item.project,
+        target=annotation,
+        details={"item": item.pk, "reason_given": bool(reason.strip())},
+    )
     return annotation

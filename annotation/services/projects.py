@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 
 from annotation.models import Label, Project, TaskType
 from governance.audit import audit_record
+from governance.keyring import project_key_create
 from governance.roles import ProjectRole
 from governance.services.membership import membership_set
 
@@ -54,6 +55,7 @@ def project_create(
     )
     project.full_clean()
     project.save()
+    project_key_create(project_id=project.pk)
     membership_set(actor=actor, project=project, user=actor, role=ProjectRole.MANAGER)
     for index, spec in enumerate(labels):
         _label_insert(project, {"hotkey": _default_hotkey(index), "order": index, **spec})

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Item, Project
 from governance.audit import audit_record
+from governance.keyring import project_readable_check
 
 _CANDIDATES = 8
 _ROUNDS = 5
@@ -30,6 +31,8 @@ def queue_next_item(*, actor, project: Project) -> Item | None:
     an item is claimed by one conditional UPDATE that only succeeds while nobody else holds a
     live lock, so two annotators racing for the same row cannot both win, on SQLite or PostgreSQL.
     """
+    # A shredded project says so before any item is reserved or its read audited.
+    project_readable_check(project=project)
     now = timezone.now()
     until = now + timedelta(seconds=settings.QUEUE_LOCK_SECONDS)
     open_items = Item.objects.filter(project=project, is_done=False).exclude(id__in=_seen_by(actor, project))

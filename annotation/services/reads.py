@@ -6,6 +6,7 @@ from django.db import transaction
 
 from annotation.models import Item, Project
 from governance.audit import audit_record
+from governance.keyring import project_readable_check
 
 
 @transaction.atomic
@@ -13,6 +14,8 @@ def items_read_record(*, actor, project: Project, items: Sequence[Item], via: st
     """One audit event naming every item whose text is about to be shown to ``actor``."""
     if not items:
         return
+    # A shredded project raises here, so no read is recorded for texts nobody can see.
+    project_readable_check(project=project)
     audit_record(
         actor=actor,
         action="item.read",

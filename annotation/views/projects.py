@@ -10,6 +10,7 @@ from annotation.forms import LabelForm, ProjectCreateForm, form_add_service_erro
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import label_create, label_update, project_create
 from governance.access import access_project, can_create_project, project_perms
+from governance.keyring import project_shredded
 from governance.roles import Perm
 from training.selectors import preannotation_job_latest
 
@@ -61,6 +62,7 @@ def _abilities(user, project) -> dict[str, bool]:
         "export": Perm.EXPORT_DATA in perms,
         "preannotate": Perm.RUN_PREANNOTATION in perms,
         "change": Perm.CHANGE_PROJECT in perms,
+        "manage_members": Perm.MANAGE_MEMBERS in perms,
     }
 
 
@@ -83,6 +85,7 @@ def project_detail_view(request, project_id: int):
         **_labels_context(project, can),
         "progress": project_progress(project=project, user=request.user),
         "job": preannotation_job_latest(project=project) if can["preannotate"] else None,
+        "shredded": project_shredded(project=project),
     }
     return render(request, "annotation/project_detail.html", context)
 

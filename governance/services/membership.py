@@ -14,6 +14,19 @@ def _check_role(role: str) -> None:
         raise ValidationError({"role": f"Unknown role '{role}'; choose one of {', '.join(ProjectRole.values)}."})
 
 
+def _check_keeps_a_manager(*, project, membership: Membership, new_role: str | None) -> None:
+    """Refuse to demote or remove the project's last manager: nobody could manage it afterwards."""
+    if membership.role != ProjectRole.MANAGER or new_role == ProjectRole.MANAGER:
+        return
+    # Locking every manager row serialises two managers demoting each other at once.
+    managers = Membership.objects.select_for_update().filter(project=project, role=ProjectRole.MANAGER)
+    if list(managers.values_list("pk", flat=True)) == [membership.pk]:
+        name = membership.user.get_username()
+        raise ValidationError(
+            {"role": f"{name} is the last manager of this project; make someone else manager first."}
+        )
+
+
 @transaction.atomic
 def membership_set(*, actor, project, user, role: str) -> Membership:
     """Give ``user`` the role ``role`` in ``project``, adding them if they are not a member yet."""
@@ -25,6 +38,7 @@ def membership_set(*, actor, project, user, role: str) -> Membership:
     if membership is None:
         membership = Membership.objects.create(project=project, user=user, role=role)
     else:
+        _check_keeps_a_manager(project=project, membership=membership, new_role=role)
         membership.role = role
         membership.save(update_fields=["role"])
     project_role_apply(user=user, project=project, old_role=old_role, new_role=role)
@@ -43,6 +57,7 @@ def membership_remove(*, actor, project, user) -> None:
     membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
     if membership is None:
         raise ValidationError({"user": f"{user.get_username()} is not a member of this project."})
+    _check_keeps_a_manager(project=project, membership=membership, new_role=None)
     project_role_apply(user=user, project=project, old_role=membership.role, new_role=None)
     audit_record(
         actor=actor,

@@ -6,6 +6,7 @@ import pytest
 
 from annotation.models import Item
 from annotation.pipeline.readers import ImportRowError
+from annotation.selectors import item_find_by_text
 from annotation.services.annotations import annotation_submit, item_skip
 from annotation.services.exports import annotations_export
 from annotation.services.imports import items_import
@@ -22,7 +23,7 @@ def jsonl(*records) -> io.BytesIO:
 def test_import_creates_items_and_records_an_audit_event(project, manager):
     result = items_import(actor=manager, project=project, stream=jsonl({"text": "a", "id": "x1"}, {"text": "b"}), filename="f.jsonl")
     assert (result.rows, result.created, result.skipped_existing) == (2, 2, 0)
-    assert project.items.filter(external_id="x1", text="a").exists()
+    assert item_find_by_text(project=project, text="a").filter(external_id="x1").exists()
     event = AuditEvent.objects.order_by("-seq").first()
     assert event.action == "items.import" and event.details["created"] == 2
 
@@ -46,7 +47,7 @@ def test_a_bad_row_late_in_a_large_file_leaves_nothing_imported(project, manager
 
 def test_csv_import_keeps_metadata_columns(project, manager):
     items_import(actor=manager, project=project, stream=io.BytesIO(b"text,channel\nhello,email\n"), filename="f.csv")
-    assert project.items.get(text="hello").meta == {"channel": "email"}
+    assert item_find_by_text(project=project, text="hello").get().meta == {"channel": "email"}
 
 
 def test_export_streams_submitted_annotations_as_jsonl_and_skips_skipped_items(project, annotator):

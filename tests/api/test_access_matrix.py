@@ -77,7 +77,7 @@ ENDPOINTS = {
         "get", "/api/projects/{project}/annotations/", "annotator", 200, None
     ),
     "prediction_list": Endpoint(
-        "get", "/api/projects/{project}/predictions/", "annotator", 200, None
+        "get", "/api/projects/{project}/predictions/", "reviewer", 200, "annotator"
     ),
     "preannotation_start": Endpoint(
         "post", "/api/projects/{project}/preannotate/", "ml_engineer", 202, "annotator"

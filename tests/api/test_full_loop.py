@@ -96,6 +96,7 @@ def test_creates_imports_labels_preannotates_suggests_and_exports(
         "rows": len(TEXTS),
         "created": len(TEXTS),
         "skipped_existing": 0,
+        "duplicates": 0,
     }
 
     # Label two items by hand and skip one; no model has run, so no suggestion yet.

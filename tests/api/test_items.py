@@ -23,7 +23,7 @@ def _import(client, project, name: str, content: bytes, **extra):
 def test_allows_the_manager_to_import_a_csv_file(project, manager, api_client):
     response = _import(api_client(manager), project, "tickets.csv", GOOD_CSV)
     assert response.status_code == 201, response.content
-    assert response.json() == {"rows": 2, "created": 2, "skipped_existing": 0}
+    assert response.json() == {"rows": 2, "created": 2, "skipped_existing": 0, "duplicates": 0}
     item = project.items.get(external_id="t1")
     assert item.text == "Fast delivery, thanks!" and item.meta == {"source": "email"}
 
@@ -32,7 +32,7 @@ def test_allows_the_manager_to_import_a_jsonl_file(project, manager, api_client)
     lines = b'{"id": 7, "text": "Great app.", "meta": {"lang": "en"}}\n\n{"text": "No id here."}\n'
     response = _import(api_client(manager), project, "more.jsonl", lines)
     assert response.status_code == 201
-    assert response.json() == {"rows": 2, "created": 2, "skipped_existing": 0}
+    assert response.json() == {"rows": 2, "created": 2, "skipped_existing": 0, "duplicates": 0}
     assert project.items.get(external_id="7").meta == {"lang": "en"}
 
 
@@ -42,7 +42,7 @@ def test_reimporting_the_same_file_with_external_ids_adds_nothing(project, manag
     before = project.items.count()
     response = _import(client, project, "tickets.csv", GOOD_CSV)
     assert response.status_code == 201
-    assert response.json() == {"rows": 2, "created": 0, "skipped_existing": 2}
+    assert response.json() == {"rows": 2, "created": 0, "skipped_existing": 2, "duplicates": 0}
     assert project.items.count() == before
 
 

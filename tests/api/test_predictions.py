@@ -7,10 +7,10 @@ from training.services.preannotation import preannotation_request
 pytestmark = pytest.mark.django_db
 
 
-def test_lists_predictions_for_an_annotator(project, annotator, api_client):
+def test_lists_predictions_for_a_reviewer(project, reviewer, api_client):
     item = project.items.order_by("id").first()
     prediction = prediction_make(item=item, labels=["positive"], score=0.75)
-    response = api_client(annotator).get(f"/api/projects/{project.pk}/predictions/")
+    response = api_client(reviewer).get(f"/api/projects/{project.pk}/predictions/")
     assert response.status_code == 200
     assert response.json()["results"] == [
         {
@@ -22,6 +22,12 @@ def test_lists_predictions_for_an_annotator(project, annotator, api_client):
             "created_at": response.json()["results"][0]["created_at"],
         }
     ]
+
+
+def test_denies_an_annotator_the_list_of_all_predictions(project, annotator, api_client):
+    # Predictions of items not queued to them would reveal which items exist; the queue shows theirs.
+    prediction_make(item=project.items.order_by("id").first(), labels=["positive"])
+    assert api_client(annotator).get(f"/api/projects/{project.pk}/predictions/").status_code == 403
 
 
 def test_denies_an_outsider_the_predictions(project, outsider, api_client):

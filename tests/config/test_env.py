@@ -12,6 +12,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://app@db.internal:5432/app",
     "CELERY_BROKER_URL": "redis://cache.internal:6379/0",
     "ALLOWED_HOSTS": "annotate.example.org",
+    "MASTER_KEYS": "q6BzN0s3b2k5QnR4dkY4cU5vR0xXM3pXS0JjZFhOZFY=",
 }
 
 

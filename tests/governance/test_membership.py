@@ -40,3 +40,21 @@ def test_an_unknown_role_is_refused_with_the_allowed_choices(project, manager, o
 def test_removing_someone_who_is_not_a_member_says_so(project, manager, outsider):
     with pytest.raises(ValidationError, match="not a member"):
         membership_remove(actor=manager, project=project, user=outsider)
+
+
+def test_refuses_to_demote_the_last_manager(project, manager):
+    with pytest.raises(ValidationError, match="last manager"):
+        membership_set(actor=manager, project=project, user=manager, role=ProjectRole.ANNOTATOR)
+    assert has_project_perm(user=manager, project=project, perm=Perm.MANAGE_MEMBERS)
+
+
+def test_refuses_to_remove_the_last_manager(project, manager, admin_user):
+    with pytest.raises(ValidationError, match="last manager"):
+        membership_remove(actor=admin_user, project=project, user=manager)
+    assert Membership.objects.filter(project=project, user=manager).exists()
+
+
+def test_allows_a_manager_to_step_down_once_another_manager_exists(project, manager, reviewer):
+    membership_set(actor=manager, project=project, user=reviewer, role=ProjectRole.MANAGER)
+    membership_set(actor=manager, project=project, user=manager, role=ProjectRole.ANNOTATOR)
+    assert not has_project_perm(user=manager, project=project, perm=Perm.MANAGE_MEMBERS)

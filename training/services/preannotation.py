@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction, Project, TaskType
 from governance.audit import audit_record
+from governance.keyring import project_readable_check
 from training.models import JobStatus, PreannotationJob
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def preannotation_request(*, actor, project: Project) -> PreannotationJob:
         raise ValidationError(
             {"project": "Pre-annotation does not support span (named-entity) projects yet; label their items by hand."}
         )
+    project_readable_check(project=project)
     active = (
         PreannotationJob.objects.select_for_update()
         .filter(project=project, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
@@ -148,7 +150,7 @@ def _job_execute(job: PreannotationJob) -> None:
 
     done, after_pk = 0, 0
     while True:
-        chunk = list(pending.filter(pk__gt=after_pk).order_by("pk").only("pk", "text")[: batch_size * BATCHES_PER_WRITE])
+        chunk = list(pending.filter(pk__gt=after_pk).order_by("pk").only(*Item.TEXT_FIELDS)[: batch_size * BATCHES_PER_WRITE])
         if not chunk:
             break
         suggestions = preannotator.predict([item.text for item in chunk])
@@ -168,7 +170,7 @@ def _job_execute(job: PreannotationJob) -> None:
                 rows,
                 update_conflicts=True,
                 unique_fields=["item", "model_version"],
-                update_fields=["value", "score", "created_at"],
+                update_fields=["value_ct", "score", "created_at"],
             )
             PreannotationJob.objects.filter(pk=job.pk).update(items_done=done, heartbeat_at=timezone.now())
         after_pk = chunk[-1].pk

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from annotation.selectors import item_find_by_text
 from tests.annotation.views.support import HTMX, client_for, label_first_item, upload
 from tests.factories import project_make
 from training.models import JobStatus, PreannotationJob
@@ -35,7 +36,7 @@ def test_allows_a_manager_to_import_csv(project, manager):
         **HTMX,
     )
     assert response.status_code == 200
-    assert project.items.filter(external_id="a1", text="Hello, world").exists()
+    assert item_find_by_text(project=project, text="Hello, world").filter(external_id="a1").exists()
 
 
 def test_import_error_names_the_file_row_and_field_and_stores_nothing(project, manager):

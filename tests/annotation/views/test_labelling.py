@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction
+from annotation.selectors import item_find_by_text
 from annotation.services.queue import queue_next_item
 from governance.roles import ProjectRole
 from tests.annotation.views.support import HTMX, client_for, label_first_item
@@ -117,7 +118,7 @@ def test_allows_a_reviewer_to_label_a_multi_label_item(manager, reviewer):
     client = client_for(reviewer)
     page = client.get(reverse("annotation:label", args=[project.pk])).text
     assert page.count('type="checkbox" name="label"') == 3
-    item = Item.objects.get(project=project, text="One")
+    item = item_find_by_text(project=project, text="One").get()
     client.post(
         reverse("annotation:annotation-submit", args=[project.pk, item.pk]),
         {"label": ["positive", "neutral"]},

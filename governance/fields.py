@@ -1,0 +1,77 @@
+"""Model properties that keep a value encrypted in a binary column under its project's data key."""
+
+from collections.abc import Callable
+
+from governance import keyring
+from governance.crypto import FieldCipher
+
+# ``item.text = "..."`` seals the value at once (associated data naming project, column and row)
+# into ``text_ct``; reading ``item.text`` opens it on first use and remembers the plaintext for as
+# long as that same ciphertext object is on the instance (refresh_from_db loads a new one).
+# Django's Model(**kwargs) sets properties after the foreign keys, so ``Item(project=p, text=...)``
+# and ``Annotation.objects.create(..., value=...)`` work as before. Reassign a JSON value to change
+# it: a dict mutated in place is not sealed again.
+
+
+def _encrypted_property(
+    column: str,
+    *,
+    seal: Callable,
+    open_: Callable,
+    empty: Callable,
+    row: Callable[[object], tuple],
+    on_set: Callable | None = None,
+) -> property:
+    name = column.removesuffix("_ct")
+    remembered = f"_{name}_plaintext"
+
+    def place(obj, cipher: FieldCipher) -> bytes:
+        parts = row(obj)
+        if any(part in (None, "") for part in parts):
+            raise ValueError(
+                f"{type(obj).__name__}.{name}: set the row's keys {parts} before the value."
+            )
+        return cipher.context(f"{obj._meta.model_name}.{name}", *parts)
+
+    def fget(obj):
+        blob = getattr(obj, column)
+        if not blob:
+            return empty()
+        memo = obj.__dict__.get(remembered)
+        if memo is not None and memo[0] is blob:
+            return memo[1]
+        cipher = keyring.project_cipher(obj.project_id)
+        value = open_(cipher, blob, place(obj, cipher))
+        obj.__dict__[remembered] = (blob, value)
+        return value
+
+    def fset(obj, value):
+        if obj.project_id is None:
+            raise ValueError(
+                f"{type(obj).__name__}.{name}: set the project first; its key encrypts the value."
+            )
+        cipher = keyring.project_cipher(obj.project_id)
+        if on_set is not None:
+            on_set(obj, cipher, value)
+        blob = seal(cipher, value, place(obj, cipher))
+        setattr(obj, column, blob)
+        obj.__dict__[remembered] = (blob, value)
+
+    return property(fget, fset, doc=f"Plaintext of {column}, sealed under the project's data key.")
+
+
+def encrypted_text(column: str, *, row=lambda obj: (), on_set=None) -> property:
+    return _encrypted_property(
+        column,
+        seal=lambda cipher, value, place: cipher.seal_text(str(value), place),
+        open_=FieldCipher.open_text,
+        empty=str,
+        row=row,
+        on_set=on_set,
+    )
+
+
+def encrypted_json(column: str, *, row=lambda obj: (), empty=dict) -> property:
+    return _encrypted_property(
+        column, seal=FieldCipher.seal_json, open_=FieldCipher.open_json, empty=empty, row=row
+    )

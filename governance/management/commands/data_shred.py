@@ -1,0 +1,50 @@
+"""Crypto-shred a project: destroy its data key so none of its encrypted data can be read again."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from annotation.models import Project
+from governance.services.keys import project_data_shred
+
+
+class Command(BaseCommand):
+    help = (
+        "Destroy a project's data key (irreversible): item texts, metadata, annotations and "
+        "predictions become unreadable everywhere, backups included. Audited."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--project", type=int, required=True, help="Project id.")
+        parser.add_argument("--user", required=True, help="Administrator performing the shredding.")
+        parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
+
+    def handle(self, *args, project: int, user: str, yes: bool, **options):
+        actor = (
+            get_user_model()
+            .objects.filter(username=user, is_active=True, is_superuser=True)
+            .first()
+        )
+        if actor is None:
+            raise CommandError(
+                f"No active administrator named {user!r}; only administrators may shred data."
+            )
+        target = Project.objects.filter(pk=project).first()
+        if target is None:
+            raise CommandError(f"Project {project} does not exist.")
+        if not yes:
+            answer = input(
+                f"Destroy all data of project {target.pk} '{target.name}' for good? Type its id to confirm: "
+            )
+            if answer.strip() != str(target.pk):
+                raise CommandError("Not confirmed; nothing was destroyed.")
+        try:
+            key = project_data_shred(actor=actor, project=target)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Project {target.pk} '{target.name}': data key destroyed at {key.shredded_at:%Y-%m-%d %H:%M} UTC; "
+                "its encrypted data can no longer be read."
+            )
+        )

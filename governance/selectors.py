@@ -1,0 +1,157 @@
+"""Reads for the auditor pages: filtered audit events by keyset pages, CSV rows, roles per project."""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+
+from annotation.pipeline.writers import safe_cell
+from governance.models import AuditEvent, AuditVerification, Membership
+
+PAGE_SIZE = 100
+EXPORT_CHUNK = 2000
+CSV_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "project_id",
+    "client_ip",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the auditor asked for; empty fields do not filter. ``until`` is exclusive."""
+
+    user: str = ""
+    project_id: int | None = None
+    action: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(self).items()
+            if value not in (None, "")
+        }
+
+
+def audit_events_filter(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if filters.user:
+        events = events.filter(actor_name=filters.user)
+    if filters.project_id is not None:
+        events = events.filter(project_id=filters.project_id)
+    if filters.action:
+        # The ORM escapes % and _ in the prefix; it is matched literally.
+        events = events.filter(action__startswith=filters.action)
+    if filters.since is not None:
+        events = events.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        events = events.filter(created_at__lt=filters.until)
+    return events
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    # Pass as ``before`` to get the next (older) page; None on the last page.
+    next_before: int | None
+
+
+def audit_event_page(
+    *, filters: AuditFilters, before: int | None = None, size: int = PAGE_SIZE
+) -> AuditPage:
+    """One page of events, newest first, strictly older than ``before`` (keyset on seq, no OFFSET)."""
+    events = audit_events_filter(filters=filters)
+    if before is not None:
+        events = events.filter(seq__lt=before)
+    rows = list(events.order_by("-seq")[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return AuditPage(events=rows, next_before=rows[-1].seq if has_more else None)
+
+
+def audit_events_csv_lines(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
+    """The events as CSV, one chunk of rows at a time; cells a spreadsheet would run are neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> bytes:
+        data = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        return data
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for count, event in enumerate(events.iterator(chunk_size=EXPORT_CHUNK), start=1):
+        writer.writerow(
+            [
+                event.seq,
+                event.created_at.isoformat(),
+                safe_cell(event.actor_name),
+                safe_cell(event.action),
+                safe_cell(event.target_type),
+                safe_cell(event.target_id),
+                "" if event.project_id is None else event.project_id,
+                safe_cell(event.client_ip),
+                safe_cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True)),
+                event.prev_hash,
+                event.hash,
+            ]
+        )
+        if count % EXPORT_CHUNK == 0:
+            yield flush()
+    yield flush()
+
+
+def project_names(*, project_ids: Iterable[int]) -> dict[int, str]:
+    """Names of the projects that still exist; events keep ids of deleted projects too."""
+    from annotation.models import Project
+
+    ids = {pk for pk in project_ids if pk is not None}
+    return dict(Project.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def audit_verification_latest() -> AuditVerification | None:
+    return AuditVerification.objects.select_related("requested_by").order_by("-id").first()
+
+
+def audit_verification_get(*, verification_id: int) -> AuditVerification:
+    """The verification, or Http404; any auditor may follow any run."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        AuditVerification.objects.select_related("requested_by"), pk=verification_id
+    )
+
+
+def project_roles_overview() -> QuerySet:
+    """Every project with its memberships and their users; for auditors and admins only.
+
+    Reads names and roles, never item data.
+    """
+    from annotation.models import Project
+
+    memberships = Membership.objects.select_related("user").order_by("role", "user__username")
+    return Project.objects.order_by("id").prefetch_related(
+        Prefetch("memberships", queryset=memberships)
+    )
+
+
+def project_members(*, project) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    )

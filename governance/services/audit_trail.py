@@ -1,0 +1,60 @@
+"""Auditor actions on the trail itself: export it as CSV and verify its hash chain, both audited."""
+
+from collections.abc import Iterator
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance.access import access_audit_trail
+from governance.audit import audit_chain_verify, audit_record
+from governance.models import AuditVerification, VerificationStatus
+from governance.selectors import AuditFilters, audit_events_csv_lines, audit_events_filter
+
+
+def audit_events_export(*, actor, filters: AuditFilters) -> Iterator[bytes]:
+    """Record the export, then return a generator of CSV bytes for the events that existed before it."""
+    access_audit_trail(user=actor)
+    with transaction.atomic():
+        event = audit_record(
+            actor=actor, action="audit.export", details={"filters": filters.as_dict()}
+        )
+    events = audit_events_filter(filters=filters).filter(seq__lt=event.seq).order_by("seq")
+    return audit_events_csv_lines(events)
+
+
+@transaction.atomic
+def audit_verification_request(*, actor) -> AuditVerification:
+    """Queue a verification of the whole chain for a worker; the request itself is audited."""
+    from governance.celery_tasks import audit_verify_task
+
+    access_audit_trail(user=actor)
+    verification = AuditVerification.objects.create(requested_by=actor)
+    audit_record(actor=actor, action="audit.verify", target=verification)
+    transaction.on_commit(lambda: audit_verify_task.delay(verification.pk))
+    return verification
+
+
+def audit_verification_run(*, verification_id: int) -> AuditVerification:
+    """Run a queued verification (in a worker) and store its outcome; running it twice is a no-op."""
+    claimed = AuditVerification.objects.filter(
+        pk=verification_id, status=VerificationStatus.QUEUED
+    ).update(status=VerificationStatus.RUNNING, started_at=timezone.now())
+    verification = AuditVerification.objects.get(pk=verification_id)
+    if not claimed:
+        return verification
+    try:
+        report = audit_chain_verify()
+    except Exception as error:
+        verification.status = VerificationStatus.FAILED
+        verification.error = f"{type(error).__name__}: {error}"
+        verification.finished_at = timezone.now()
+        verification.save(update_fields=["status", "error", "finished_at"])
+        raise
+    verification.status = VerificationStatus.DONE
+    verification.intact = report.ok
+    verification.checked = report.checked
+    verification.first_broken_seq = report.first_broken_seq
+    verification.reason = report.reason[:200]
+    verification.finished_at = timezone.now()
+    verification.save()
+    return verification

@@ -1,0 +1,91 @@
+"""Rotating the master key that wraps project data keys, and crypto-shredding a project's data."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from governance.audit import audit_record
+from governance.keyring import (
+    data_key_destroy,
+    data_key_rewrap,
+    master_key_current,
+    project_key_create,
+)
+from governance.models import ProjectKey
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    master_key_id: str
+    rotated: int
+    already_current: int
+
+
+def project_keys_rotate(*, actor) -> RotationResult:
+    """Re-wrap every live data key under the newest master key, one project per transaction.
+
+    No data is re-encrypted: data keys stay the same, only their wrapping changes. Reads go
+    on throughout, since a key not yet re-wrapped names an older master key that is still
+    configured. Once this returns, older master keys can be removed from MASTER_KEYS.
+    Running it again re-wraps nothing.
+    """
+    new_id, _ = master_key_current()
+    stale = ProjectKey.objects.filter(wrapped_key__isnull=False).exclude(master_key_id=new_id)
+    rotated = 0
+    for key_pk in stale.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            key = ProjectKey.objects.select_for_update().select_related("project").get(pk=key_pk)
+            if key.is_shredded or key.master_key_id == new_id:
+                continue
+            old_id = data_key_rewrap(key)
+            audit_record(
+                actor=actor,
+                action="project_key.rotate",
+                project=key.project,
+                target=key,
+                details={"from_master_key": old_id, "to_master_key": new_id},
+            )
+            rotated += 1
+    already_current = (
+        ProjectKey.objects.filter(wrapped_key__isnull=False, master_key_id=new_id).count() - rotated
+    )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="master_key.rotate",
+            details={
+                "to_master_key": new_id,
+                "rotated": rotated,
+                "already_current": already_current,
+            },
+        )
+    return RotationResult(master_key_id=new_id, rotated=rotated, already_current=already_current)
+
+
+@transaction.atomic
+def project_data_shred(*, actor, project) -> ProjectKey:
+    """Destroy the project's data key: its encrypted data becomes unreadable for good, everywhere.
+
+    Item texts, metadata, annotation values, skip reasons and predictions stay in the
+    database (and in any backup) as ciphertext nobody can open; names, labels, external ids,
+    counts and the audit trail remain readable. This cannot be undone.
+    """
+    key = ProjectKey.objects.select_for_update().filter(project=project).first()
+    if key is None:
+        key = project_key_create(project_id=project.pk)
+    if key.is_shredded:
+        raise ValidationError(
+            {
+                "project": f"The data of project {project.pk} was already destroyed on {key.shredded_at:%Y-%m-%d}."
+            }
+        )
+    data_key_destroy(key, actor=actor)
+    audit_record(
+        actor=actor,
+        action="project.shred",
+        project=project,
+        target=project,
+        details={"master_key_id": key.master_key_id, "items": project.items.count()},
+    )
+    return key

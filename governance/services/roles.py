@@ -1,0 +1,57 @@
+"""Granting and taking away the global roles (admin, auditor); every change is audited."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from governance.access import (
+    access_global_roles,
+    global_role_grant,
+    global_role_revoke,
+    global_roles_of,
+)
+from governance.audit import audit_record
+from governance.roles import GlobalRole
+
+
+@transaction.atomic
+def global_role_set(*, actor, user, role: str | None) -> list[str]:
+    """Make ``role`` (admin, auditor, or None for neither) ``user``'s only global role.
+
+    ``actor`` is an admin, or a string naming a command-line operator (who already holds
+    the server). Returns the user's global roles afterwards.
+    """
+    if not isinstance(actor, str):
+        access_global_roles(user=actor)
+    if role is not None and role not in GlobalRole.values:
+        raise ValidationError(
+            {"role": f"Unknown global role '{role}'; choose one of {', '.join(GlobalRole.values)}."}
+        )
+    if not user.is_active:
+        raise ValidationError({"user": f"{user.get_username()} is not an active user."})
+    old = global_roles_of(user=user)
+    new = [role] if role else []
+    if old == new:
+        return old
+    if GlobalRole.ADMIN in old and GlobalRole.ADMIN not in new:
+        others = (
+            get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(pk=user.pk)
+        )
+        # Locked so that two admins cannot demote each other at the same moment.
+        if not others.select_for_update().exists():
+            raise ValidationError(
+                {"role": f"{user.get_username()} is the last administrator; name another first."}
+            )
+    for held in old:
+        if held not in new:
+            global_role_revoke(user=user, role=held)
+    for wanted in new:
+        if wanted not in old:
+            global_role_grant(user=user, role=wanted)
+    audit_record(
+        actor=actor,
+        action="role.global_change",
+        target=user,
+        details={"user": user.get_username(), "old_roles": old, "new_roles": new},
+    )
+    return new
