@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from django.db import transaction
 from django.utils import timezone
 
-from governance.access import access_audit_trail
+from governance.access import access_audit_trail, can_audit
 from governance.audit import audit_chain_verify, audit_record
 from governance.models import AuditVerification, VerificationStatus
 from governance.selectors import AuditFilters, audit_events_csv_lines, audit_events_filter
@@ -39,8 +39,15 @@ def audit_verification_run(*, verification_id: int) -> AuditVerification:
     claimed = AuditVerification.objects.filter(
         pk=verification_id, status=VerificationStatus.QUEUED
     ).update(status=VerificationStatus.RUNNING, started_at=timezone.now())
-    verification = AuditVerification.objects.get(pk=verification_id)
+    verification = AuditVerification.objects.select_related("requested_by").get(pk=verification_id)
     if not claimed:
+        return verification
+    # The requester's auditor role may have been withdrawn since; the worker asks the gate again.
+    if verification.requested_by is not None and not can_audit(verification.requested_by):
+        verification.status = VerificationStatus.FAILED
+        verification.error = f"{verification.requested_by.get_username()} is no longer an auditor; not verified."
+        verification.finished_at = timezone.now()
+        verification.save(update_fields=["status", "error", "finished_at"])
         return verification
     try:
         report = audit_chain_verify()

@@ -80,3 +80,31 @@ def test_export_refuses_an_unknown_format_by_name(project, manager):
 
     with pytest.raises(ValidationError, match="Unknown export format 'xlsx'"):
         annotations_export(actor=manager, project=project, fmt="xlsx")
+
+
+def test_an_export_records_which_items_left_as_id_ranges(project, annotator, manager):
+    submitted = []
+    for _ in range(3):
+        item = queue_next_item(actor=annotator, project=project)
+        annotation_submit(actor=annotator, item=item, value={"labels": ["neutral"]})
+        submitted.append(item.pk)
+    b"".join(annotations_export(actor=manager, project=project, fmt="jsonl"))
+    event = AuditEvent.objects.filter(action="item.read", actor=manager).latest("seq")
+    assert event.details == {"via": "export.jsonl", "complete": True, "count": 3, "items": [[min(submitted), max(submitted)]]}
+
+
+def test_an_export_abandoned_by_the_client_still_records_what_was_sent(project, annotator, manager):
+    item = queue_next_item(actor=annotator, project=project)
+    annotation_submit(actor=annotator, item=item, value={"labels": ["neutral"]})
+    stream = annotations_export(actor=manager, project=project, fmt="csv")
+    next(stream)  # the header only; the client disconnects
+    stream.close()
+    event = AuditEvent.objects.filter(action="item.read", actor=manager).latest("seq")
+    assert (event.details["complete"], event.details["count"]) == (False, 0)
+
+
+def test_id_ranges_compress_runs_of_consecutive_ids():
+    from annotation.services.exports import id_ranges
+
+    assert id_ranges([1, 2, 3, 7, 9, 10]) == [[1, 3], [7, 7], [9, 10]]
+    assert id_ranges([]) == []

@@ -298,3 +298,14 @@ def test_denies_a_manager_to_verify_the_chain(project, manager):
 def test_an_unknown_verification_is_not_found(auditor):
     url = reverse("governance:audit-verification", args=[999_999])
     assert client_for(auditor).get(url).status_code == 404
+
+
+def test_a_verification_whose_requester_is_no_longer_an_auditor_is_not_run(project, auditor, admin_user):
+    from governance.services.roles import global_role_set
+
+    client_for(auditor).post(VERIFY_URL)
+    global_role_set(actor=admin_user, user=auditor, role=None)
+    verification = AuditVerification.objects.get()
+    audit_verify_task(verification.pk)
+    verification.refresh_from_db()
+    assert verification.status == VerificationStatus.FAILED and "no longer an auditor" in verification.error

@@ -191,3 +191,15 @@ def test_a_missing_model_folder_fails_the_job_with_its_path(project, manager, se
     job = _run(project, manager)
     assert job.status == JobStatus.FAILED
     assert str(tmp_path) in job.error
+
+
+def test_a_job_whose_requester_lost_the_permission_is_not_run(project, manager, ml_engineer):
+    from governance.roles import ProjectRole
+    from governance.services.membership import membership_set
+
+    job = preannotation_request(actor=ml_engineer, project=project)
+    membership_set(actor=manager, project=project, user=ml_engineer, role=ProjectRole.ANNOTATOR)
+    preannotation_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "may no longer run pre-annotation" in job.error
+    assert not Prediction.objects.filter(project=project).exists()

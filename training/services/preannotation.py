@@ -10,8 +10,10 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction, Project, TaskType
+from governance.access import has_project_perm
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
+from governance.roles import Perm
 from training.models import JobStatus, PreannotationJob
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,15 @@ def preannotation_run(*, job_id) -> None:
     if not claimed:
         logger.info("Pre-annotation job %s is not queued any more; nothing to do.", job_id)
         return
-    job = PreannotationJob.objects.select_related("project").get(pk=job_id)
+    job = PreannotationJob.objects.select_related("project", "requested_by").get(pk=job_id)
+    # Permissions can change between the request and the run; the worker asks the gate again.
+    if job.requested_by is not None and not has_project_perm(
+        user=job.requested_by, project=job.project, perm=Perm.RUN_PREANNOTATION
+    ):
+        _job_fail(job, PreannotationUnsupported(
+            f"{job.requested_by.get_username()} may no longer run pre-annotation in this project; the job was not run."
+        ))
+        return
     try:
         _job_execute(job)
     except PreannotationUnsupported as error:
