@@ -1,7 +1,5 @@
 """Reads for the auditor pages: filtered audit events by keyset pages, CSV rows, roles per project."""
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -9,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from annotation.pipeline.writers import safe_cell
+from annotation.pipeline.writers import csv_stream
 from governance.models import AuditEvent, AuditVerification, Membership
 
 PAGE_SIZE = 100
@@ -85,36 +83,23 @@ def audit_event_page(
 
 def audit_events_csv_lines(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
     """The events as CSV, one chunk of rows at a time; cells a spreadsheet would run are neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> bytes:
-        data = buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        return data
-
-    writer.writerow(CSV_COLUMNS)
-    yield flush()
-    for count, event in enumerate(events.iterator(chunk_size=EXPORT_CHUNK), start=1):
-        writer.writerow(
-            [
-                event.seq,
-                event.created_at.isoformat(),
-                safe_cell(event.actor_name),
-                safe_cell(event.action),
-                safe_cell(event.target_type),
-                safe_cell(event.target_id),
-                "" if event.project_id is None else event.project_id,
-                safe_cell(event.client_ip),
-                safe_cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True)),
-                event.prev_hash,
-                event.hash,
-            ]
-        )
-        if count % EXPORT_CHUNK == 0:
-            yield flush()
-    yield flush()
+    rows = (
+        [
+            event.seq,
+            event.created_at.isoformat(),
+            event.actor_name,
+            event.action,
+            event.target_type,
+            event.target_id,
+            event.project_id,
+            event.client_ip,
+            json.dumps(event.details, ensure_ascii=False, sort_keys=True),
+            event.prev_hash,
+            event.hash,
+        ]
+        for event in events.iterator(chunk_size=EXPORT_CHUNK)
+    )
+    return csv_stream(CSV_COLUMNS, rows, rows_per_chunk=EXPORT_CHUNK)
 
 
 def project_names(*, project_ids: Iterable[int]) -> dict[int, str]:

@@ -26,19 +26,16 @@ def jsonl_lines(records: Iterable[dict]) -> Iterator[bytes]:
         yield (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
-def _safe_cell(value) -> str:
+def safe_cell(value) -> str:
+    """A CSV cell a spreadsheet will show as text: formula-like values get a leading quote."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-# The same rule for every CSV the app writes (the audit trail export uses it too).
-safe_cell = _safe_cell
-
-
-def csv_lines(records: Iterable[dict]) -> Iterator[bytes]:
-    """One CSV row per annotation in each record; neutralises spreadsheet formulas."""
+def csv_stream(header: Iterable[str], rows: Iterable[Iterable], *, rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """CSV bytes in chunks of rows, every cell passed through ``safe_cell``: the rule for every CSV we write."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -48,22 +45,33 @@ def csv_lines(records: Iterable[dict]) -> Iterator[bytes]:
         buffer.truncate()
         return data
 
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
     yield flush()
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([safe_cell(cell) for cell in row])
+        if count % rows_per_chunk == 0:
+            yield flush()
+    yield flush()
+
+
+def _annotation_rows(records: Iterable[dict]) -> Iterator[list]:
     for record in records:
         for annotation in record["annotations"]:
-            writer.writerow(
-                [
-                    _safe_cell(record["id"]),
-                    _safe_cell(record["external_id"]),
-                    _safe_cell(record["text"]),
-                    _safe_cell(annotation["annotator"]),
-                    _safe_cell(annotation["status"]),
-                    _safe_cell(";".join(annotation["value"].get("labels", []))),
-                    _safe_cell(json.dumps(annotation["value"]["spans"]) if "spans" in annotation["value"] else ""),
-                    annotation["lead_time_ms"],
-                    annotation["created_at"],
-                    annotation["updated_at"],
-                ]
-            )
-        yield flush()
+            value = annotation["value"]
+            yield [
+                record["id"],
+                record["external_id"],
+                record["text"],
+                annotation["annotator"],
+                annotation["status"],
+                ";".join(value.get("labels", [])),
+                json.dumps(value["spans"]) if "spans" in value else "",
+                annotation["lead_time_ms"],
+                annotation["created_at"],
+                annotation["updated_at"],
+            ]
+
+
+def csv_lines(records: Iterable[dict]) -> Iterator[bytes]:
+    """One CSV row per annotation in each record; neutralises spreadsheet formulas."""
+    return csv_stream(CSV_COLUMNS, _annotation_rows(records))
