@@ -98,7 +98,8 @@ class _ActiveUsernameField(forms.CharField):
 
 class MemberSetForm(forms.Form):
     username = _ActiveUsernameField(label=gettext_lazy("Username"), max_length=150)
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ProjectRole.choices)
+    # Least privilege by default: a manager has to choose a wider role on purpose.
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ProjectRole.choices, initial=ProjectRole.ANNOTATOR)
 
 
 class GlobalRoleForm(forms.Form):

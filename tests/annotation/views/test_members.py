@@ -145,3 +145,8 @@ def test_a_manager_of_one_project_cannot_manage_another(project, manager, outsid
     )
     assert response.status_code == 404
     assert not Membership.objects.filter(project=foreign, user=outsider).exists()
+
+
+def test_the_add_member_form_offers_the_least_privileged_role_first(project, manager):
+    form = client_for(manager).get(_urls(project)["list"]).context["form"]
+    assert form["role"].value() == ProjectRole.ANNOTATOR
