@@ -1,0 +1,1 @@
+"""Quality measures computed from plain values (no ORM): agreement between annotators."""
