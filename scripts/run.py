@@ -15,6 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 STOP_GRACE_SECONDS = 30
 WEB_START_TIMEOUT_SECONDS = 120
+# One worker serving both queues, as the single-machine setup needs; the smoke test runs this too.
+WORKER_COMMAND = [
+    PYTHON, "-m", "celery", "-A", "config", "worker",
+    "-Q", "default,gpu", "--pool=solo", "--concurrency=1", "--loglevel=INFO",
+]
 
 
 def manage(*args: str) -> str:
@@ -123,24 +128,7 @@ def main() -> int:
     try:
         manage("migrate", "--noinput")
         demo_output = "" if args.no_demo else manage("demo_load")
-        children.append(
-            Child(
-                "worker",
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    "default,gpu",
-                    "--pool=solo",
-                    "--concurrency=1",
-                    "--loglevel=INFO",
-                ],
-            )
-        )
+        children.append(Child("worker", WORKER_COMMAND))
         web = Child("web", [PYTHON, "manage.py", "runserver", f"{args.host}:{args.port}"])
         children.append(web)
 

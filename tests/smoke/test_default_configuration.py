@@ -1,5 +1,6 @@
 """The default configuration (SQLite and the embedded broker) works end to end in real processes."""
 
+import importlib.util
 import json
 import os
 import re
@@ -21,21 +22,17 @@ pytestmark = [pytest.mark.smoke, pytest.mark.worker]
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-WORKER_COMMAND = [
-    PYTHON,
-    "-m",
-    "celery",
-    "-A",
-    "config",
-    "worker",
-    "-Q",
-    "default,gpu",
-    "--pool=solo",
-    "-c",
-    "1",
-    "-l",
-    "INFO",
-]
+
+
+def _run_script_constant(name: str):
+    """A constant of scripts/run.py (not a package), so the test starts what `make run` starts."""
+    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+WORKER_COMMAND = _run_script_constant("WORKER_COMMAND")
 _ENV_READERS = r'_(?:get|bool|int|list|required_in_production)\(\s*"([A-Z][A-Z0-9_]*)"'
 
 
