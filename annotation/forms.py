@@ -7,7 +7,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from annotation.models import TaskType
+from annotation.models import ReviewPolicy, TaskType
 from annotation.pipeline.readers import FORMATS
 
 # Colours for labels typed without one, in order; readable on white and distinct from each other.
@@ -95,12 +95,14 @@ class ItemImportForm(forms.Form):
 
 
 class AnnotationSubmitForm(forms.Form):
-    """The labelling form: chosen labels (or spans as JSON), lead time, accepted suggestion."""
+    """The labelling form: chosen labels (or spans as JSON), lead time, the suggestion shown, a comment."""
 
     label = forms.MultipleChoiceField(required=False)
     spans = forms.CharField(required=False)
     lead_time_ms = forms.IntegerField(required=False, min_value=0)
     prediction_id = forms.IntegerField(required=False, min_value=1)
+    suggestion_rejected = forms.BooleanField(required=False)
+    comment = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args, label_names: list[str], task_type: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,6 +135,53 @@ class AnnotationSubmitForm(forms.Form):
             cleaned["value"] = {"labels": cleaned["label"]}
         cleaned["lead_time_ms"] = cleaned.get("lead_time_ms") or 0
         return cleaned
+
+
+class ReviewForm(forms.Form):
+    """A reviewer's decision: the final labels (or spans) to keep, or a rejection with a comment."""
+
+    decision = forms.ChoiceField(choices=[("resolve", "resolve"), ("reject", "reject")])
+    label = forms.MultipleChoiceField(required=False)
+    spans = forms.CharField(required=False)
+    comment = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, label_names: list[str], task_type: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task_type = task_type
+        self.fields["label"].choices = [(name, name) for name in label_names]
+
+    clean_spans = AnnotationSubmitForm.clean_spans
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or cleaned.get("decision") != "resolve":
+            return cleaned
+        if self.task_type == TaskType.SPANS:
+            cleaned["value"] = {"spans": cleaned["spans"]}
+        elif not cleaned["label"]:
+            raise ValidationError(_("Choose the final label first, or reject the annotations with a comment."))
+        else:
+            cleaned["value"] = {"labels": cleaned["label"]}
+        return cleaned
+
+
+class ProjectSettingsForm(forms.Form):
+    """How the work is shared out and checked: overlap, review policy, gold rate, overlapping spans."""
+
+    overlap = forms.IntegerField(
+        label=gettext_lazy("Annotators per item"),
+        min_value=1,
+        max_value=50,
+        help_text=gettext_lazy("Each item is labelled by this many different annotators."),
+    )
+    review_policy = forms.ChoiceField(label=gettext_lazy("Review"), choices=ReviewPolicy.choices)
+    gold_rate = forms.FloatField(
+        label=gettext_lazy("Gold rate"),
+        min_value=0.0,
+        max_value=1.0,
+        help_text=gettext_lazy("Share of queue requests answered with a gold item (0 to 1)."),
+    )
+    allow_overlapping_spans = forms.BooleanField(label=gettext_lazy("Allow overlapping spans"), required=False)
 
 
 class ItemSkipForm(forms.Form):

@@ -1,7 +1,7 @@
 """Projects, their labels, the items to label, and the annotations and predictions on them."""
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from governance.fields import encrypted_json, encrypted_text
@@ -14,13 +14,23 @@ class TaskType(models.TextChoices):
     SPANS = "spans", "Named-entity spans"
 
 
+class ReviewPolicy(models.TextChoices):
+    DISAGREEMENTS = "disagreements", "Review only items where annotators disagree"
+    ALL = "all", "Review every item"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     task_type = models.CharField(max_length=20, choices=TaskType.choices, default=TaskType.SINGLE_LABEL)
     guidelines = models.TextField(blank=True)
     # How many annotators must submit an item before it leaves the queue.
-    overlap = models.PositiveSmallIntegerField(default=1)
+    overlap = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(50)])
+    allow_overlapping_spans = models.BooleanField(default=False)
+    # With "disagreements", items whose annotators all agree become final without a reviewer.
+    review_policy = models.CharField(max_length=20, choices=ReviewPolicy.choices, default=ReviewPolicy.DISAGREEMENTS)
+    # Share of queue requests answered with a gold item the annotator has not labelled yet.
+    gold_rate = models.FloatField(default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -77,13 +87,12 @@ class Item(models.Model):
     text_index = models.CharField(max_length=64, blank=True)
     meta_ct = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Queue state, kept on the row so that claiming an item is one conditional UPDATE.
+    # Queue state: submitted (not rejected) annotations, and whether the item needs no more.
+    # Gold items are always "done" so the ordinary queue never walks them; they are served apart.
     annotation_count = models.PositiveIntegerField(default=0)
     is_done = models.BooleanField(default=False)
-    locked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    locked_until = models.DateTimeField(null=True, blank=True)
+    is_gold = models.BooleanField(default=False)
+    gold_value_ct = models.BinaryField(null=True)
 
     class Meta:
         ordering = ["id"]
@@ -102,6 +111,7 @@ class Item(models.Model):
     # The text is bound to its own blind index as well, so it cannot be moved to another row alone.
     text = encrypted_text("text_ct", row=lambda item: (item.text_index,), on_set=_item_text_index_set)
     meta = encrypted_json("meta_ct")
+    gold_value = encrypted_json("gold_value_ct", row=lambda item: (item.pk,))
     # What a query must load for ``text`` to be read without a query per row.
     TEXT_FIELDS = ("project", "text_ct", "text_index")
 
@@ -109,9 +119,40 @@ class Item(models.Model):
         return f"Item {self.pk}"
 
 
+class LockPurpose(models.TextChoices):
+    ANNOTATE = "annotate", "Annotate"
+    REVIEW = "review", "Review"
+
+
+class ItemLock(models.Model):
+    """One user's live hold on one of an item's annotation slots, or on its review; it expires."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="locks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=10, choices=LockPurpose.choices)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "user", "purpose"], name="item_lock_one_per_user")
+        ]
+        indexes = [
+            models.Index(fields=["item", "purpose", "expires_at"], name="item_lock_live_idx"),
+            models.Index(fields=["user", "purpose", "expires_at"], name="item_lock_holder_idx"),
+        ]
+
+
 class AnnotationStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     SKIPPED = "skipped", "Skipped"
+    # A reviewer sent it back with a comment: the item returns to its annotator.
+    REJECTED = "rejected", "Rejected by a reviewer"
+
+
+class SuggestionOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted unchanged"
+    MODIFIED = "modified", "Changed"
+    REJECTED = "rejected", "Rejected"
 
 
 class Annotation(models.Model):
@@ -127,7 +168,9 @@ class Annotation(models.Model):
     prediction = models.ForeignKey(
         "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations"
     )
+    suggestion_outcome = models.CharField(max_length=10, choices=SuggestionOutcome.choices, blank=True)
     skip_reason_ct = models.BinaryField(null=True)
+    comment_ct = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,6 +179,7 @@ class Annotation(models.Model):
     skip_reason = encrypted_text(
         "skip_reason_ct", row=lambda annotation: (annotation.item_id, annotation.annotator_id)
     )
+    comment = encrypted_text("comment_ct", row=lambda annotation: (annotation.item_id, annotation.annotator_id))
 
     class Meta:
         ordering = ["id"]
@@ -166,3 +210,53 @@ class Prediction(models.Model):
             models.UniqueConstraint(fields=["item", "model_version"], name="prediction_one_per_item_model")
         ]
         indexes = [models.Index(fields=["item", "-created_at"], name="prediction_latest_idx")]
+
+
+class ReviewDecision(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    CORRECTED = "corrected", "Corrected"
+    REJECTED = "rejected", "Rejected"
+
+
+class Review(models.Model):
+    """A reviewer's verdict on one annotation; reviewing it again replaces the verdict."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reviews")
+    annotation = models.OneToOneField(Annotation, on_delete=models.CASCADE, related_name="review")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    decision = models.CharField(max_length=10, choices=ReviewDecision.choices)
+    comment_ct = models.BinaryField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    comment = encrypted_text("comment_ct", row=lambda review: (review.annotation_id,))
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "decision"], name="review_project_idx")]
+
+
+class FinalSource(models.TextChoices):
+    AGREEMENT = "agreement", "Annotators agreed"
+    REVIEW = "review", "Decided by a reviewer"
+
+
+class FinalAnnotation(models.Model):
+    """The one answer an item ends with, which dataset versions use."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="finals")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="final")
+    value_ct = models.BinaryField()
+    source = models.CharField(max_length=10, choices=FinalSource.choices)
+    # Whether every submitted annotation had this value when it was decided.
+    unanimous = models.BooleanField(default=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    value = encrypted_json("value_ct", row=lambda final: (final.item_id,))
+
+    class Meta:
+        ordering = ["id"]

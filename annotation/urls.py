@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from annotation.views import data, labelling, members, projects
+from annotation.views import data, labelling, members, projects, reviews
 
 app_name = "annotation"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", projects.project_list_view, name="project-list"),
     path("projects/new/", projects.project_create_view, name="project-create"),
     path("projects/<int:project_id>/", projects.project_detail_view, name="project-detail"),
+    path("projects/<int:project_id>/settings/", projects.project_settings_view, name="project-settings"),
     path("projects/<int:project_id>/labels/", projects.label_create_view, name="label-create"),
     path(
         "projects/<int:project_id>/labels/<int:label_id>/",
@@ -42,6 +43,11 @@ urlpatterns = [
     path("projects/<int:project_id>/label/", labelling.label_page_view, name="label"),
     path("projects/<int:project_id>/label/next/", labelling.label_next_view, name="label-next"),
     path(
+        "projects/<int:project_id>/label/items/<int:item_id>/",
+        labelling.label_item_view,
+        name="label-item",
+    ),
+    path(
         "projects/<int:project_id>/label/items/<int:item_id>/submit/",
         labelling.annotation_submit_view,
         name="annotation-submit",
@@ -50,5 +56,12 @@ urlpatterns = [
         "projects/<int:project_id>/label/items/<int:item_id>/skip/",
         labelling.item_skip_view,
         name="item-skip",
+    ),
+    path("projects/<int:project_id>/review/", reviews.review_page_view, name="review"),
+    path("projects/<int:project_id>/review/next/", reviews.review_next_view, name="review-next"),
+    path(
+        "projects/<int:project_id>/review/items/<int:item_id>/",
+        reviews.review_item_view,
+        name="review-item",
     ),
 ]

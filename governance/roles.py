@@ -1,20 +1,21 @@
 """The role table: which object permissions each project role carries."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ProjectRole(models.TextChoices):
-    MANAGER = "manager", "Manager"
-    REVIEWER = "reviewer", "Reviewer"
-    ANNOTATOR = "annotator", "Annotator"
-    ML_ENGINEER = "ml_engineer", "ML engineer"
+    MANAGER = "manager", _("Manager")
+    REVIEWER = "reviewer", _("Reviewer")
+    ANNOTATOR = "annotator", _("Annotator")
+    ML_ENGINEER = "ml_engineer", _("ML engineer")
 
 
 class GlobalRole(models.TextChoices):
     """Roles that span every project. Admins are Django superusers; auditors belong to the group "auditor"."""
 
-    ADMIN = "admin", "Administrator"
-    AUDITOR = "auditor", "Auditor"
+    ADMIN = "admin", _("Administrator")
+    AUDITOR = "auditor", _("Auditor")
 
 
 class Perm:
@@ -30,6 +31,8 @@ class Perm:
     EXPORT_DATA = "export_data"
     RUN_PREANNOTATION = "run_preannotation"
     VIEW_PREDICTIONS = "view_predictions"
+    REVIEW = "review_annotations"
+    VIEW_QUALITY = "view_quality"
 
 
 # Meta.permissions of annotation.Project; view_project and change_project are Django's defaults.
@@ -42,6 +45,8 @@ PROJECT_PERMISSIONS = [
     (Perm.EXPORT_DATA, "Export annotations"),
     (Perm.RUN_PREANNOTATION, "Start model pre-annotation"),
     (Perm.VIEW_PREDICTIONS, "See model predictions"),
+    (Perm.REVIEW, "Review annotations and settle disagreements"),
+    (Perm.VIEW_QUALITY, "See agreement and quality figures"),
 ]
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -57,10 +62,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.EXPORT_DATA,
             Perm.RUN_PREANNOTATION,
             Perm.VIEW_PREDICTIONS,
+            Perm.REVIEW,
+            Perm.VIEW_QUALITY,
         }
     ),
     ProjectRole.REVIEWER: frozenset(
-        {Perm.VIEW_PROJECT, Perm.BROWSE_ITEMS, Perm.ANNOTATE, Perm.VIEW_ANNOTATIONS, Perm.VIEW_PREDICTIONS}
+        {
+            Perm.VIEW_PROJECT,
+            Perm.BROWSE_ITEMS,
+            Perm.ANNOTATE,
+            Perm.VIEW_ANNOTATIONS,
+            Perm.VIEW_PREDICTIONS,
+            Perm.REVIEW,
+            Perm.VIEW_QUALITY,
+        }
     ),
     ProjectRole.ANNOTATOR: frozenset({Perm.VIEW_PROJECT, Perm.ANNOTATE, Perm.VIEW_PREDICTIONS}),
     ProjectRole.ML_ENGINEER: frozenset(
@@ -71,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.EXPORT_DATA,
             Perm.RUN_PREANNOTATION,
             Perm.VIEW_PREDICTIONS,
+            Perm.VIEW_QUALITY,
         }
     ),
 }

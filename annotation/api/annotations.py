@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from annotation.api.base import BaseApi, ListApi
 from annotation.api.projects import ProgressSerializer
-from annotation.models import AnnotationStatus, Item
+from annotation.models import AnnotationStatus, Item, SuggestionOutcome
 from annotation.selectors import annotation_list, prediction_latest, project_progress
 from annotation.services.annotations import annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
@@ -28,6 +28,12 @@ class AnnotationListApi(ListApi):
         value = serializers.JSONField()
         lead_time_ms = serializers.IntegerField()
         prediction = serializers.IntegerField(source="prediction_id", allow_null=True)
+        suggestion_outcome = serializers.ChoiceField(
+            choices=SuggestionOutcome.choices,
+            allow_blank=True,
+            help_text="What became of the suggestion shown: accepted unchanged, modified or rejected; blank if none.",
+        )
+        comment = serializers.CharField()
         skip_reason = serializers.CharField()
         created_at = serializers.DateTimeField()
         updated_at = serializers.DateTimeField()
@@ -93,7 +99,13 @@ class AnnotationSubmitApi(BaseApi):
             help_text='{"labels": ["positive"]} or {"spans": [{"start", "end", "label"}]}'
         )
         lead_time_ms = serializers.IntegerField(min_value=0, default=0)
-        prediction_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+        prediction_id = serializers.IntegerField(
+            required=False, allow_null=True, default=None, help_text="The suggestion that was shown, if any."
+        )
+        suggestion_rejected = serializers.BooleanField(
+            default=False, help_text="The annotator explicitly rejected the suggestion shown."
+        )
+        comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     @extend_schema(
         summary="Submit your answer for an item (again to replace it)",

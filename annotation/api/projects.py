@@ -1,13 +1,14 @@
 """Projects: list the ones you can see, create one, read one with its progress, change it."""
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from annotation.api.base import BaseApi, ListApi
 from annotation.api.labels import LabelListApi
-from annotation.models import TaskType
+from annotation.models import ReviewPolicy, TaskType
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import project_create, project_update
 from governance.access import access_project, can_create_project
@@ -53,6 +54,9 @@ class ProjectDetailApi(BaseApi):
         guidelines = serializers.CharField(source="project.guidelines")
         task_type = serializers.ChoiceField(source="project.task_type", choices=TaskType.choices)
         overlap = serializers.IntegerField(source="project.overlap")
+        review_policy = serializers.ChoiceField(source="project.review_policy", choices=ReviewPolicy.choices)
+        gold_rate = serializers.FloatField(source="project.gold_rate")
+        allow_overlapping_spans = serializers.BooleanField(source="project.allow_overlapping_spans")
         created_at = serializers.DateTimeField(source="project.created_at")
         updated_at = serializers.DateTimeField(source="project.updated_at")
         labels = LabelListApi.OutputSerializer(source="project.labels.all", many=True)
@@ -77,7 +81,7 @@ class ProjectCreateApi(BaseApi):
         description = serializers.CharField(required=False, allow_blank=True, default="")
         guidelines = serializers.CharField(required=False, allow_blank=True, default="")
         labels = LabelSerializer(many=True, required=False, default=list)
-        overlap = serializers.IntegerField(min_value=1, max_value=100, default=1)
+        overlap = serializers.IntegerField(min_value=1, max_value=50, default=1)
 
     @extend_schema(
         summary="Create a project; you become its manager",
@@ -86,7 +90,7 @@ class ProjectCreateApi(BaseApi):
     )
     def post(self, request):
         if not can_create_project(user=request.user):
-            raise PermissionDenied("You are not allowed to create projects.")
+            raise PermissionDenied(_("You are not allowed to create projects."))
         serializer = ProjectCreateApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         project = project_create(actor=request.user, **serializer.validated_data)
@@ -99,7 +103,10 @@ class ProjectUpdateApi(BaseApi):
         task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         guidelines = serializers.CharField(required=False, allow_blank=True)
-        overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
+        overlap = serializers.IntegerField(min_value=1, max_value=50, required=False)
+        review_policy = serializers.ChoiceField(choices=ReviewPolicy.choices, required=False)
+        gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+        allow_overlapping_spans = serializers.BooleanField(required=False)
 
     @extend_schema(
         summary="Change a project's settings",

@@ -22,6 +22,7 @@ from annotation.api.predictions import (
     PreannotationStartApi,
     PredictionListApi,
 )
+from annotation.api.reviews import FinalListApi, ReviewNextApi, ReviewRejectApi, ReviewResolveApi
 from annotation.api.projects import (
     ProjectCreateApi,
     ProjectDetailApi,
@@ -57,6 +58,10 @@ urlpatterns = [
     ),
     path(project + "items/<int:item_id>/skip/", ItemSkipApi.as_view(), name="item-skip"),
     path(project + "next/", QueueNextApi.as_view(), name="queue-next"),
+    path(project + "review/next/", ReviewNextApi.as_view(), name="review-next"),
+    path(project + "items/<int:item_id>/review/resolve/", ReviewResolveApi.as_view(), name="review-resolve"),
+    path(project + "items/<int:item_id>/review/reject/", ReviewRejectApi.as_view(), name="review-reject"),
+    path(project + "finals/", FinalListApi.as_view(), name="finals"),
     path(project + "annotations/", AnnotationListApi.as_view(), name="annotations"),
     path(project + "predictions/", PredictionListApi.as_view(), name="predictions"),
     path(project + "preannotate/", PreannotationStartApi.as_view(), name="preannotate"),

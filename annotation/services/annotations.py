@@ -1,13 +1,29 @@
 """Submitting and skipping annotations."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.http import Http404
 
-from annotation.models import Annotation, AnnotationStatus, Item, Prediction, Project, TaskType
+from annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    FinalAnnotation,
+    FinalSource,
+    Item,
+    ItemLock,
+    LockPurpose,
+    Prediction,
+    Project,
+    ReviewPolicy,
+    SuggestionOutcome,
+    TaskType,
+)
+from annotation.services.queue import slot_free_for
 from governance.audit import audit_record
 
 MAX_LEAD_TIME_MS = 24 * 60 * 60 * 1000
+MAX_COMMENT_CHARS = 2000
+MAX_SKIP_REASON_CHARS = 500
 
 
 def annotation_value_clean(*, project: Project, text: str, value) -> dict:
@@ -30,7 +46,9 @@ def annotation_value_clean(*, project: Project, text: str, value) -> dict:
             if label not in label_names:
                 raise ValidationError({"value": f"{where}: '{label}' is not a label of this project."})
             clean.append({"start": start, "end": end, "label": label})
-        return {"spans": sorted(clean, key=lambda span: (span["start"], span["end"]))}
+        clean.sort(key=lambda span: (span["start"], span["end"], span["label"]))
+        _spans_overlap_check(clean, text, allow_overlap=project.allow_overlapping_spans)
+        return {"spans": clean}
 
     labels = value.get("labels")
     if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
@@ -43,26 +61,112 @@ def annotation_value_clean(*, project: Project, text: str, value) -> dict:
     return {"labels": sorted(set(labels), key=labels.index)}
 
 
-def _lock_item_for(actor, item: Item) -> Item:
-    item = Item.objects.select_for_update().select_related("project").get(pk=item.pk)
-    held_by_other = (
-        item.locked_by_id not in (None, actor.pk) and item.locked_until is not None and item.locked_until > timezone.now()
+def _spans_overlap_check(spans: list[dict], text: str, *, allow_overlap: bool) -> None:
+    """Refuse repeated spans always, and overlapping ones unless the project allows them."""
+    for before, after in zip(spans, spans[1:]):
+        quoted = f"'{text[after['start']:after['end']]}' ({after['start']}..{after['end']})"
+        if (before["start"], before["end"], before["label"]) == (after["start"], after["end"], after["label"]):
+            raise ValidationError({"value": f"the span {quoted} is marked twice with '{after['label']}'."})
+    if allow_overlap:
+        return
+    reach = None
+    for span in spans:
+        if reach is not None and span["start"] < reach["end"]:
+            raise ValidationError(
+                {
+                    "value": f"the span '{text[span['start']:span['end']]}' ({span['start']}..{span['end']}) overlaps "
+                    f"'{text[reach['start']:reach['end']]}' ({reach['start']}..{reach['end']}); this project does not "
+                    "allow overlapping spans."
+                }
+            )
+        if reach is None or span["end"] > reach["end"]:
+            reach = span
+
+
+def values_equal(first: dict | None, second: dict | None) -> bool:
+    """Whether two values give the same answer, ignoring order and extras such as scores."""
+    return value_key(first) == value_key(second)
+
+
+def value_key(value: dict | None):
+    """A hashable canonical form of a value: its label set, or its set of (start, end, label) spans."""
+    if not value:
+        return None
+    if "spans" in value:
+        return ("spans", frozenset((span["start"], span["end"], span["label"]) for span in value["spans"]))
+    return ("labels", frozenset(value.get("labels", ())))
+
+
+def _item_locked(item: Item) -> Item:
+    return Item.objects.select_for_update(of=("self",)).select_related("project").get(pk=item.pk)
+
+
+def _release(actor, item: Item) -> None:
+    ItemLock.objects.filter(item=item, user=actor, purpose=LockPurpose.ANNOTATE).delete()
+
+
+def _suggestion_outcome(prediction: Prediction | None, value: dict, rejected: bool) -> str:
+    if prediction is None:
+        return ""
+    if rejected:
+        return SuggestionOutcome.REJECTED
+    return SuggestionOutcome.ACCEPTED if values_equal(prediction.value, value) else SuggestionOutcome.MODIFIED
+
+
+def item_settle(*, item: Item) -> None:
+    """Make an item's final annotation follow its annotations where no reviewer has decided.
+
+    Called with the item row locked. Under the "disagreements" policy a done item whose
+    annotators all gave the same answer is final at once; any other done item waits for a reviewer.
+    A final decided by a reviewer is never replaced here.
+    """
+    final = FinalAnnotation.objects.filter(item=item).first()
+    if final is not None and final.source == FinalSource.REVIEW:
+        return
+    values = [
+        annotation.value
+        for annotation in Annotation.objects.filter(item=item, status=AnnotationStatus.SUBMITTED).order_by("id")
+    ]
+    agreed = bool(values) and len({value_key(value) for value in values}) == 1
+    settle = (
+        item.is_done and not item.is_gold and agreed and item.project.review_policy == ReviewPolicy.DISAGREEMENTS
     )
-    if held_by_other:
-        raise ValidationError({"item": "This item is reserved by another annotator."})
-    return item
+    if not settle:
+        if final is not None:
+            final.delete()
+        return
+    if final is None:
+        final = FinalAnnotation(project=item.project, item=item)
+    final.value = values[0]
+    final.source = FinalSource.AGREEMENT
+    final.unanimous = True
+    final.decided_by = None
+    final.save()
 
 
 @transaction.atomic
 def annotation_submit(
-    *, actor, item: Item, value, lead_time_ms: int = 0, prediction_id: int | None = None
+    *,
+    actor,
+    item: Item,
+    value,
+    lead_time_ms: int = 0,
+    prediction_id: int | None = None,
+    suggestion_rejected: bool = False,
+    comment: str = "",
 ) -> Annotation:
-    """Record ``actor``'s answer for ``item``; submitting again replaces their previous answer."""
-    item = _lock_item_for(actor, item)
+    """Record ``actor``'s answer for ``item``; submitting again replaces their previous answer.
+
+    ``prediction_id`` names the suggestion that was shown; whether it was accepted unchanged,
+    modified or rejected is derived here and kept with the annotation, per model version.
+    """
+    item = _item_locked(item)
     project = item.project
     clean_value = annotation_value_clean(project=project, text=item.text, value=value)
     if not isinstance(lead_time_ms, int) or not 0 <= lead_time_ms <= MAX_LEAD_TIME_MS:
         raise ValidationError({"lead_time_ms": f"must be a whole number of milliseconds between 0 and {MAX_LEAD_TIME_MS}."})
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise ValidationError({"comment": f"is {len(comment)} characters long; the limit is {MAX_COMMENT_CHARS}."})
     prediction = None
     if prediction_id is not None:
         prediction = Prediction.objects.filter(pk=prediction_id, item=item).first()
@@ -71,23 +175,31 @@ def annotation_submit(
 
     annotation = Annotation.objects.filter(item=item, annotator=actor).first()
     counted_before = annotation is not None and annotation.status == AnnotationStatus.SUBMITTED
-    if not counted_before and item.is_done:
-        raise ValidationError({"item": "This item already has all the annotations it needs."})
+    if counted_before and FinalAnnotation.objects.filter(item=item, source=FinalSource.REVIEW).exists():
+        raise ValidationError({"item": "A reviewer has already decided this item; its annotations are final."})
+    if not counted_before and not item.is_gold:
+        if item.is_done:
+            raise ValidationError({"item": "This item already has all the annotations it needs."})
+        if not slot_free_for(actor=actor, item=item, overlap=project.overlap):
+            raise ValidationError({"item": "This item is reserved by other annotators; take the next item from the queue."})
     if annotation is None:
         annotation = Annotation(project=project, item=item, annotator=actor)
     annotation.value = clean_value
     annotation.status = AnnotationStatus.SUBMITTED
     annotation.lead_time_ms = lead_time_ms
     annotation.prediction = prediction
+    annotation.suggestion_outcome = _suggestion_outcome(prediction, clean_value, suggestion_rejected)
     annotation.skip_reason = ""
+    annotation.comment = comment.strip()
     annotation.save()
 
-    if not counted_before:
-        item.annotation_count += 1
-    item.is_done = item.annotation_count >= project.overlap
-    item.locked_by = None
-    item.locked_until = None
-    item.save(update_fields=["annotation_count", "is_done", "locked_by", "locked_until"])
+    _release(actor, item)
+    if not item.is_gold:
+        if not counted_before:
+            item.annotation_count += 1
+        item.is_done = item.annotation_count >= project.overlap
+        item.save(update_fields=["annotation_count", "is_done"])
+        item_settle(item=item)
     audit_record(
         actor=actor,
         action="annotation.update" if counted_before else "annotation.submit",
@@ -97,16 +209,29 @@ def annotation_submit(
             "item": item.pk,
             "lead_time_ms": lead_time_ms,
             "prediction": prediction.pk if prediction else None,
-            "changed_from_prediction": bool(prediction and prediction.value != clean_value),
+            "suggestion": annotation.suggestion_outcome or None,
+            "comment_given": bool(annotation.comment),
         },
     )
     return annotation
 
 
 @transaction.atomic
+def annotation_reopen(*, actor, item: Item) -> Item:
+    """Let ``actor`` see an item they answered again, to change their answer; audited as a read."""
+    annotation = Annotation.objects.filter(item=item, annotator=actor, status=AnnotationStatus.SUBMITTED).first()
+    if annotation is None:
+        raise Http404("You have not submitted this item.")
+    if FinalAnnotation.objects.filter(item=item, source=FinalSource.REVIEW).exists():
+        raise PermissionDenied("A reviewer has already decided this item; its annotations are final.")
+    audit_record(actor=actor, action="item.read", project=item.project, target=item, details={"via": "reopen"})
+    return item
+
+
+@transaction.atomic
 def item_skip(*, actor, item: Item, reason: str = "") -> Annotation:
     """Pass on an item; it leaves this annotator's queue and stays open for others."""
-    item = _lock_item_for(actor, item)
+    item = _item_locked(item)
     annotation = Annotation.objects.filter(item=item, annotator=actor).first()
     if annotation is not None and annotation.status == AnnotationStatus.SUBMITTED:
         raise ValidationError({"item": "You already submitted this item; it cannot be skipped now."})
@@ -114,15 +239,15 @@ def item_skip(*, actor, item: Item, reason: str = "") -> Annotation:
         annotation = Annotation(project=item.project, item=item, annotator=actor)
     annotation.status = AnnotationStatus.SKIPPED
     annotation.value = {}
-    annotation.skip_reason = reason[:500]
+    annotation.skip_reason = reason.strip()[:MAX_SKIP_REASON_CHARS]
     annotation.save()
-    Item.objects.filter(pk=item.pk).update(locked_by=None, locked_until=None)
+    _release(actor, item)
     # Whether a reason was given, never its text: the reason is item content and stays encrypted.
     audit_record(
         actor=actor,
         action="annotation.skip",
         project=item.project,
         target=annotation,
-        details={"item": item.pk, "reason_given": bool(reason.strip())},
+        details={"item": item.pk, "reason_given": bool(annotation.skip_reason)},
     )
     return annotation

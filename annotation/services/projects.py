@@ -2,14 +2,24 @@
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
-from annotation.models import Label, Project, TaskType
+from annotation.models import FinalSource, Item, Label, Project, TaskType
 from governance.audit import audit_record
 from governance.keyring import project_key_create
 from governance.roles import ProjectRole
 from governance.services.membership import membership_set
 
-_PROJECT_FIELDS = ("name", "description", "guidelines", "task_type", "overlap")
+_PROJECT_FIELDS = (
+    "name",
+    "description",
+    "guidelines",
+    "task_type",
+    "overlap",
+    "allow_overlapping_spans",
+    "review_policy",
+    "gold_rate",
+)
 _LABEL_FIELDS = ("name", "color", "hotkey", "description", "order")
 
 
@@ -76,12 +86,28 @@ def project_update(*, actor, project: Project, **changes) -> Project:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a project.")
     if "task_type" in changes and changes["task_type"] != project.task_type and project.annotations.exists():
         raise ValidationError({"task_type": "The task type cannot change once items have annotations."})
+    before = (project.overlap, project.review_policy)
     for field_name, value in changes.items():
         setattr(project, field_name, value)
     project.full_clean()
     project.save()
+    if (project.overlap, project.review_policy) != before:
+        _items_resettle(project)
     audit_record(actor=actor, action="project.update", project=project, target=project, details={"fields": sorted(changes)})
     return project
+
+
+def _items_resettle(project: Project) -> None:
+    """After the overlap or review policy changed: which items are done, and which are final by agreement."""
+    from annotation.services.annotations import item_settle
+
+    items = Item.objects.filter(project=project, is_gold=False)
+    items.filter(annotation_count__gte=project.overlap).update(is_done=True)
+    # Items a reviewer decided stay closed whatever the overlap.
+    items.filter(annotation_count__lt=project.overlap).exclude(final__source=FinalSource.REVIEW).update(is_done=False)
+    touched = items.filter(Q(is_done=True, final__isnull=True) | Q(final__source=FinalSource.AGREEMENT))
+    for item_id in list(touched.values_list("id", flat=True)):
+        item_settle(item=Item.objects.select_for_update(of=("self",)).select_related("project").get(pk=item_id))
 
 
 def _label_insert(project: Project, spec: dict) -> Label:

@@ -5,13 +5,14 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import AnnotationSubmitForm, ItemSkipForm, form_add_service_errors
-from annotation.models import Item, Project, TaskType
-from annotation.selectors import item_list, prediction_latest, project_progress
-from annotation.services.annotations import annotation_submit, item_skip
+from annotation.models import AnnotationStatus, Item, Project, TaskType
+from annotation.selectors import annotation_own, annotation_previous, item_list, prediction_latest, project_progress
+from annotation.services.annotations import annotation_reopen, annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
 from governance.access import access_project, has_project_perm
 from governance.roles import Perm
@@ -33,19 +34,35 @@ def _item_context(request, project: Project, item: Item | None, form=None) -> di
         user=request.user, project=project, perm=Perm.VIEW_PREDICTIONS
     ):
         suggestion = prediction_latest(item=item)
-    labels = list(project.labels.all())
-    chosen = set(form.data.getlist("label")) if form is not None else set()
-    errors = _error_messages(form) if form is not None else []
+    own = annotation_own(item=item, user=request.user) if item is not None else None
+    # What to show as already chosen: the form being re-shown, else the annotator's earlier answer.
+    if form is not None:
+        chosen = set(form.data.getlist("label"))
+        spans = form.data.get("spans") or "[]"
+        comment = form.data.get("comment", "")
+    else:
+        value = own.value if own is not None and own.status != AnnotationStatus.SKIPPED else {}
+        chosen = set(value.get("labels", []))
+        spans = json.dumps(value.get("spans", []))
+        comment = own.comment if own is not None else ""
+    feedback = ""
+    if own is not None and own.status == AnnotationStatus.REJECTED and hasattr(own, "review"):
+        feedback = own.review.comment
+    previous = annotation_previous(project=project, user=request.user, exclude_item=item)
     return {
         "project": project,
         "item": item,
-        "labels": [(label, label.name in chosen) for label in labels],
+        "labels": [(label, label.name in chosen) for label in project.labels.all()],
         "is_multi": project.task_type == TaskType.MULTI_LABEL,
         "is_spans": project.task_type == TaskType.SPANS,
         "suggestion": suggestion,
         "suggestion_json": json.dumps(suggestion.value) if suggestion else "",
+        "initial_spans_json": spans,
+        "comment": comment,
+        "feedback": feedback,
+        "previous_url": reverse("annotation:label-item", args=[project.pk, previous.item_id]) if previous else "",
         "progress": project_progress(project=project, user=request.user),
-        "errors": errors,
+        "errors": _error_messages(form) if form is not None else [],
     }
 
 
@@ -81,6 +98,17 @@ def _next_or_page(request, project):
 
 
 @never_cache
+@require_GET
+@login_required
+def label_item_view(request, project_id: int, item_id: int):
+    """Re-open an item the annotator already answered, to change the answer (undo after submit)."""
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+    item = get_object_or_404(item_list(project=project), pk=item_id)
+    item = annotation_reopen(actor=request.user, item=item)
+    return _item_response(request, project, item)
+
+
+@never_cache
 @require_POST
 @login_required
 def annotation_submit_view(request, project_id: int, item_id: int):
@@ -99,6 +127,8 @@ def annotation_submit_view(request, project_id: int, item_id: int):
                 value=form.cleaned_data["value"],
                 lead_time_ms=form.cleaned_data["lead_time_ms"],
                 prediction_id=form.cleaned_data["prediction_id"],
+                suggestion_rejected=form.cleaned_data["suggestion_rejected"],
+                comment=form.cleaned_data["comment"],
             )
         except ValidationError as error:
             form_add_service_errors(form, error)

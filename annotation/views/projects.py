@@ -6,9 +6,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import LabelForm, ProjectCreateForm, form_add_service_errors
+from annotation.forms import LabelForm, ProjectCreateForm, ProjectSettingsForm, form_add_service_errors
 from annotation.selectors import project_list, project_progress
-from annotation.services.projects import label_create, label_update, project_create
+from annotation.services.projects import label_create, label_update, project_create, project_update
 from governance.access import access_project, can_create_project, project_perms
 from governance.keyring import project_shredded
 from governance.roles import Perm
@@ -63,6 +63,7 @@ def _abilities(user, project) -> dict[str, bool]:
         "preannotate": Perm.RUN_PREANNOTATION in perms,
         "change": Perm.CHANGE_PROJECT in perms,
         "manage_members": Perm.MANAGE_MEMBERS in perms,
+        "review": Perm.REVIEW in perms,
     }
 
 
@@ -86,8 +87,36 @@ def project_detail_view(request, project_id: int):
         "progress": project_progress(project=project, user=request.user),
         "job": preannotation_job_latest(project=project) if can["preannotate"] else None,
         "shredded": project_shredded(project=project),
+        "settings_form": _settings_form(project) if can["change"] else None,
     }
     return render(request, "annotation/project_detail.html", context)
+
+
+def _settings_form(project, data=None) -> ProjectSettingsForm:
+    initial = {name: getattr(project, name) for name in ProjectSettingsForm.base_fields}
+    return ProjectSettingsForm(data, initial=initial)
+
+
+@require_POST
+@login_required
+def project_settings_view(request, project_id: int):
+    """Overlap, review policy, gold rate and overlapping spans; the htmx partial answers."""
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.CHANGE_PROJECT)
+    form = _settings_form(project, request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            project_update(actor=request.user, project=project, **form.cleaned_data)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            saved = True
+            form = _settings_form(project)
+    if not request.htmx and saved:
+        return redirect("annotation:project-detail", project_id=project.pk)
+    status = 200 if saved or not form.errors else UNPROCESSABLE
+    context = {"project": project, "settings_form": form, "saved": saved}
+    return render(request, "annotation/partials/_settings.html", context, status=status)
 
 
 def _labels_response(request, project, form=None, failed_label_id=None):

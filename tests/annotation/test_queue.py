@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from annotation.models import AnnotationStatus, Item
+from annotation.models import AnnotationStatus, ItemLock
 from annotation.selectors import project_progress
 from annotation.services.annotations import annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
@@ -26,7 +26,7 @@ def test_second_annotator_never_receives_an_item_held_by_the_first(project, anno
 
 def test_an_expired_lock_returns_the_item_to_the_queue(project, annotator, second_annotator):
     held = queue_next_item(actor=annotator, project=project)
-    Item.objects.filter(pk=held.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    ItemLock.objects.filter(item=held).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert queue_next_item(actor=second_annotator, project=project).pk == held.pk
 
 
@@ -44,7 +44,7 @@ def test_every_item_is_handed_out_once_across_annotators_until_the_queue_is_empt
 
 def test_submitting_an_item_reserved_by_someone_else_is_refused(project, annotator, second_annotator):
     held = queue_next_item(actor=annotator, project=project)
-    with pytest.raises(ValidationError, match="reserved by another annotator"):
+    with pytest.raises(ValidationError, match="reserved by other annotators"):
         annotation_submit(actor=second_annotator, item=held, value={"labels": ["positive"]})
 
 

@@ -6,8 +6,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from annotation.models import Annotation, AnnotationStatus
+from annotation.models import Annotation, AnnotationStatus, ItemLock, LockPurpose
 from annotation.services.annotations import annotation_submit
+from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
 from governance.roles import ProjectRole
 from tests.factories import project_make, user_make
@@ -72,3 +73,31 @@ def test_parallel_labelling_until_the_queue_is_empty_labels_every_item_exactly_o
     )
     assert len(per_item) == 40 and set(per_item.values()) == {1}
     assert project.items.filter(is_done=False).count() == 0
+
+
+@pytest.mark.parametrize("overlap", [2, 3])
+def test_parallel_labelling_with_overlap_gives_every_item_exactly_k_annotations_and_never_more(crowded_project, overlap):
+    project, annotators = crowded_project
+    project_update(actor=project.created_by, project=project, overlap=overlap)
+    held_at_once = Counter()
+
+    def work(user):
+        while (item := queue_next_item(actor=user, project=project)) is not None:
+            held_at_once[item.pk] = max(
+                held_at_once[item.pk],
+                ItemLock.objects.filter(item=item, purpose=LockPurpose.ANNOTATE).count()
+                + Annotation.objects.filter(item=item, status=AnnotationStatus.SUBMITTED).count(),
+            )
+            annotation_submit(actor=user, item=item, value={"labels": ["positive"]})
+
+    _race(annotators, work)
+    per_item = Counter(
+        Annotation.objects.filter(project=project, status=AnnotationStatus.SUBMITTED).values_list("item_id", flat=True)
+    )
+    assert len(per_item) == 40 and set(per_item.values()) == {overlap}
+    assert max(held_at_once.values()) <= overlap
+    # Nobody labelled the same item twice, and every item closed.
+    pairs = Annotation.objects.filter(project=project).values_list("item_id", "annotator_id")
+    assert len(pairs) == len(set(pairs))
+    assert project.items.filter(is_done=False).count() == 0
+    assert not ItemLock.objects.filter(item__project=project).exists()

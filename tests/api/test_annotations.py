@@ -111,7 +111,7 @@ def test_refuses_an_answer_for_an_item_reserved_by_someone_else(
     held = _next(api_client(annotator), project).json()["item"]["id"]
     response = _submit(api_client(second_annotator), project, held, {"labels": ["positive"]})
     assert response.status_code == 400
-    assert "reserved by another annotator" in response.json()["item"][0]
+    assert "reserved by other annotators" in response.json()["item"][0]
 
 
 def test_hides_an_item_of_another_project_from_submission(

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from annotation.models import Annotation
 from governance.models import AuditVerification
 from governance.roles import ProjectRole
 from governance.services.tokens import api_token_create
@@ -156,6 +157,7 @@ LABELLERS = ("manager", "reviewer", "annotator")
 BROWSERS = ("manager", "reviewer", "ml_engineer")
 EXPORTERS = ("manager", "ml_engineer")
 MANAGERS = ("manager",)
+REVIEWERS = ("manager", "reviewer")
 AUDITORS = ("auditor", "admin")
 CREATORS = (
     "admin",
@@ -181,6 +183,11 @@ TABLE: dict[str, dict[str, Rule]] = {
     "annotation:label-next": {"GET": project(*LABELLERS)},
     "annotation:annotation-submit": {"POST": project(*LABELLERS)},
     "annotation:item-skip": {"POST": project(*LABELLERS)},
+    "annotation:label-item": {"GET": project(*LABELLERS)},
+    "annotation:project-settings": {"POST": project(*MANAGERS)},
+    "annotation:review": {"GET": project(*REVIEWERS)},
+    "annotation:review-next": {"GET": project(*REVIEWERS)},
+    "annotation:review-item": {"GET": project(*REVIEWERS), "POST": project(*REVIEWERS)},
     # REST API
     "api:auth-token": {"POST": Public()},
     "api:tokens": {"GET": LoggedIn()},
@@ -195,6 +202,10 @@ TABLE: dict[str, dict[str, Rule]] = {
     "api:annotation-submit": {"POST": project(*LABELLERS, body=SUBMISSION)},
     "api:item-skip": {"POST": project(*LABELLERS)},
     "api:queue-next": {"POST": project(*LABELLERS)},
+    "api:review-next": {"POST": project(*REVIEWERS)},
+    "api:review-resolve": {"POST": project(*REVIEWERS, body={"value": {"labels": ["positive"]}})},
+    "api:review-reject": {"POST": project(*REVIEWERS, body={"comment": "Re-read the guidelines."})},
+    "api:finals": {"GET": project(*BROWSERS)},
     # Everyone's annotations for BROWSERS, only their own for annotators (scoped by the selector).
     "api:annotations": {"GET": project(*EVERY_ROLE)},
     # Every prediction needs browse_items; annotators see suggestions only with their queued item.
@@ -220,6 +231,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     "logout": {"POST": Public(to_login_is_allowed=True)},
     "account-tokens": {"GET": LoggedIn(), "POST": LoggedIn()},
     "account-token-revoke": {"POST": OwnObject()},
+    # The language switcher (Django's set_language, POST only): it sets a cookie and holds no data.
+    "set_language": {"POST": Public()},
 }
 
 
@@ -304,6 +317,13 @@ class World:
             members={foreign_member: ProjectRole.ANNOTATOR},
         )
         self.member = {"own": get("second_annotator"), "foreign": foreign_member}
+        # Everyone who may label has answered the first item, so re-opening it (label-item) is theirs to do.
+        answerers = [(self.own, actor) for actor in ("annotator", "reviewer", "manager", "admin")]
+        for answered, actor in answerers + [(self.foreign, "admin")]:
+            first_item = answered.items.order_by("id").first()
+            answer = Annotation(project=answered, item=first_item, annotator=self.users[actor], status="submitted")
+            answer.value = {"labels": [answered.labels.first().name]}
+            answer.save()
         self.job = {
             scope: PreannotationJob.objects.create(project=p, requested_by=p.created_by)
             for scope, p in (("own", self.own), ("foreign", self.foreign))

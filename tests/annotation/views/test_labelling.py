@@ -95,7 +95,7 @@ def test_submitting_an_item_held_by_someone_else_explains_why(project, annotator
         **HTMX,
     )
     assert response.status_code == 422
-    assert "reserved by another annotator" in response.text
+    assert "reserved by other annotators" in response.text
 
 
 def test_submitting_without_htmx_redirects_to_the_labelling_page(project, annotator):
@@ -204,3 +204,33 @@ def test_an_empty_queue_says_so(manager, annotator):
     assert response.status_code == 200
     assert "The queue is empty" in response.text
     assert 'id="annotation-form"' not in response.text
+
+
+def test_the_previous_item_can_be_reopened_with_the_earlier_answer_chosen(project, annotator):
+    client = client_for(annotator)
+    first = label_first_item(project, annotator, label="negative")
+    page = client.get(reverse("annotation:label", args=[project.pk])).text
+    reopen = reverse("annotation:label-item", args=[project.pk, first.pk])
+    assert f'{reopen}' in page
+    response = client.get(reopen, **HTMX)
+    assert response.status_code == 200 and f'data-item-id="{first.pk}"' in response.text
+    assert 'value="negative" checked' in response.text
+
+
+def test_denies_reopening_an_item_the_annotator_never_answered(project, annotator):
+    item = project.items.order_by("id").last()
+    response = client_for(annotator).get(reverse("annotation:label-item", args=[project.pk, item.pk]), **HTMX)
+    assert response.status_code == 404
+
+
+def test_submitting_stores_the_comment_and_the_rejected_suggestion(project, annotator):
+    client = client_for(annotator)
+    client.get(reverse("annotation:label", args=[project.pk]))
+    first = project.items.order_by("id").first()
+    prediction = Prediction(project=project, item=first, model_version="zs-1", score=0.7)
+    prediction.value = {"labels": ["positive"]}
+    prediction.save()
+    data = {"label": "neutral", "prediction_id": prediction.pk, "suggestion_rejected": "1", "comment": "mixed"}
+    client.post(reverse("annotation:annotation-submit", args=[project.pk, first.pk]), data, **HTMX)
+    annotation = Annotation.objects.get(item=first, annotator=annotator)
+    assert (annotation.suggestion_outcome, annotation.comment) == ("rejected", "mixed")

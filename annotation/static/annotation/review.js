@@ -1,0 +1,88 @@
+// Keyboard-driven review: number keys choose the final answer, Enter accepts, r rejects with a comment.
+(function () {
+  "use strict";
+
+  function reviewForm() {
+    return document.getElementById("review-form");
+  }
+
+  function isTyping(target) {
+    return !!target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"));
+  }
+
+  // Spans: the checked span choices become the hidden JSON value the server reads.
+  function syncSpans(form) {
+    var hidden = form.querySelector("#review-spans");
+    if (!hidden) {
+      return;
+    }
+    var spans = Array.prototype.map.call(form.querySelectorAll("input.span-choice:checked"), function (input) {
+      return { start: Number(input.dataset.start), end: Number(input.dataset.end), label: input.dataset.label };
+    });
+    hidden.value = JSON.stringify(spans);
+  }
+
+  function send(form, decision) {
+    form.querySelector("#review-decision").value = decision;
+    syncSpans(form);
+    htmx.process(form);
+    form.requestSubmit();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-decision]");
+    var form = reviewForm();
+    if (button && form && form.contains(button)) {
+      event.preventDefault();
+      send(form, button.dataset.decision);
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var form = reviewForm();
+    if (form && event.target.classList.contains("span-choice")) {
+      syncSpans(form);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var form = reviewForm();
+    if (!form || event.altKey || event.metaKey) {
+      return;
+    }
+    var comment = form.querySelector("#review-comment");
+    if (isTyping(event.target)) {
+      if (event.key === "Escape") {
+        event.target.blur();
+        event.preventDefault();
+      } else if (event.key === "Enter" && event.ctrlKey) {
+        send(form, form.querySelector("#review-decision").value);
+        event.preventDefault();
+      }
+      return;
+    }
+    if (event.ctrlKey) {
+      return;
+    }
+    var key = event.key;
+    var choice = Array.prototype.find.call(form.querySelectorAll(".label-choice"), function (element) {
+      return element.dataset.hotkey && element.dataset.hotkey === key;
+    });
+    if (choice) {
+      var input = choice.querySelector("input");
+      input.checked = input.type === "checkbox" ? !input.checked : true;
+      syncSpans(form);
+    } else if (key === "Enter") {
+      send(form, "resolve");
+    } else if (key === "r" || key === "R") {
+      // Rejecting needs a reason: the comment field opens, Ctrl+Enter sends.
+      form.querySelector("#review-decision").value = "reject";
+      comment.focus();
+    } else if (key === "c" || key === "C") {
+      comment.focus();
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+})();
