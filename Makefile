@@ -15,11 +15,12 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test browser-deps clean-venv help
+.PHONY: run test install install-test browser-deps clean-venv help messages
 
 help:
 	@echo "make run    install into $(VENV), migrate, load the demo project, start web + worker on $(HOST):$(PORT)"
 	@echo "make test   install test dependencies (and Chromium when missing) and run the whole test suite"
+	@echo "make messages  extract translatable strings into locale/*/django.po, then compile the .mo files"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +66,17 @@ test: $(TEST_STAMP) browser-deps
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Translations (README, "Languages"). Needs GNU gettext: Debian's package `gettext`.
+# makemessages adds new strings to each .po with an empty msgstr (or a fuzzy guess) and drops
+# strings no longer in the code; translate those, then run `make messages` again to compile.
+# tests/config/test_i18n.py runs the same extraction on a copy and names any string missing.
+MESSAGE_LOCALES ?= zh_Hans
+# Directory names never scanned: the virtual environment, data, tests, benchmarks and builds.
+MESSAGE_IGNORE := $(notdir $(VENV)) var bench tests node_modules test-artifacts build dist docker
+MESSAGE_IGNORE_ARGS := $(addprefix --ignore=,$(MESSAGE_IGNORE))
+
+messages:
+	$(BIN)/python manage.py makemessages $(addprefix --locale=,$(MESSAGE_LOCALES)) \
+		--add-location=file --no-obsolete $(MESSAGE_IGNORE_ARGS)
+	$(BIN)/python manage.py compilemessages $(addprefix --locale=,$(MESSAGE_LOCALES)) $(MESSAGE_IGNORE_ARGS)

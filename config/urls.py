@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from governance import views_tokens
 
@@ -18,5 +20,8 @@ urlpatterns = [
         views_tokens.api_token_revoke_view,
         name="account-token-revoke",
     ),
+    # The language switcher; the route django.conf.urls.i18n gives, limited to POST (the only
+    # method that changes anything) so every other method answers 405.
+    path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_perms, remove_perm
 
 from governance.models import ApiToken
@@ -47,12 +48,15 @@ def access_project(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
     try:
         project = Project.objects.get(pk=int(project_id))
     except (Project.DoesNotExist, TypeError, ValueError):
-        raise Http404("No such project.") from None
+        raise Http404(gettext("No such project.")) from None
     perms = project_perms(user=user, project=project)
     if Perm.VIEW_PROJECT not in perms:
-        raise Http404("No such project.")
+        raise Http404(gettext("No such project."))
     if perm not in perms:
-        raise PermissionDenied(f"Your role in this project does not allow '{perm}'.")
+        raise PermissionDenied(
+            gettext("Your role in this project does not allow '%(permission)s'.")
+            % {"permission": perm}
+        )
     return project
 
 
@@ -86,14 +90,14 @@ def project_role_apply(*, user, project, old_role: str | None, new_role: str | N
 def access_api_token(*, user, token_id):
     """Return the API token if it is ``user``'s own, or any token for an administrator; 404 otherwise."""
     if not _is_active_user(user):
-        raise Http404("No such token.")
+        raise Http404(gettext("No such token."))
     tokens = ApiToken.objects.select_related("user")
     if not user.is_superuser:
         tokens = tokens.filter(user=user)
     try:
         return tokens.get(pk=int(token_id))
     except (ApiToken.DoesNotExist, TypeError, ValueError):
-        raise Http404("No such token.") from None
+        raise Http404(gettext("No such token.")) from None
 
 
 # Global roles. Admins are superusers (all-powerful above); auditors read the audit trail and the
@@ -115,13 +119,13 @@ def can_audit(user) -> bool:
 def access_audit_trail(*, user) -> None:
     """Let auditors and admins read the audit trail and every project's roles; others get 403."""
     if not can_audit(user):
-        raise PermissionDenied("Only auditors and administrators may see the audit trail.")
+        raise PermissionDenied(gettext("Only auditors and administrators may see the audit trail."))
 
 
 def access_global_roles(*, user) -> None:
     """Only admins may make someone an auditor or an admin."""
     if not is_admin(user):
-        raise PermissionDenied("Only administrators may change global roles.")
+        raise PermissionDenied(gettext("Only administrators may change global roles."))
 
 
 def global_roles_of(*, user) -> list[str]:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from governance.crypto import (
     FieldCipher,
@@ -30,10 +31,17 @@ class DataShredded(Exception):
         self.project_id = project_id
         self.shredded_at = shredded_at
         self.shredded_by = shredded_by
-        when = shredded_at.strftime("%Y-%m-%d %H:%M UTC") if shredded_at else "an unknown date"
+        when = (
+            shredded_at.strftime("%Y-%m-%d %H:%M UTC")
+            if shredded_at
+            else gettext("an unknown date")
+        )
         super().__init__(
-            f"This project's data was destroyed (crypto-shredded) on {when} by {shredded_by}; "
-            "it can no longer be read."
+            gettext(
+                "This project's data was destroyed (crypto-shredded) on %(when)s by %(user)s; "
+                "it can no longer be read."
+            )
+            % {"when": when, "user": shredded_by}
         )
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -69,7 +70,7 @@ class AuthTokenObtainApi(BaseApi):
         user = authenticate(django_request, username=data["username"], password=data["password"])
         if user is None:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Unable to log in with the provided credentials."]}
+                {"non_field_errors": [_("Unable to log in with the provided credentials.")]}
             )
         # A password exchange is a login: it is audited and clears django-axes' failure count.
         user_logged_in.send(sender=type(user), request=django_request, user=user)

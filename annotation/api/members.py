@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -39,7 +40,9 @@ class MemberSetApi(BaseApi):
         def validate_username(self, username):
             user = get_user_model().objects.filter(username=username, is_active=True).first()
             if user is None:
-                raise serializers.ValidationError(f"There is no active user called '{username}'.")
+                raise serializers.ValidationError(
+                    _("There is no active user called '%(name)s'.") % {"name": username}
+                )
             return user
 
     @extend_schema(

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from governance.audit import audit_record
 from governance.keyring import (
@@ -77,7 +78,10 @@ def project_data_shred(*, actor, project) -> ProjectKey:
     if key.is_shredded:
         raise ValidationError(
             {
-                "project": f"The data of project {project.pk} was already destroyed on {key.shredded_at:%Y-%m-%d}."
+                "project": gettext(
+                    "The data of project %(project)s was already destroyed on %(date)s."
+                )
+                % {"project": project.pk, "date": f"{key.shredded_at:%Y-%m-%d}"}
             }
         )
     data_key_destroy(key, actor=actor)

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from governance.access import project_role_apply
 from governance.audit import audit_record
@@ -11,7 +12,12 @@ from governance.roles import ProjectRole
 
 def _check_role(role: str) -> None:
     if role not in ProjectRole.values:
-        raise ValidationError({"role": f"Unknown role '{role}'; choose one of {', '.join(ProjectRole.values)}."})
+        raise ValidationError(
+            {
+                "role": _("Unknown role '%(role)s'; choose one of %(roles)s.")
+                % {"role": role, "roles": ", ".join(ProjectRole.values)}
+            }
+        )
 
 
 def _check_keeps_a_manager(*, project, membership: Membership, new_role: str | None) -> None:
@@ -23,7 +29,12 @@ def _check_keeps_a_manager(*, project, membership: Membership, new_role: str | N
     if list(managers.values_list("pk", flat=True)) == [membership.pk]:
         name = membership.user.get_username()
         raise ValidationError(
-            {"role": f"{name} is the last manager of this project; make someone else manager first."}
+            {
+                "role": _(
+                    "%(user)s is the last manager of this project; make someone else manager first."
+                )
+                % {"user": name}
+            }
         )
 
 
@@ -56,7 +67,9 @@ def membership_set(*, actor, project, user, role: str) -> Membership:
 def membership_remove(*, actor, project, user) -> None:
     membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
     if membership is None:
-        raise ValidationError({"user": f"{user.get_username()} is not a member of this project."})
+        raise ValidationError(
+            {"user": _("%(user)s is not a member of this project.") % {"user": user.get_username()}}
+        )
     _check_keeps_a_manager(project=project, membership=membership, new_role=None)
     project_role_apply(user=user, project=project, old_role=membership.role, new_role=None)
     audit_record(

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from governance.access import (
     access_global_roles,
@@ -25,10 +26,15 @@ def global_role_set(*, actor, user, role: str | None) -> list[str]:
         access_global_roles(user=actor)
     if role is not None and role not in GlobalRole.values:
         raise ValidationError(
-            {"role": f"Unknown global role '{role}'; choose one of {', '.join(GlobalRole.values)}."}
+            {
+                "role": _("Unknown global role '%(role)s'; choose one of %(roles)s.")
+                % {"role": role, "roles": ", ".join(GlobalRole.values)}
+            }
         )
     if not user.is_active:
-        raise ValidationError({"user": f"{user.get_username()} is not an active user."})
+        raise ValidationError(
+            {"user": _("%(user)s is not an active user.") % {"user": user.get_username()}}
+        )
     old = global_roles_of(user=user)
     new = [role] if role else []
     if old == new:
@@ -40,7 +46,10 @@ def global_role_set(*, actor, user, role: str | None) -> list[str]:
         # Locked so that two admins cannot demote each other at the same moment.
         if not others.select_for_update().exists():
             raise ValidationError(
-                {"role": f"{user.get_username()} is the last administrator; name another first."}
+                {
+                    "role": _("%(user)s is the last administrator; name another first.")
+                    % {"user": user.get_username()}
+                }
             )
     for held in old:
         if held not in new:

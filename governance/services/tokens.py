@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from governance.audit import audit_record
 from governance.models import ApiToken
@@ -29,7 +30,7 @@ def _token_generate() -> str:
 
 def _check_owner_or_admin(*, actor, token: ApiToken) -> None:
     if not (actor.is_superuser or actor.pk == token.user_id):
-        raise PermissionDenied("Only the token's owner or an administrator may change it.")
+        raise PermissionDenied(_("Only the token's owner or an administrator may change it."))
 
 
 @transaction.atomic
@@ -38,14 +39,14 @@ def api_token_create(
 ) -> tuple[ApiToken, str]:
     """Create a token for ``user``; the plaintext is returned here, never stored or shown again."""
     if not (actor.is_superuser or actor.pk == user.pk):
-        raise PermissionDenied("Only administrators may create tokens for other users.")
+        raise PermissionDenied(_("Only administrators may create tokens for other users."))
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the token a name, so you can tell it apart later."})
+        raise ValidationError({"name": _("Give the token a name, so you can tell it apart later.")})
     if len(name) > 100:
-        raise ValidationError({"name": "Keep the name to 100 characters or fewer."})
+        raise ValidationError({"name": _("Keep the name to 100 characters or fewer.")})
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "The expiry must be in the future."})
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
     plaintext = _token_generate()
     token = ApiToken.objects.create(
         user=user,

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction, Project, TaskType
 from governance.access import has_project_perm
@@ -22,6 +23,15 @@ logger = logging.getLogger(__name__)
 # progress bar, many enough that the writes cost little next to the forward passes.
 BATCHES_PER_WRITE = 8
 MAX_ERROR_CHARS = 2000
+
+
+# Stored in PreannotationJob.error in English (the worker has no user language); the page that
+# shows the job translates them when they are displayed.
+_SPANS_UNSUPPORTED = gettext_noop(
+    "Pre-annotation does not support span (named-entity) projects yet; label their items by hand."
+)
+_WORKER_LOST = gettext_noop("The worker running this job stopped responding; a new job replaced it.")
+_NO_LABELS = gettext_noop("The project has no labels yet; add labels before requesting pre-annotation.")
 
 
 class PreannotationUnsupported(Exception):
@@ -45,7 +55,7 @@ def preannotation_request(*, actor, project: Project) -> PreannotationJob:
     """
     if project.task_type == TaskType.SPANS:
         raise ValidationError(
-            {"project": "Pre-annotation does not support span (named-entity) projects yet; label their items by hand."}
+            {"project": gettext(_SPANS_UNSUPPORTED)}
         )
     project_readable_check(project=project)
     active = (
@@ -56,7 +66,7 @@ def preannotation_request(*, actor, project: Project) -> PreannotationJob:
     if active is not None and not _is_stale(active):
         return active
     if active is not None:
-        _job_fail(active, PreannotationUnsupported("The worker running this job stopped responding; a new job replaced it."))
+        _job_fail(active, PreannotationUnsupported(_WORKER_LOST))
     job = PreannotationJob.objects.create(project=project, requested_by=actor)
     audit_record(actor=actor, action="preannotation.request", project=project, target=job)
 
@@ -125,13 +135,11 @@ def _job_execute(job: PreannotationJob) -> None:
 
     project = job.project
     if project.task_type == TaskType.SPANS:
-        raise PreannotationUnsupported(
-            "Pre-annotation does not support span (named-entity) projects yet; label their items by hand."
-        )
+        raise PreannotationUnsupported(_SPANS_UNSUPPORTED)
     labels = [LabelSpec(name=name, description=description or "")
               for name, description in project.labels.order_by("order", "id").values_list("name", "description")]
     if not labels:
-        raise PreannotationUnsupported("The project has no labels yet; add labels before requesting pre-annotation.")
+        raise PreannotationUnsupported(_NO_LABELS)
 
     batch_size = settings.PREANNOTATION_BATCH_SIZE
     encoder = encoder_load(settings.BASE_MODEL_DIR or None, device=settings.ML_DEVICE)
