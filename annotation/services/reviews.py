@@ -18,6 +18,7 @@ from annotation.models import (
     Project,
     Review,
     ReviewDecision,
+    TaskType,
 )
 from annotation.services.annotations import MAX_COMMENT_CHARS, annotation_value_clean, item_settle, value_key
 from annotation.services.queue import _lock_until, _row_locked, live_holds
@@ -85,12 +86,26 @@ def _submitted(item: Item) -> list[Annotation]:
 
 
 def majority_value(annotations: list[Annotation]) -> dict | None:
-    """The most common submitted value (earliest first on a tie), as a starting point for a reviewer."""
+    """A starting point for the reviewer: what most annotators gave.
+
+    Spans and multi-label answers are voted part by part (a span or label kept when more than
+    half marked it); a single label is the most common one, the earliest on a tie.
+    """
     if not annotations:
         return None
-    counts = Counter(value_key(annotation.value) for annotation in annotations)
+    values = [annotation.value for annotation in annotations]
+    half = len(values) / 2
+    if any("spans" in value for value in values):
+        votes = Counter((span["start"], span["end"], span["label"]) for value in values for span in value.get("spans", []))
+        kept = sorted(key for key, count in votes.items() if count > half)
+        return {"spans": [{"start": start, "end": end, "label": label} for start, end, label in kept]}
+    if annotations[0].project.task_type == TaskType.MULTI_LABEL:
+        votes = Counter(label for value in values for label in value.get("labels", []))
+        order = [label for value in values for label in value.get("labels", [])]
+        return {"labels": sorted((label for label in votes if votes[label] > half), key=order.index)}
+    counts = Counter(value_key(value) for value in values)
     best = max(counts.values())
-    return next(annotation.value for annotation in annotations if counts[value_key(annotation.value)] == best)
+    return next(value for value in values if counts[value_key(value)] == best)
 
 
 def _locked_for_review(actor, item: Item) -> Item:
