@@ -208,7 +208,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"training.celery_tasks.*": {"queue": "gpu"}}
+# Exact names win over the pattern: freezing a dataset version is database and disk work.
+CELERY_TASK_ROUTES = {
+    "training.celery_tasks.dataset_version_build_task": {"queue": "default"},
+    "training.celery_tasks.*": {"queue": "gpu"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -33,6 +33,8 @@ class Perm:
     VIEW_PREDICTIONS = "view_predictions"
     REVIEW = "review_annotations"
     VIEW_QUALITY = "view_quality"
+    CURATE_DATASETS = "curate_datasets"
+    TRAIN_MODELS = "train_models"
 
 
 # Meta.permissions of annotation.Project; view_project and change_project are Django's defaults.
@@ -47,6 +49,8 @@ PROJECT_PERMISSIONS = [
     (Perm.VIEW_PREDICTIONS, "See model predictions"),
     (Perm.REVIEW, "Review annotations and settle disagreements"),
     (Perm.VIEW_QUALITY, "See agreement and quality figures"),
+    (Perm.CURATE_DATASETS, "Freeze and export dataset versions"),
+    (Perm.TRAIN_MODELS, "Train, compare and activate models"),
 ]
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -64,6 +68,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.VIEW_PREDICTIONS,
             Perm.REVIEW,
             Perm.VIEW_QUALITY,
+            Perm.CURATE_DATASETS,
+            Perm.TRAIN_MODELS,
         }
     ),
     ProjectRole.REVIEWER: frozenset(
@@ -87,6 +93,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.RUN_PREANNOTATION,
             Perm.VIEW_PREDICTIONS,
             Perm.VIEW_QUALITY,
+            Perm.CURATE_DATASETS,
+            Perm.TRAIN_MODELS,
         }
     ),
 }

@@ -8,3 +8,10 @@ def preannotate_project_task(job_id: int) -> None:
     from training.services.preannotation import preannotation_run
 
     preannotation_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def dataset_version_build_task(version_id: int) -> None:
+    from training.services.datasets import dataset_version_build
+
+    dataset_version_build(version_id=version_id)
