@@ -83,7 +83,7 @@ def test_rejects_a_malformed_row_naming_row_and_field_and_imports_nothing(
 
 
 def test_rejects_a_file_of_unknown_type(project, manager, api_client):
-    response = _import(api_client(manager), project, "notes.txt", b"text\nHello.\n")
+    response = _import(api_client(manager), project, "notes.xlsx", b"text\nHello.\n")
     assert response.status_code == 400
     assert "unknown file type" in response.json()["detail"]
     assert response.json()["error"]["row"] is None

@@ -76,11 +76,35 @@ def test_invalid_utf8_names_the_line():
 
 
 def test_unknown_file_extension_is_refused_with_the_supported_types():
-    with pytest.raises(ImportRowError, match=r"\.csv or \.jsonl"):
+    with pytest.raises(ImportRowError) as caught:
         detect_format("data.xlsx")
+    assert caught.value.row is None
+    for extension in (".csv", ".tsv", ".jsonl", ".json", ".txt", ".conll", ".zip"):
+        assert extension in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "filename, fmt",
+    [
+        ("a.CSV", "csv"),
+        ("a.tsv", "tsv"),
+        ("a.tab", "tsv"),
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson", "jsonl"),
+        ("export.json", "json"),
+        ("notes.txt", "txt"),
+        ("train.conll", "conll"),
+        ("train.iob", "conll"),
+        ("bundle.zip", "zip"),
+    ],
+)
+def test_the_format_follows_the_file_extension(filename, fmt):
+    assert detect_format(filename) == fmt
 
 
 def test_reading_is_lazy_so_large_files_stream():
     lines = ("".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(3))).encode()
-    iterator = read_rows(io.BytesIO(lines + b"not json\n"), filename="big.jsonl", max_text_chars=100)
+    iterator = read_rows(
+        io.BytesIO(lines + b"not json\n"), filename="big.jsonl", max_text_chars=100
+    )
     assert next(iterator).text == "row 0"  # the bad last line has not been reached yet
