@@ -57,6 +57,7 @@ def _item_context(request, project: Project, item: Item | None, form=None) -> di
         "is_spans": project.task_type == TaskType.SPANS,
         "suggestion": suggestion,
         "suggestion_json": json.dumps(suggestion.value) if suggestion else "",
+        "suggestion_rejected": form is not None and form.data.get("suggestion_rejected") in ("1", "true", "on"),
         "initial_spans_json": spans,
         "comment": comment,
         "feedback": feedback,

@@ -92,10 +92,12 @@ def _label_two_and_skip_one(page, project: Project) -> dict[int, str]:
     expect(page.locator("input[name=label][value=positive]")).to_be_checked()
     first = _press_and_wait_for_next_item(page, "Enter")
     second = _press_and_wait_for_next_item(page, "2", "Enter")
-    skipped = _press_and_wait_for_next_item(page, "s")
+    # s opens the skip dialog with its first reason chosen; Enter confirms it.
+    skipped = _press_and_wait_for_next_item(page, "s", "Enter")
     expect(page.locator("#progress-mine")).to_have_text("2")
 
     assert Annotation.objects.get(item_id=skipped).status == AnnotationStatus.SKIPPED
+    assert Annotation.objects.get(item_id=skipped).skip_reason == "Unclear"
     for item_id in (first, second):
         assert Annotation.objects.get(item_id=item_id).lead_time_ms > 0
     return {first: "positive", second: "negative"}
@@ -156,7 +158,8 @@ def test_the_full_loop_with_model_preannotation(browser_session, lead, celery_wo
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "labelling-page.png"), full_page=True)
     prediction = Prediction.objects.get(pk=int(suggestion.get_attribute("data-prediction-id")))
-    accepted = _press_and_wait_for_next_item(page, "a")
+    # a takes the suggestion into the form (undoable), Enter submits it.
+    accepted = _press_and_wait_for_next_item(page, "a", "Enter")
     annotation = Annotation.objects.get(item_id=accepted)
     assert annotation.prediction_id == prediction.pk and annotation.item_id == prediction.item_id
     assert annotation.value == prediction.value
@@ -200,9 +203,13 @@ def test_spans_are_marked_by_selecting_text_and_pressing_a_label_key(browser_ses
 
     def select(fragment: str) -> None:
         # Offsets in UTF-16 units, as the DOM counts them; the emoji makes them differ from Python.
+        # Marked spans split the text into several nodes: find the one holding the fragment.
         page.evaluate(
             """([fragment]) => {
-                const node = document.getElementById("item-text").firstChild;
+                const walker = document.createTreeWalker(
+                    document.getElementById("item-text"), NodeFilter.SHOW_TEXT);
+                let node = walker.nextNode();
+                while (node && !node.textContent.includes(fragment)) node = walker.nextNode();
                 const start = node.textContent.indexOf(fragment);
                 const range = document.createRange();
                 range.setStart(node, start);

@@ -47,7 +47,7 @@ def test_labelling_page_shows_the_models_suggestion(project, annotator):
     page = client_for(annotator).get(reverse("annotation:label", args=[project.pk])).text
     assert 'id="suggestion"' in page
     assert f'data-prediction-id="{prediction.pk}"' in page
-    assert "<strong>positive</strong>" in page and "0.87" in page
+    assert "<strong>positive</strong>" in page and "87%" in page
     assert 'data-value="{&quot;labels&quot;: [&quot;positive&quot;]}"' in page
 
 
@@ -234,3 +234,15 @@ def test_submitting_stores_the_comment_and_the_rejected_suggestion(project, anno
     client.post(reverse("annotation:annotation-submit", args=[project.pk, first.pk]), data, **HTMX)
     annotation = Annotation.objects.get(item=first, annotator=annotator)
     assert (annotation.suggestion_outcome, annotation.comment) == ("rejected", "mixed")
+
+
+def test_a_refused_submission_keeps_the_suggestion_rejected(project, annotator):
+    client = client_for(annotator)
+    client.get(reverse("annotation:label", args=[project.pk]))
+    first = project.items.order_by("id").first()
+    prediction = Prediction(project=project, item=first, model_version="zs-1", score=0.7)
+    prediction.value = {"labels": ["positive"]}
+    prediction.save()
+    data = {"prediction_id": prediction.pk, "suggestion_rejected": "1"}
+    response = client.post(reverse("annotation:annotation-submit", args=[project.pk, first.pk]), data, **HTMX)
+    assert response.status_code == 422 and "data-suggestion-rejected" in response.text
