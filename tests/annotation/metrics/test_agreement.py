@@ -1,11 +1,17 @@
+import krippendorff
+import numpy as np
 import pytest
+from sklearn.metrics import cohen_kappa_score
 
 from annotation.metrics.agreement import (
     cohen_kappa_pairs,
     fleiss_kappa,
     krippendorff_alpha,
     multi_label_alpha,
+    multi_label_pair_kappa,
+    span_alpha,
     span_pair_f1,
+    task_agreement,
 )
 
 
@@ -85,3 +91,49 @@ def test_span_f1_separates_exact_from_overlapping_matches():
 def test_span_f1_is_undefined_without_shared_items():
     (pair,) = span_pair_f1({1: {"a": [(0, 1, "X")]}, 2: {"b": [(0, 1, "X")]}})
     assert pair.items == 0 and pair.exact_f1 is None
+
+
+# --- added with the quality figures: pooled multi-label kappa, span alpha, task dispatch -----
+
+
+def test_multi_label_pair_kappa_pools_every_labels_decisions():
+    ratings = {1: {"a": {"x"}, "b": {"x"}}, 2: {"a": {"y"}, "b": {"x", "y"}}, 3: {"a": set(), "b": set()}}
+    (pair,) = multi_label_pair_kappa(ratings, ["x", "y"])
+    a = [True, False, False, True, False, False]
+    b = [True, False, True, True, False, False]
+    assert pair.items == 3 and pair.observed == pytest.approx(2 / 3)
+    assert pair.kappa == pytest.approx(cohen_kappa_score(a, b))
+
+
+def test_span_alpha_is_one_for_identical_spans_and_undefined_when_nothing_differs_in_kind():
+    same = {1: {"a": [(0, 5, "PER")], "b": [(0, 5, "PER")]}, 2: {"a": [(3, 9, "LOC")], "b": [(3, 9, "LOC")]}}
+    assert span_alpha(same, ["PER", "LOC"])["alpha"] == pytest.approx(1.0)
+    one_kind = {1: {"a": [(0, 5, "PER")], "b": [(0, 5, "PER")]}}
+    assert span_alpha(one_kind)["alpha"] is None
+    assert span_alpha({1: {"a": [], "b": []}})["alpha"] is None  # nothing marked: no unit at all
+
+
+def test_span_alpha_counts_a_piece_one_annotator_missed_as_disagreement():
+    ratings = {
+        1: {"a": [(0, 11, "PER")], "b": [(0, 5, "PER")]},  # pieces 0..5 agree, 5..11 only a marked
+        2: {"a": [(4, 9, "LOC")], "b": [(4, 9, "LOC")]},
+    }
+    result = span_alpha(ratings, ["PER", "LOC"])
+    # Units: (PER, PER), (PER, none), (LOC, LOC); categories coded none=0, LOC=1, PER=2.
+    expected = krippendorff.alpha(reliability_data=np.array([[2, 2, 1], [2, 0, 1]]), level_of_measurement="nominal")
+    assert result["alpha"] == pytest.approx(expected)
+    assert result["per_label"]["LOC"] == pytest.approx(1.0)
+    assert result["per_label"]["PER"] < 1.0
+
+
+def test_task_agreement_picks_the_measures_of_each_task_type():
+    labels = {1: {"a": {"labels": ["x"]}, "b": {"labels": ["x"]}}, 2: {"a": {"labels": ["y"]}, "b": {"labels": ["y"]}}}
+    single = task_agreement("single_label", labels, ["x", "y"])
+    assert single.pair_measure == "cohen_kappa"
+    assert [m.key for m in single.measures] == ["krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean"]
+    assert single.measures[0].value == pytest.approx(1.0) and single.measures[0].band == "almost_perfect"
+    multi = task_agreement("multi_label", labels, ["x", "y"])
+    assert multi.pair_measure == "pooled_kappa" and multi.per_label["x"] == pytest.approx(1.0)
+    spans = task_agreement("spans", {1: {"a": {"spans": [{"start": 0, "end": 2, "label": "x"}]}, "b": {"spans": []}}}, ["x"])
+    assert spans.pair_measure == "exact_f1" and spans.pairs[0].score == 0.0
+    assert spans.measures[2].chance_corrected is False and spans.measures[2].band is None

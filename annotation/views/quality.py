@@ -1,0 +1,334 @@
+"""The quality page: agreement, labels, annotators and suggestions, charted as server-drawn SVG."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from annotation.models import TaskType
+from annotation.quality import quality_report
+from governance.access import access_project
+from governance.roles import Perm
+
+MEASURE_NAMES = {
+    "krippendorff_alpha": gettext_lazy("Krippendorff's alpha"),
+    "fleiss_kappa": gettext_lazy("Fleiss' kappa"),
+    "cohen_kappa_mean": gettext_lazy("Mean Cohen's kappa of the pairs"),
+    "label_alpha_mean": gettext_lazy("Mean Krippendorff's alpha of the labels"),
+    "pooled_kappa_mean": gettext_lazy("Mean pooled kappa of the pairs"),
+    "span_alpha": gettext_lazy("Span alpha (Krippendorff's alpha over marked text)"),
+    "span_label_alpha_mean": gettext_lazy("Mean span alpha of the labels"),
+    "exact_f1_mean": gettext_lazy("Mean exact-match F1 of the pairs"),
+    "partial_f1_mean": gettext_lazy("Mean overlap F1 of the pairs"),
+}
+BAND_READINGS = {
+    "poor": gettext_lazy("poor agreement, worse than chance"),
+    "slight": gettext_lazy("slight agreement"),
+    "fair": gettext_lazy("fair agreement"),
+    "moderate": gettext_lazy("moderate agreement"),
+    "substantial": gettext_lazy("substantial agreement"),
+    "almost_perfect": gettext_lazy("almost perfect agreement"),
+}
+PAIR_MEASURES = {
+    "cohen_kappa": gettext_lazy("Cohen's kappa"),
+    "pooled_kappa": gettext_lazy("Cohen's kappa over every label's present/absent decisions"),
+    "exact_f1": gettext_lazy("exact-match span F1"),
+}
+
+# --- charts: geometry only; the templates draw the SVG with presentation attributes (no inline style)
+
+CELL, HOUR_CELL, ROW, BAR_WIDTH = 52, 24, 26, 360
+OUTCOME_FILLS = (
+    ("accepted", "#16a34a", gettext_lazy("accepted unchanged")),
+    ("modified", "#f59e0b", gettext_lazy("changed")),
+    ("rejected", "#dc2626", gettext_lazy("rejected")),
+)
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def percent_text(value: float | None) -> str:
+    return "–" if value is None else f"{round(100 * value)} %"
+
+
+def _heat(share: float | None) -> tuple[str, str]:
+    """(fill, text colour) for a value: none is grey, negative amber, 0..1 from pale to deep blue."""
+    if share is None:
+        return "#e5e7eb", "#475569"
+    if share < 0:
+        return "#fbbf24", "#1f2933"
+    low, high = (241, 245, 249), (29, 78, 216)
+    mix = min(share, 1.0)
+    fill = "#" + "".join(f"{round(a + (b - a) * mix):02x}" for a, b in zip(low, high))
+    return fill, "#ffffff" if mix > 0.55 else "#1f2933"
+
+
+def _gutter(names) -> int:
+    return min(40 + 7 * max((len(name) for name in names), default=0), 180)
+
+
+def _matrix_chart(report) -> dict | None:
+    names = report.annotators
+    if len(names) < 2:
+        return None
+    left = top = _gutter(names)
+    cells = []
+    for row, first in enumerate(names):
+        for column, second in enumerate(names):
+            pair = report.pair(first, second) if first != second else None
+            score = pair.score if pair else None
+            fill, ink = ("#cbd5e1", "#475569") if first == second else _heat(score)
+            title = (
+                ""
+                if pair is None
+                else _("%(first)s and %(second)s: %(value)s over %(items)d shared items")
+                % {
+                    "first": first,
+                    "second": second,
+                    "value": _number(score),
+                    "items": pair.items,
+                }
+            )
+            cells.append(
+                {
+                    "x": left + column * CELL,
+                    "y": top + row * CELL,
+                    "fill": fill,
+                    "ink": ink,
+                    "text": "" if first == second else _number(score),
+                    "title": title,
+                }
+            )
+    axis = [
+        {"name": name, "at": top + index * CELL + CELL // 2} for index, name in enumerate(names)
+    ]
+    size = len(names) * CELL
+    # The column names lean right at 45 degrees, so the last one needs about a gutter's room.
+    return {
+        "width": left + size + top,
+        "height": top + size + 8,
+        "left": left,
+        "top": top,
+        "cells": cells,
+        "axis": axis,
+        "cell": CELL,
+        "half": CELL // 2,
+    }
+
+
+def _labels_chart(report) -> dict | None:
+    if not report.labels:
+        return None
+    left = _gutter(label.name for label in report.labels)
+    most = max(max(label.annotated, label.final) for label in report.labels) or 1
+    rows = []
+    for index, label in enumerate(report.labels):
+        y = index * 2 * ROW
+        rows.append(
+            {
+                "name": label.name,
+                "fill": label.color,
+                "y": y,
+                "label_y": y + ROW - 4,
+                "annotated": label.annotated,
+                "annotated_width": round(BAR_WIDTH * label.annotated / most),
+                "final": label.final,
+                "final_width": round(BAR_WIDTH * label.final / most),
+                "final_y": y + ROW,
+            }
+        )
+    return {
+        "left": left,
+        "width": left + BAR_WIDTH + 60,
+        "height": len(rows) * 2 * ROW,
+        "rows": rows,
+        "text_x": left + 6,
+        "bar_height": ROW - 6,
+    }
+
+
+def _throughput_chart(report) -> dict | None:
+    if not report.hours:
+        return None
+    people = [who for who in report.per_annotator if any(who.hourly)]
+    left, top = _gutter(who.username for who in people), 40
+    most = max(max(who.hourly) for who in people)
+    columns = [
+        {
+            "x": left + index * HOUR_CELL + HOUR_CELL // 2,
+            "label": date_format(hour, "H"),
+            "title": date_format(hour, "DATETIME_FORMAT"),
+        }
+        for index, hour in enumerate(report.hours)
+    ]
+    rows, cells = [], []
+    for row, who in enumerate(people):
+        y = top + row * HOUR_CELL
+        rows.append({"name": who.username, "y": y + HOUR_CELL // 2 + 4})
+        for index, count in enumerate(who.hourly):
+            fill, _ink = _heat(count / most if count else None)
+            cells.append(
+                {
+                    "x": left + index * HOUR_CELL,
+                    "y": y,
+                    "fill": fill if count else "#f1f5f9",
+                    "title": _("%(name)s, %(hour)s: %(count)d submitted")
+                    % {"name": who.username, "hour": columns[index]["title"], "count": count},
+                }
+            )
+    return {
+        "width": left + len(columns) * HOUR_CELL + 8,
+        "height": top + len(people) * HOUR_CELL + 8,
+        "columns": columns,
+        "rows": rows,
+        "cells": cells,
+        "cell": HOUR_CELL - 2,
+        "left": left,
+        "first": date_format(report.hours[0], "DATETIME_FORMAT"),
+        "last": date_format(report.hours[-1], "DATETIME_FORMAT"),
+    }
+
+
+def _suggestions_chart(report) -> dict | None:
+    versions = [version for version in report.model_versions if version.shown]
+    if not versions:
+        return None
+    left = _gutter(version.model_version or "?" for version in versions)
+    rows = []
+    for index, version in enumerate(versions):
+        x, parts = left, []
+        for outcome, fill, name in OUTCOME_FILLS:
+            width = round(BAR_WIDTH * getattr(version, outcome) / version.shown)
+            parts.append(
+                {
+                    "x": x,
+                    "width": width,
+                    "fill": fill,
+                    "title": f"{name}: {getattr(version, outcome)}",
+                }
+            )
+            x += width
+        rows.append(
+            {
+                "name": version.model_version or _("unknown model"),
+                "y": index * ROW * 1.5,
+                "parts": parts,
+                "text": _("%(share)s accepted of %(shown)d")
+                % {"share": percent_text(version.accepted_share), "shown": version.shown},
+            }
+        )
+    return {
+        "width": left + BAR_WIDTH + 170,
+        "height": len(rows) * ROW * 1.5,
+        "rows": rows,
+        "left": left,
+        "text_x": left + BAR_WIDTH + 8,
+        "bar_height": ROW - 4,
+        "legend": [{"fill": fill, "name": name} for _outcome, fill, name in OUTCOME_FILLS],
+    }
+
+
+def _gold_chart(report) -> dict | None:
+    people = [who for who in report.per_annotator if who.gold_answered]
+    if not people:
+        return None
+    left = _gutter(who.username for who in people)
+    rows = [
+        {
+            "name": who.username,
+            "y": index * ROW * 1.5,
+            "width": round(BAR_WIDTH * who.gold_accuracy),
+            "text": _("%(share)s of %(answered)d")
+            % {"share": percent_text(who.gold_accuracy), "answered": who.gold_answered},
+        }
+        for index, who in enumerate(people)
+    ]
+    return {
+        "width": left + BAR_WIDTH + 120,
+        "height": len(rows) * ROW * 1.5,
+        "rows": rows,
+        "left": left,
+        "track": BAR_WIDTH,
+        "text_x": left + BAR_WIDTH + 8,
+        "bar_height": ROW - 4,
+    }
+
+
+def _measure_rows(report) -> list[dict]:
+    rows = []
+    for measure in report.measures:
+        if measure.value is None:
+            reading = _("not enough data")
+        elif measure.band:
+            reading = BAND_READINGS[measure.band]
+        else:
+            reading = _("share of matching spans; not corrected for chance")
+        rows.append(
+            {
+                "key": measure.key,
+                "name": MEASURE_NAMES[measure.key],
+                "value": _number(measure.value),
+                "reading": reading,
+                "band": measure.band or "none",
+            }
+        )
+    return rows
+
+
+def _seconds(ms: float | None) -> str:
+    return "–" if ms is None else f"{ms / 1000:.1f}"
+
+
+@require_GET
+@login_required
+def quality_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.VIEW_QUALITY)
+    report = quality_report(project=project)
+    annotators = [
+        {
+            "who": who,
+            "lead_mean": _seconds(who.lead_time_mean_ms),
+            "lead_median": _seconds(who.lead_time_median_ms),
+            "rate": _number(who.per_active_hour),
+            "agreement": _number(who.agreement_with_others),
+            "finals": percent_text(who.finals_accuracy),
+            "gold": percent_text(who.gold_accuracy),
+            "gold_f1": _number(who.gold_f1),
+            "acceptance": percent_text(who.acceptance_rate),
+        }
+        for who in report.per_annotator
+    ]
+    context = {
+        "project": project,
+        "report": report,
+        "measures": _measure_rows(report),
+        "pair_measure": PAIR_MEASURES[report.pair_measure],
+        "annotators": annotators,
+        "is_spans": project.task_type == TaskType.SPANS,
+        "labels": [
+            {"label": label, "agreement": _number(label.agreement)} for label in report.labels
+        ],
+        "versions": [
+            {"version": v, "share": percent_text(v.accepted_share)} for v in report.model_versions
+        ],
+        "pairs": [
+            {
+                "pair": p,
+                "score": _number(p.score),
+                "observed": percent_text(p.observed),
+                "partial": _number(p.partial_f1),
+            }
+            for p in report.pairs
+        ],
+        "matrix": _matrix_chart(report),
+        "labels_chart": _labels_chart(report),
+        "throughput": _throughput_chart(report),
+        "suggestions": _suggestions_chart(report),
+        "gold_chart": _gold_chart(report),
+        "median_lead": _seconds(report.lead_time_median_ms),
+    }
+    return render(request, "annotation/quality.html", context)
