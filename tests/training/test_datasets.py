@@ -138,3 +138,11 @@ def test_a_shredded_project_version_cannot_be_read(project, manager, admin_user,
     project_data_shred(actor=admin_user, project=project)
     with pytest.raises(DataShredded):
         list(dataset_version_records(version=version))
+
+
+def test_a_second_delivery_of_the_same_build_changes_nothing(project, manager, labelled):
+    version = dataset_version_create(actor=manager, project=project)
+    built = dataset_version_build(version_id=version.pk)
+    again = dataset_version_build(version_id=version.pk)
+    assert (again.status, again.content_hash) == (DatasetStatus.READY, built.content_hash)
+    assert built.entries.count() == built.item_count
