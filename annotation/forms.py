@@ -7,7 +7,14 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from annotation.models import ReviewPolicy, TaskType
+from annotation.models import (
+    DataSource,
+    ImportOnError,
+    PiiFindingStatus,
+    PiiPolicy,
+    ReviewPolicy,
+    TaskType,
+)
 from annotation.pipeline.readers import FORMATS
 
 # Colours for labels typed without one, in order; readable on white and distinct from each other.
@@ -92,6 +99,64 @@ class ItemImportForm(forms.Form):
         choices=[("", gettext_lazy("From the file name"))]
         + [(fmt, fmt.upper()) for fmt in FORMATS],
     )
+
+
+class ImportJobForm(ItemImportForm):
+    """A background import: the file, what a bad row does, where the data came from."""
+
+    on_error = forms.ChoiceField(label=gettext_lazy("Bad rows"), choices=ImportOnError.choices)
+    source = forms.ModelChoiceField(label=gettext_lazy("Data source"), queryset=DataSource.objects.none(),
+                                    required=False)
+    create_missing_labels = forms.BooleanField(label=gettext_lazy("Create missing labels"), required=False)
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].label = gettext_lazy("File")
+        self.fields["source"].queryset = DataSource.objects.filter(project=project)
+
+
+class DataSourceForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    origin = forms.CharField(label=gettext_lazy("Origin"), required=False, max_length=2000)
+    licence = forms.CharField(label=gettext_lazy("Licence"), required=False, max_length=200)
+    consent_basis = forms.CharField(label=gettext_lazy("Consent or legal basis"), required=False, max_length=200)
+    collection_date = forms.DateField(label=gettext_lazy("Collection date"), required=False,
+                                      widget=forms.DateInput(attrs={"type": "date"}))
+    retention_days = forms.IntegerField(label=gettext_lazy("Retention (days)"), required=False, min_value=1)
+
+
+class ImportPolicyForm(forms.Form):
+    """The project's cleaning, personal-data and near-duplicate settings for imports."""
+
+    fix_unicode = forms.BooleanField(label=gettext_lazy("Repair broken Unicode (ftfy)"), required=False)
+    normalization = forms.ChoiceField(label=gettext_lazy("Unicode normalisation"),
+                                      choices=[("NFC", "NFC"), ("NFKC", "NFKC"), ("none", gettext_lazy("None"))])
+    whitespace = forms.ChoiceField(label=gettext_lazy("Whitespace"), choices=[
+        ("keep", gettext_lazy("Keep")), ("strip", gettext_lazy("Strip the ends")),
+        ("collapse", gettext_lazy("Collapse runs"))])
+    strip_html = forms.BooleanField(label=gettext_lazy("Strip HTML"), required=False)
+    min_length = forms.IntegerField(label=gettext_lazy("Minimum length"), min_value=0, initial=1)
+    max_length = forms.IntegerField(label=gettext_lazy("Maximum length"), min_value=1, required=False)
+    over_max = forms.ChoiceField(label=gettext_lazy("Longer texts"), choices=[
+        ("reject", gettext_lazy("Reject")), ("truncate", gettext_lazy("Truncate"))])
+    languages = forms.CharField(label=gettext_lazy("Allowed languages"), required=False, max_length=200,
+                                help_text=gettext_lazy("ISO 639-1 codes separated by commas; empty: no detection."))
+    pii_policy = forms.ChoiceField(label=gettext_lazy("Personal data"), choices=PiiPolicy.choices)
+    neardup_threshold = forms.FloatField(
+        label=gettext_lazy("Near-duplicate threshold"), required=False, min_value=0.05, max_value=1.0,
+        help_text=gettext_lazy("Estimated similarity from 0.05 to 1 (0.7 suits short texts); empty: off."))
+
+    def cleaning_policy(self) -> dict:
+        data = self.cleaned_data
+        policy = {name: data[name] for name in (
+            "fix_unicode", "normalization", "whitespace", "strip_html", "min_length", "max_length", "over_max")}
+        policy["languages"] = [code.strip() for code in data["languages"].split(",") if code.strip()]
+        return policy
+
+
+class PiiFindingReviewForm(forms.Form):
+    status = forms.ChoiceField(choices=[(PiiFindingStatus.CONFIRMED, gettext_lazy("Confirm")),
+                                        (PiiFindingStatus.DISMISSED, gettext_lazy("Dismiss"))])
 
 
 class AnnotationSubmitForm(forms.Form):

@@ -19,6 +19,12 @@ class ReviewPolicy(models.TextChoices):
     ALL = "all", "Review every item"
 
 
+class PiiPolicy(models.TextChoices):
+    KEEP = "keep", "Keep personal data, list findings for review"
+    MASK = "mask", "Mask personal data before it is stored"
+    PSEUDONYMISE = "pseudonymise", "Replace personal data by reversible pseudonyms"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -31,6 +37,14 @@ class Project(models.Model):
     review_policy = models.CharField(max_length=20, choices=ReviewPolicy.choices, default=ReviewPolicy.DISAGREEMENTS)
     # Share of queue requests answered with a gold item the annotator has not labelled yet.
     gold_rate = models.FloatField(default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    # Import policies (annotation.services.import_jobs): CleaningPolicy fields as JSON ({} = only
+    # NFC normalisation), what to do with personal data found, and the near-duplicate threshold
+    # (estimated Jaccard similarity; null turns near-duplicate detection off).
+    cleaning_policy = models.JSONField(default=dict, blank=True)
+    pii_policy = models.CharField(max_length=20, choices=PiiPolicy.choices, default=PiiPolicy.KEEP)
+    neardup_threshold = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.05), MaxValueValidator(1.0)]
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -93,12 +107,23 @@ class Item(models.Model):
     is_done = models.BooleanField(default=False)
     is_gold = models.BooleanField(default=False)
     gold_value_ct = models.BinaryField(null=True)
+    # Provenance and import outcomes: where the item came from, the near-duplicate group keeper it
+    # is linked to (kept, never dropped), and the pseudonym -> value mapping (encrypted).
+    source = models.ForeignKey(
+        "DataSource", null=True, blank=True, on_delete=models.RESTRICT, related_name="items"
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="near_duplicates"
+    )
+    pii_mapping_ct = models.BinaryField(null=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [
             models.Index(fields=["project", "is_done", "id"], name="item_queue_idx"),
             models.Index(fields=["project", "text_index"], name="item_text_index_idx"),
+            # The queue's gold lookup: a handful of rows, not a walk over the whole project.
+            models.Index(fields=["project", "id"], condition=models.Q(is_gold=True), name="item_gold_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -112,6 +137,7 @@ class Item(models.Model):
     text = encrypted_text("text_ct", row=lambda item: (item.text_index,), on_set=_item_text_index_set)
     meta = encrypted_json("meta_ct")
     gold_value = encrypted_json("gold_value_ct", row=lambda item: (item.pk,))
+    pii_mapping = encrypted_json("pii_mapping_ct", row=lambda item: (item.text_index,))
     # What a query must load for ``text`` to be read without a query per row.
     TEXT_FIELDS = ("project", "text_ct", "text_index")
 
@@ -260,3 +286,119 @@ class FinalAnnotation(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class DataSource(models.Model):
+    """Where a project's items came from, under which licence and legal basis (provenance)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(max_length=200)
+    origin = models.TextField(blank=True)
+    licence = models.CharField(max_length=200, blank=True)
+    consent_basis = models.CharField(max_length=200, blank=True)
+    collection_date = models.DateField(null=True, blank=True)
+    # Null: the project's retention applies.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="datasource_unique_name_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportOnError(models.TextChoices):
+    REJECT = "reject", "Reject the file on any bad row"
+    SKIP = "skip", "Skip bad rows"
+
+
+class ImportJob(models.Model):
+    """One uploaded file imported in the background; its report names rows, fields and reasons only."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.ForeignKey(
+        DataSource, null=True, blank=True, on_delete=models.RESTRICT, related_name="import_jobs"
+    )
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=20, blank=True)
+    on_error = models.CharField(max_length=10, choices=ImportOnError.choices, default=ImportOnError.REJECT)
+    create_missing_labels = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    # The upload, sealed in chunks under the project key; deleted once the job has finished.
+    upload_path = models.CharField(max_length=500, blank=True)
+    upload_bytes = models.PositiveBigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    near_duplicates = models.PositiveIntegerField(default=0)
+    errors_count = models.PositiveIntegerField(default=0)
+    # {"errors": [{file, member, row, field, message}], "near_duplicates": [{item, keeper, similarity}],
+    #  "labels_created": [...]}: ids, positions and reasons, never the imported text.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+
+class PiiFindingStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class PiiFinding(models.Model):
+    """Personal data found in an item at import: where and what kind, never the value itself."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pii_findings")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="pii_findings")
+    entity = models.CharField(max_length=40)
+    # Code-point offsets in the text as imported (before masking or pseudonymising).
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    score = models.FloatField()
+    # What the project's policy did with it: keep, mask or pseudonymise.
+    action = models.CharField(max_length=20, choices=PiiPolicy.choices)
+    status = models.CharField(max_length=10, choices=PiiFindingStatus.choices, default=PiiFindingStatus.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "status", "id"], name="pii_finding_review_idx")]
+
+
+class NearDupState(models.Model):
+    """A project's near-duplicate index (keyed MinHash signatures and item ids), sealed under its key."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="neardup_state")
+    index_ct = models.BinaryField()
+    threshold = models.FloatField()
+    updated_at = models.DateTimeField(auto_now=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from annotation.views import data, labelling, members, projects, reviews
+from annotation.views import data, gold, labelling, members, projects, quality, reviews
 
 app_name = "annotation"
 
@@ -25,6 +25,23 @@ urlpatterns = [
         name="member-remove",
     ),
     path("projects/<int:project_id>/import/", data.items_import_view, name="items-import"),
+    path("projects/<int:project_id>/imports/", data.imports_page_view, name="imports"),
+    path("projects/<int:project_id>/imports/new/", data.import_job_create_view, name="import-job-create"),
+    path("projects/<int:project_id>/imports/policy/", data.import_policy_view, name="import-policy"),
+    path("projects/<int:project_id>/imports/<int:import_job_id>/", data.import_job_view, name="import-job"),
+    path(
+        "projects/<int:project_id>/imports/<int:import_job_id>/report.csv",
+        data.import_job_report_view,
+        name="import-job-report",
+    ),
+    path("projects/<int:project_id>/sources/", data.data_source_create_view, name="data-source-create"),
+    path("projects/<int:project_id>/pii/", data.pii_findings_view, name="pii-findings"),
+    path(
+        "projects/<int:project_id>/pii/<int:finding_id>/",
+        data.pii_finding_review_view,
+        name="pii-finding-review",
+    ),
+    path("projects/<int:project_id>/items/<int:item_id>/reveal/", data.item_pii_reveal_view, name="item-pii-reveal"),
     re_path(
         r"^projects/(?P<project_id>[0-9]+)/export\.(?P<fmt>jsonl|csv)$",
         data.annotations_export_view,
@@ -56,6 +73,19 @@ urlpatterns = [
         "projects/<int:project_id>/label/items/<int:item_id>/skip/",
         labelling.item_skip_view,
         name="item-skip",
+    ),
+    path("projects/<int:project_id>/quality/", quality.quality_view, name="quality"),
+    path("projects/<int:project_id>/gold/", gold.gold_page_view, name="gold"),
+    path("projects/<int:project_id>/gold/set/", gold.gold_set_view, name="gold-set"),
+    path(
+        "projects/<int:project_id>/gold/<int:item_id>/promote/",
+        gold.gold_promote_view,
+        name="gold-promote",
+    ),
+    path(
+        "projects/<int:project_id>/gold/<int:item_id>/clear/",
+        gold.gold_clear_view,
+        name="gold-clear",
     ),
     path("projects/<int:project_id>/review/", reviews.review_page_view, name="review"),
     path("projects/<int:project_id>/review/next/", reviews.review_next_view, name="review-next"),

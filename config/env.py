@@ -132,6 +132,11 @@ PREANNOTATION_BATCH_SIZE = _int("PREANNOTATION_BATCH_SIZE", 64)
 PREANNOTATION_MIN_EXAMPLES_PER_LABEL = _int("PREANNOTATION_MIN_EXAMPLES_PER_LABEL", 5)
 # A running job with no progress for this long is taken to have lost its worker.
 PREANNOTATION_STALE_SECONDS = _int("PREANNOTATION_STALE_SECONDS", 10 * 60)
+# A running training job whose worker sent no heartbeat for this long is marked failed
+# (the worker was killed or its machine lost); heartbeats come about once a second.
+TRAINING_STALE_SECONDS = _int("TRAINING_STALE_SECONDS", 10 * 60)
+# The Celery queue training jobs are sent to; GPU workers listen on it.
+TRAINING_QUEUE = _get("TRAINING_QUEUE", "gpu")
 
 # How long an item handed to an annotator stays reserved for them.
 QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)

@@ -200,6 +200,14 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI would otherwise send the schema URL to validator.swagger.io for a badge.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Several models have a "status" field with different choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "TrainingStatusEnum": "training.models.TrainingStatus",
+        "ExportStatusEnum": "governance.models.ExportStatus",
+        "ExportFileFormatEnum": "annotation.services.exports.JOB_FORMAT_CHOICES",
+        "DatasetStatusEnum": "training.models.DatasetStatus",
+        "ImportFormatEnum": "annotation.pipeline.readers.FORMATS",
+    },
 }
 
 CELERY_BROKER_URL = env.CELERY_BROKER_URL
@@ -216,6 +224,11 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Run by `celery -A config beat` (a process of its own; `make run` does not start it): without
+# beat, run `manage.py retention_run` from cron instead.
+CELERY_BEAT_SCHEDULE = {
+    "retention-daily": {"task": "governance.celery_tasks.retention_run_task", "schedule": 24 * 60 * 60},
+}
 
 ARTIFACT_DIR = env.ARTIFACT_DIR
 BASE_MODEL_DIR = env.BASE_MODEL_DIR
@@ -223,6 +236,8 @@ ML_DEVICE = env.ML_DEVICE
 PREANNOTATION_BATCH_SIZE = env.PREANNOTATION_BATCH_SIZE
 PREANNOTATION_MIN_EXAMPLES_PER_LABEL = env.PREANNOTATION_MIN_EXAMPLES_PER_LABEL
 PREANNOTATION_STALE_SECONDS = env.PREANNOTATION_STALE_SECONDS
+TRAINING_STALE_SECONDS = env.TRAINING_STALE_SECONDS
+TRAINING_QUEUE = env.TRAINING_QUEUE
 QUEUE_LOCK_SECONDS = env.QUEUE_LOCK_SECONDS
 IMPORT_MAX_TEXT_CHARS = env.IMPORT_MAX_TEXT_CHARS
 # Newest first; the first wraps new and rotated data keys, the others only unwrap.

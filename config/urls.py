@@ -10,6 +10,8 @@ from governance import views_tokens
 
 urlpatterns = [
     path("", include("annotation.urls")),
+    path("", include("training.urls_datasets")),
+    path("", include("training.urls")),
     path("api/", include("annotation.api.urls")),
     path("governance/", include("governance.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

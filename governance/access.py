@@ -6,17 +6,22 @@ with no role in a project cannot tell it exists (404), a member who lacks the
 specific permission is refused (403).
 """
 
-from django.contrib.auth.models import AnonymousUser
+import functools
+
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
-from guardian.shortcuts import assign_perm, get_objects_for_user, get_perms, remove_perm
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from governance.models import ApiToken
+from governance.models import ApiToken, ProjectGroupObjectPermission, ProjectUserObjectPermission
 from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
 
 _ALL_PROJECT_PERMS = frozenset().union(*ROLE_PERMISSIONS.values())
+# Project ids are 64-bit (BigAutoField).
+_ID_RANGE = (-(2**63), 2**63 - 1)
 
 
 def _project_model():
@@ -29,35 +34,95 @@ def _is_active_user(user) -> bool:
     return user is not None and not isinstance(user, AnonymousUser) and user.is_authenticated and user.is_active
 
 
+@functools.cache
+def _grants_sql(with_project: bool) -> str:
+    """SQL for the codenames (and, if asked, the project's row) a user holds on a project, directly
+    or through a group; parameters: user id, project id, user id, project id.
+
+    Hand-written because it runs on every request: Django building the equivalent union cost
+    four times the CPU of running it. Names come from the models, values are parameters.
+    """
+    from django.contrib.auth import get_user_model
+
+    q = connection.ops.quote_name
+    project = q(_project_model()._meta.db_table)
+    permission = q(Permission._meta.db_table)
+    user_groups = q(get_user_model().groups.through._meta.db_table)
+    columns = f"{permission}.{q('codename')} AS {q('granted')}"
+    if with_project:
+        columns = f"{project}.*, {columns}"
+
+    def grants(table: str, holder_join: str, holder: str) -> str:
+        project_join = f" JOIN {project} ON {project}.{q('id')} = {table}.{q('content_object_id')}"
+        return (
+            f"SELECT {columns} FROM {table}{holder_join}"
+            f" JOIN {permission} ON {permission}.{q('id')} = {table}.{q('permission_id')}"
+            f"{project_join if with_project else ''}"
+            f" WHERE {holder} = %s AND {table}.{q('content_object_id')} = %s"
+        )
+
+    direct = q(ProjectUserObjectPermission._meta.db_table)
+    via_group = q(ProjectGroupObjectPermission._meta.db_table)
+    group_join = f" JOIN {user_groups} ON {user_groups}.{q('group_id')} = {via_group}.{q('group_id')}"
+    return (
+        grants(direct, "", f"{direct}.{q('user_id')}")
+        + " UNION ALL "
+        + grants(via_group, group_join, f"{user_groups}.{q('user_id')}")
+    )
+
+
 def project_perms(*, user, project) -> frozenset[str]:
     """The permission codenames ``user`` holds on ``project``."""
     if not _is_active_user(user):
         return frozenset()
     if user.is_superuser:
         return _ALL_PROJECT_PERMS
-    return frozenset(get_perms(user, project))
+    with connection.cursor() as cursor:
+        cursor.execute(_grants_sql(False), [user.pk, project.pk, user.pk, project.pk])
+        return frozenset(row[0] for row in cursor.fetchall())
 
 
 def has_project_perm(*, user, project, perm: str) -> bool:
     return perm in project_perms(user=user, project=project)
 
 
-def access_project(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
-    """Return the project if ``user`` holds ``perm`` on it; 404 if they cannot see it, 403 otherwise."""
+def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
+    """``access_project`` that also returns every permission the user holds there, so one request
+    that needs several answers (e.g. "may annotate" and "may see suggestions") asks once."""
     Project = _project_model()
     try:
-        project = Project.objects.get(pk=int(project_id))
-    except (Project.DoesNotExist, TypeError, ValueError):
+        project_id = int(project_id)
+    except (TypeError, ValueError):
         raise Http404(gettext("No such project.")) from None
-    perms = project_perms(user=user, project=project)
-    if Perm.VIEW_PROJECT not in perms:
+    if not _ID_RANGE[0] <= project_id <= _ID_RANGE[1]:
+        # No row has it, and the hand-written query below would hand SQLite an integer it cannot hold.
+        raise Http404(gettext("No such project."))
+    project = None
+    if not _is_active_user(user):
+        perms = frozenset()
+    elif user.is_superuser:
+        perms = _ALL_PROJECT_PERMS
+        project = Project.objects.filter(pk=project_id).first()
+    else:
+        # The project's row comes with its permission rows (which cascade with it): one query.
+        rows = list(Project.objects.raw(_grants_sql(True), [user.pk, project_id, user.pk, project_id]))
+        perms = frozenset(row.granted for row in rows)
+        if rows:
+            project = rows[0]
+            del project.granted
+    if project is None or Perm.VIEW_PROJECT not in perms:
         raise Http404(gettext("No such project."))
     if perm not in perms:
         raise PermissionDenied(
             gettext("Your role in this project does not allow '%(permission)s'.")
             % {"permission": perm}
         )
-    return project
+    return project, perms
+
+
+def access_project(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
+    """Return the project if ``user`` holds ``perm`` on it; 404 if they cannot see it, 403 otherwise."""
+    return access_project_with_perms(user=user, project_id=project_id, perm=perm)[0]
 
 
 def projects_visible_to(*, user) -> QuerySet:

@@ -55,11 +55,28 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_payload(event)).hexdigest()
 
 
-def _lock_chain() -> None:
-    # SQLite transactions here are IMMEDIATE, so writers are already serialised.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+def _chain_head() -> tuple[int, str]:
+    """Lock the chain for this transaction and return the (seq, hash) of its last event.
+
+    On PostgreSQL the advisory lock and the read go in one round trip: two statements in one
+    message, the read taking its snapshot only once the lock is held, so it always sees the
+    event of whoever held the lock last. SQLite transactions here are IMMEDIATE, so writers are
+    already serialised there.
+    """
+    if connection.vendor != "postgresql":
+        previous = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        return previous if previous else (0, GENESIS_HASH)
+    quote = connection.ops.quote_name
+    # No parameters (the key is a constant), so this works with client- and server-side binding.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_KEY}); "
+            f"SELECT {quote('seq')}, {quote('hash')} FROM {quote(AuditEvent._meta.db_table)} "
+            f"ORDER BY {quote('seq')} DESC LIMIT 1"
+        )
+        cursor.nextset()
+        previous = cursor.fetchone()
+    return tuple(previous) if previous else (0, GENESIS_HASH)
 
 
 def audit_record(
@@ -73,9 +90,7 @@ def audit_record(
     """Append one event to the chain. Must run inside the caller's transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must be called inside the transaction of the change it records.")
-    _lock_chain()
-    previous = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-    prev_seq, prev_hash = previous if previous else (0, GENESIS_HASH)
+    prev_seq, prev_hash = _chain_head()
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     event = AuditEvent(
         seq=prev_seq + 1,

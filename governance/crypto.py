@@ -21,6 +21,10 @@ _OVERHEAD = len(FORMAT_V1) + NONCE_BYTES + 16
 
 _ENCRYPTION_INFO = b"sensitive-annotator/field-encryption/v1"
 _INDEX_INFO = b"sensitive-annotator/blind-index/v1"
+# Keys of their own for PII pseudonym tokens and near-duplicate shingle hashing, so neither can be
+# joined to the blind index or to each other.
+_PSEUDONYM_INFO = b"sensitive-annotator/pii-pseudonym/v1"
+_NEARDUP_INFO = b"sensitive-annotator/near-duplicate/v1"
 
 
 class DecryptionError(Exception):
@@ -86,6 +90,8 @@ class FieldCipher:
     project_id: int
     aead: AESGCM
     index_key: bytes
+    pseudonym_key: bytes = b""
+    neardup_key: bytes = b""
 
     @classmethod
     def from_data_key(cls, *, project_id: int, data_key: bytes) -> "FieldCipher":
@@ -93,6 +99,8 @@ class FieldCipher:
             project_id=project_id,
             aead=AESGCM(_derive(data_key, _ENCRYPTION_INFO)),
             index_key=_derive(data_key, _INDEX_INFO),
+            pseudonym_key=_derive(data_key, _PSEUDONYM_INFO),
+            neardup_key=_derive(data_key, _NEARDUP_INFO),
         )
 
     def context(self, column: str, *row: object) -> bytes:

@@ -1,8 +1,9 @@
-"""Project membership and the append-only audit trail."""
+"""Project membership, project object permissions and the append-only audit trail."""
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from governance.roles import ProjectRole
 
@@ -19,6 +20,26 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} as {self.role} in {self.project_id}"
+
+
+# django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
+# finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
+# lookup, so a check is one indexed join and a deleted project takes its permission rows with it.
+# Only governance.access reads or writes them.
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey("annotation.Project", on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "content_object"], name="project_user_perm_idx")]
+
+
+class ProjectGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey("annotation.Project", on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["group", "content_object"], name="project_group_perm_idx")]
 
 
 class AuditEvent(models.Model):
@@ -149,3 +170,102 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"
+
+
+class ProjectRetention(models.Model):
+    """How long a project keeps its items; older items are deleted by the retention job."""
+
+    project = models.OneToOneField("annotation.Project", on_delete=models.CASCADE, related_name="retention")
+    days = models.PositiveIntegerField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    # Last time the retention job ran on this project, and how many items it removed then.
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_deleted = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Project {self.project_id}: {self.days} days"
+
+
+class ErasureStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ErasureRequest(models.Model):
+    """A data subject's erasure request and, once done, its record; the identifier is never stored in clear."""
+
+    # Keyed hash (HMAC under a key derived from SECRET_KEY) of the normalised identifier: lets a
+    # repeated request be recognised without keeping the identifier.
+    subject_index = models.CharField(max_length=64, db_index=True)
+    # The identifier itself, sealed under the newest master key only while the worker needs it to
+    # search; emptied when the request finishes, whatever the outcome.
+    subject_ct = models.BinaryField(null=True)
+    # The project it is limited to; null reaches every project.
+    project = models.ForeignKey(
+        "annotation.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=ErasureStatus.choices, default=ErasureStatus.QUEUED)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # What was removed: counts per kind, item id ranges per project, versions and exports made unreadable.
+    record = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Erasure {self.pk} ({self.status})"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    ERASED = "erased", _("Erased")
+
+
+class ExportRecord(models.Model):
+    """One export file: who made it, of what, in which format, where it lies sealed, until when."""
+
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="export_records")
+    dataset_version = models.ForeignKey(
+        "training.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    format = models.CharField(max_length=10)
+    redacted = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    items_total = models.PositiveIntegerField(default=0)
+    items_done = models.PositiveIntegerField(default=0)
+    # Which items the file holds, as [first, last] id runs; erasure looks here for files to destroy.
+    item_ranges = models.JSONField(default=list, blank=True)
+    file_path = models.CharField(max_length=500, blank=True)
+    file_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} ({self.format}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)

@@ -6,7 +6,8 @@ from rest_framework.test import APIClient
 from governance.roles import ProjectRole
 from tests.factories import project_make, superuser_make, user_make
 
-pytest_plugins = ["tests.celery_worker"]
+# training_support: a tiny random BERT base model and labelled projects for the training tests.
+pytest_plugins = ["tests.celery_worker", "tests.training.training_support"]
 
 SAMPLE_TEXTS = [
     "The support team solved my problem within minutes, wonderful service.",

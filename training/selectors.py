@@ -3,7 +3,7 @@
 from django.http import Http404
 
 from annotation.models import Project
-from training.models import PreannotationJob
+from training.models import DatasetVersion, PreannotationJob
 
 
 def preannotation_job_latest(*, project: Project) -> PreannotationJob | None:
@@ -15,3 +15,27 @@ def preannotation_job_get(*, project: Project, job_id) -> PreannotationJob:
     if job is None:
         raise Http404("No such pre-annotation job in this project.")
     return job
+
+
+# --- dataset versions ---------------------------------------------------------------------------
+
+
+def dataset_version_list(*, project: Project):
+    """The project's versions, newest first, with their creators."""
+    return DatasetVersion.objects.filter(project=project).select_related("created_by").order_by("-number")
+
+
+def dataset_version_get(*, project: Project, version_id) -> DatasetVersion:
+    """One version of the project by id; 404 when it belongs to another project or does not exist."""
+    version = DatasetVersion.objects.filter(project=project, pk=version_id).select_related("project", "created_by").first()
+    if version is None:
+        raise Http404("No such dataset version in this project.")
+    return version
+
+
+def dataset_version_by_number(*, project: Project, number) -> DatasetVersion:
+    """One version of the project by its number (v1, v2, ...); 404 when there is none."""
+    version = DatasetVersion.objects.filter(project=project, number=number).select_related("project").first()
+    if version is None:
+        raise Http404(f"Project {project.pk} has no dataset version {number}.")
+    return version

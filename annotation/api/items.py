@@ -1,4 +1,4 @@
-"""Items: import a CSV or JSONL file, browse the items, read one."""
+"""Items: import a file (now, or as a background job), browse the items, read one."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -7,8 +7,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from annotation.api.base import BaseApi, ListApi
+from annotation.models import DataSource, ImportJob, ImportOnError
 from annotation.pipeline.readers import FORMATS
 from annotation.selectors import item_list
+from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import items_import
 from annotation.services.reads import items_read_record
 from governance.access import access_project
@@ -68,6 +70,61 @@ class ItemsImportApi(BaseApi):
         return Response(
             ItemsImportApi.OutputSerializer(result).data, status=status.HTTP_201_CREATED
         )
+
+
+class ImportJobCreateApi(BaseApi):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="Any supported format; read in a worker, never whole in memory.")
+        format = serializers.ChoiceField(
+            choices=FORMATS, required=False, help_text="Defaults to the file name's extension."
+        )
+        on_error = serializers.ChoiceField(choices=ImportOnError.values, default=ImportOnError.REJECT)
+        source = serializers.IntegerField(required=False, help_text="Id of one of the project's data sources.")
+        create_missing_labels = serializers.BooleanField(default=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        status = serializers.CharField()
+        filename = serializers.CharField()
+        on_error = serializers.CharField()
+        source = serializers.IntegerField(source="source_id", allow_null=True)
+        rows_read = serializers.IntegerField()
+        created = serializers.IntegerField()
+        skipped = serializers.IntegerField()
+        near_duplicates = serializers.IntegerField()
+        errors_count = serializers.IntegerField()
+        error = serializers.CharField()
+        report = serializers.JSONField(help_text="errors (file, member, row, field, message), near_duplicates.")
+
+    @extend_schema(
+        summary="Import items from a file in the background; poll the job for progress and report",
+        request={"multipart/form-data": InputSerializer},
+        responses={202: OutputSerializer},
+    )
+    def post(self, request, project_id: int):
+        project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+        serializer = ImportJobCreateApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        source = None
+        if data.get("source") is not None:
+            source = get_object_or_404(DataSource, project=project, pk=data["source"])
+        upload = data["file"]
+        job = import_job_create(
+            actor=request.user, project=project, stream=upload, filename=upload.name, fmt=data.get("format"),
+            on_error=data["on_error"], source=source, create_missing_labels=data["create_missing_labels"],
+        )
+        return Response(ImportJobCreateApi.OutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportJobDetailApi(BaseApi):
+    @extend_schema(summary="One import job: progress, counts and report", responses=ImportJobCreateApi.OutputSerializer)
+    def get(self, request, project_id: int, import_job_id: int):
+        project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+        job = get_object_or_404(ImportJob, project=project, pk=import_job_id)
+        return Response(ImportJobCreateApi.OutputSerializer(job).data)
 
 
 class ItemListApi(ListApi):

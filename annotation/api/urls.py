@@ -13,8 +13,14 @@ from annotation.api.annotations import (
 )
 from annotation.api.auth import ApiTokenListApi, ApiTokenRevokeApi, AuthTokenObtainApi
 from annotation.api.base import one_url
-from annotation.api.exports import AnnotationsExportApi
-from annotation.api.items import ItemDetailApi, ItemListApi, ItemsImportApi
+from annotation.api.exports import AnnotationsExportApi, ExportCreateApi, ExportDetailApi, ExportDownloadApi
+from annotation.api.items import (
+    ImportJobCreateApi,
+    ImportJobDetailApi,
+    ItemDetailApi,
+    ItemListApi,
+    ItemsImportApi,
+)
 from annotation.api.labels import LabelCreateApi, LabelDeleteApi, LabelListApi, LabelUpdateApi
 from annotation.api.members import MemberListApi, MemberRemoveApi, MemberSetApi
 from annotation.api.predictions import (
@@ -23,12 +29,27 @@ from annotation.api.predictions import (
     PredictionListApi,
 )
 from annotation.api.reviews import FinalListApi, ReviewNextApi, ReviewRejectApi, ReviewResolveApi
+from annotation.api.quality import (
+    GoldItemClearApi,
+    GoldItemListApi,
+    GoldItemSetApi,
+    QualityReportApi,
+)
 from annotation.api.projects import (
     ProjectCreateApi,
     ProjectDetailApi,
     ProjectListApi,
     ProjectUpdateApi,
 )
+from training.api_datasets import (
+    DatasetVersionCreateApi,
+    DatasetVersionDetailApi,
+    DatasetVersionDiffApi,
+    DatasetVersionExportApi,
+    DatasetVersionListApi,
+)
+
+from training.api.urls import urlpatterns as training_api_urlpatterns
 
 app_name = "api"
 
@@ -49,6 +70,8 @@ urlpatterns = [
     path(project + "labels/", one_url(LabelListApi, LabelCreateApi), name="labels"),
     path(project + "labels/<int:label_id>/", one_url(LabelUpdateApi, LabelDeleteApi), name="label"),
     path(project + "import/", ItemsImportApi.as_view(), name="items-import"),
+    path(project + "import-jobs/", ImportJobCreateApi.as_view(), name="import-jobs"),
+    path(project + "import-jobs/<int:import_job_id>/", ImportJobDetailApi.as_view(), name="import-job"),
     path(project + "items/", ItemListApi.as_view(), name="items"),
     path(project + "items/<int:item_id>/", ItemDetailApi.as_view(), name="item"),
     path(
@@ -71,8 +94,40 @@ urlpatterns = [
         name="preannotation-job",
     ),
     path(project + "export/", AnnotationsExportApi.as_view(), name="export"),
+    path(project + "exports/", ExportCreateApi.as_view(), name="exports"),
+    path(project + "exports/<int:export_id>/", ExportDetailApi.as_view(), name="export-job"),
+    path(
+        project + "exports/<int:export_id>/download/<str:export_signature>/",
+        ExportDownloadApi.as_view(),
+        name="export-download",
+    ),
+    path(project + "quality/", QualityReportApi.as_view(), name="quality"),
+    path(project + "gold/", GoldItemListApi.as_view(), name="gold-items"),
+    path(
+        project + "items/<int:item_id>/gold/",
+        one_url(GoldItemSetApi, GoldItemClearApi),
+        name="item-gold",
+    ),
     path(project + "members/", one_url(MemberListApi, MemberSetApi), name="members"),
     path(project + "members/<int:user_id>/", MemberRemoveApi.as_view(), name="member"),
+    path(
+        project + "datasets/",
+        one_url(DatasetVersionListApi, DatasetVersionCreateApi),
+        name="dataset-versions",
+    ),
+    path(project + "datasets/<int:version_id>/", DatasetVersionDetailApi.as_view(), name="dataset-version"),
+    path(
+        project + "datasets/<int:version_id>/diff/",
+        DatasetVersionDiffApi.as_view(),
+        name="dataset-version-diff",
+    ),
+    path(
+        project + "datasets/<int:version_id>/export/",
+        DatasetVersionExportApi.as_view(),
+        name="dataset-version-export",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", swagger_ui, name="docs"),
 ]
+# Training jobs and model versions (training/api/): same namespace, same /api/projects/... prefix.
+urlpatterns += training_api_urlpatterns

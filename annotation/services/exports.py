@@ -1,19 +1,28 @@
-"""Streaming exports of annotations; audited before the first byte leaves and after the last."""
+"""Exports of annotations: streamed downloads, and sealed background files behind short-lived links; all audited."""
 
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
 
-from annotation.models import Project
-from annotation.pipeline.writers import csv_lines, jsonl_lines
+from annotation.models import AnnotationStatus, Item, Project, TaskType
+from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
 from governance.audit import audit_record
-from governance.keyring import project_readable_check
+from governance.keyring import project_cipher, project_readable_check
+from governance.models import ExportRecord, ExportStatus
+from governance.sealed_files import SealedBytesWriter, sealed_bytes_read
 
 EXPORT_FORMATS = {
     "jsonl": ("application/x-ndjson", jsonl_lines),
     "csv": ("text/csv", csv_lines),
+    "conll": ("text/plain", conll_lines),
 }
 
 
@@ -24,7 +33,8 @@ def export_content_type(fmt: str) -> str:
 def annotations_export(*, actor, project: Project, fmt: str) -> Iterator[bytes]:
     """Record the export, then return a generator of the file's bytes (constant memory)."""
     if fmt not in EXPORT_FORMATS:
-        raise ValidationError({"format": f"Unknown export format '{fmt}'; choose jsonl or csv."})
+        raise ValidationError({"format": f"Unknown export format '{fmt}'; choose jsonl, csv or conll."})
+    _format_check(project, fmt)
     # Checked here, not while streaming: once the first byte is sent, no error page can follow.
     project_readable_check(project=project)
     with transaction.atomic():
@@ -65,3 +75,188 @@ def _audited_stream(chunks: Iterator[bytes], actor, project: Project, fmt: str, 
                 project=project,
                 details={"via": f"export.{fmt}", "complete": complete, "count": len(read), "items": id_ranges(read)},
             )
+
+
+def _format_check(project: Project, fmt: str) -> None:
+    if fmt == "conll" and project.task_type != TaskType.SPANS:
+        raise ValidationError({"format": gettext("CoNLL/BIO exports are for span projects; this project classifies texts.")})
+
+
+# Background exports: sealed files with progress, downloaded through a short-lived signed link.
+JOB_FORMATS = {
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "csv": ("text/csv", "csv"),
+    "conll": ("text/plain", "conll"),
+    "parquet": ("application/vnd.apache.parquet", "parquet"),
+}
+# For the API's schema (a named enum) and its input serializer.
+JOB_FORMAT_CHOICES = sorted(JOB_FORMATS)
+EXPORT_LINK_SECONDS = 5 * 60
+EXPORT_FILE_HOURS = 24
+_PROGRESS_EVERY = 500
+_LINK_SALT = "annotation.export-download"
+
+
+@transaction.atomic
+def export_request(*, actor, project: Project, fmt: str, redact: bool = False) -> ExportRecord:
+    """Record a background export and queue its build; the file is written sealed by a worker."""
+    if fmt not in JOB_FORMATS:
+        raise ValidationError({"format": f"Unknown export format '{fmt}'; choose one of {', '.join(sorted(JOB_FORMATS))}."})
+    _format_check(project, fmt)
+    project_readable_check(project=project)
+    export = ExportRecord.objects.create(project=project, requested_by=actor, format=fmt, redacted=redact)
+    audit_record(actor=actor, action="export.request", project=project, target=export,
+                 details={"format": fmt, "redacted": redact})
+    from governance.celery_tasks import export_build_task
+
+    transaction.on_commit(lambda: export_build_task.delay(export.pk))
+    return export
+
+
+def _redacted(records: Iterable[dict]) -> Iterator[dict]:
+    """Personal data in texts overwritten by asterisks of the same length, so span offsets stay right."""
+    from governance.pii import pii_detect
+
+    for record in records:
+        text = record["text"]
+        for finding in pii_detect(text):
+            text = text[: finding.start] + "*" * (finding.end - finding.start) + text[finding.end :]
+        yield {**record, "text": text, "meta": None}
+
+
+def _export_path(export: ExportRecord) -> Path:
+    return Path(settings.ARTIFACT_DIR) / "exports" / f"project-{export.project_id}" / f"export-{export.pk}.sealed"
+
+
+def _export_name(export: ExportRecord) -> str:
+    return f"export:{export.pk}"
+
+
+def export_build(*, export_id: int) -> ExportRecord:
+    """Write the export's sealed file with progress; idempotent through its status."""
+    with transaction.atomic():
+        export = ExportRecord.objects.select_for_update(of=("self",)).select_related("project", "requested_by").get(
+            pk=export_id
+        )
+        if export.status != ExportStatus.QUEUED:
+            return export
+        export.status = ExportStatus.RUNNING
+        export.items_total = (
+            Item.objects.filter(project=export.project, annotations__status=AnnotationStatus.SUBMITTED).distinct().count()
+        )
+        export.save(update_fields=["status", "items_total"])
+    project = export.project
+    # Runs of ids rather than every id: memory stays flat however many items the file holds.
+    runs: list[list[int]] = []
+    count = 0
+    writer = None
+    try:
+        cipher = project_cipher(project.pk)
+        path = _export_path(export)
+        writer = SealedBytesWriter(path, cipher=cipher, name=_export_name(export))
+
+        def progressing(records):
+            nonlocal count
+            for record in records:
+                if runs and record["id"] == runs[-1][1] + 1:
+                    runs[-1][1] = record["id"]
+                else:
+                    runs.append([record["id"], record["id"]])
+                count += 1
+                if count % _PROGRESS_EVERY == 0:
+                    ExportRecord.objects.filter(pk=export.pk).update(items_done=count)
+                yield record
+
+        records = progressing(export_records(project=project))
+        if export.redacted:
+            records = _redacted(records)
+        if export.format == "parquet":
+            parquet_write(records, writer)
+        else:
+            for chunk in EXPORT_FORMATS[export.format][1](records):
+                writer.write(chunk)
+        writer.close()
+    except Exception as error:  # recorded on the export; the worker stays up
+        if writer is not None and not writer.closed:
+            writer.abort()
+        ExportRecord.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
+        )
+        raise
+    with transaction.atomic():
+        current = ExportRecord.objects.select_for_update().get(pk=export.pk)
+        if current.status != ExportStatus.RUNNING:
+            # Erased while it was being written: the file must not survive.
+            path.unlink(missing_ok=True)
+            return current
+        now = timezone.now()
+        current.status = ExportStatus.READY
+        current.items_done = count
+        current.item_ranges = runs
+        current.file_path = str(path)
+        current.file_bytes = path.stat().st_size
+        current.finished_at = now
+        current.expires_at = now + timedelta(hours=EXPORT_FILE_HOURS)
+        current.save()
+        audit_record(
+            actor=current.requested_by,
+            action="item.read",
+            project=project,
+            target=current,
+            details={"via": f"export-file.{current.format}", "redacted": current.redacted,
+                     "count": count, "items": current.item_ranges},
+        )
+    return current
+
+
+def export_download_signature(*, user, export: ExportRecord) -> str:
+    """A link token naming who may use it and for which export; valid for EXPORT_LINK_SECONDS."""
+    return signing.TimestampSigner(salt=_LINK_SALT).sign_object({"u": user.pk, "e": export.pk})
+
+
+def export_download_check(*, user, export: ExportRecord, signature: str) -> None:
+    try:
+        link = signing.TimestampSigner(salt=_LINK_SALT).unsign_object(signature, max_age=EXPORT_LINK_SECONDS)
+    except signing.SignatureExpired:
+        raise PermissionDenied(gettext("This download link has expired; ask for a new one.")) from None
+    except signing.BadSignature:
+        raise PermissionDenied(gettext("This download link is not valid.")) from None
+    if link != {"u": user.pk, "e": export.pk}:
+        raise PermissionDenied(gettext("This download link was made for another user or file."))
+
+
+def export_download(*, actor, export: ExportRecord) -> Iterator[bytes]:
+    """Audit the download, then return the decrypted file chunk by chunk."""
+    if export.status != ExportStatus.READY:
+        raise ValidationError({"export": gettext("Export %(id)s is %(status)s, not ready.") % {"id": export.pk, "status": export.status}})
+    if export.expires_at and export.expires_at < timezone.now():
+        raise ValidationError({"export": gettext("Export %(id)s has expired; make a new one.") % {"id": export.pk}})
+    cipher = project_cipher(export.project_id)
+    with transaction.atomic():
+        audit_record(actor=actor, action="export.download", project=export.project, target=export,
+                     details={"format": export.format, "count": export.items_done, "items": export.item_ranges})
+    return sealed_bytes_read(Path(export.file_path), cipher=cipher, name=_export_name(export))
+
+
+def export_filename(export: ExportRecord) -> str:
+    return f"project-{export.project_id}-export-{export.pk}.{JOB_FORMATS[export.format][1]}"
+
+
+def exports_expire() -> int:
+    """Delete the files of exports past their expiry; their records stay, marked erased."""
+    expired = 0
+    for export in ExportRecord.objects.filter(status=ExportStatus.READY, expires_at__lt=timezone.now()):
+        with transaction.atomic():
+            if export.file_path:
+                Path(export.file_path).unlink(missing_ok=True)
+            ExportRecord.objects.filter(pk=export.pk).update(status=ExportStatus.ERASED, erased_at=timezone.now(), file_path="")
+            audit_record(actor="retention", action="export.expire", project=export.project, target=export, details={})
+        expired += 1
+    return expired
+
+
+def export_get(*, project: Project, export_id: int) -> ExportRecord:
+    """The project's export ``export_id``, or 404 (an export of another project is not revealed)."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(ExportRecord.objects.select_related("project"), project=project, pk=export_id)

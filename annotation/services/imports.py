@@ -1,17 +1,46 @@
-"""Importing items from an uploaded file: streamed, validated, all-or-nothing."""
+"""Importing items from an uploaded file: cleaning, labels, PII, dedup and near-dup links, batch by batch."""
 
-from dataclasses import dataclass
+import hmac
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import BinaryIO
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 
-from annotation.models import Item, Project
-from annotation.pipeline.readers import ImportRow, read_rows
+from annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    DataSource,
+    Item,
+    Label,
+    NearDupState,
+    PiiFinding,
+    PiiPolicy,
+    Prediction,
+    Project,
+    TaskType,
+)
+from annotation.pipeline.cleaning import CleaningPolicy, text_clean
+from annotation.pipeline.neardup import NearDupConfig, NearDupIndex
+from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
 from governance.audit import audit_record
+from governance.crypto import open_sealed, seal
+from governance.keyring import project_cipher
+from governance.pii import pii_detect, pii_mask, pii_pseudonymise
 
 BATCH_SIZE = 1000
+# Report lines kept per import (bad rows, near-duplicate links): the counters go on past it.
+REPORT_LIMIT = 10_000
+# Label Studio predictions keep their model version behind this prefix; CoNLL spans become
+# predictions of this version, so an annotator confirms them rather than inheriting them.
+LABELSTUDIO_PREFIX = "labelstudio:"
+CONLL_MODEL_VERSION = "import:conll"
+# Annotations from another tool are credited to one inactive placeholder account per source user
+# and project, named by a keyed hash of the source user id/email so no address is stored in clear.
+PLACEHOLDER_PREFIX = "imported-"
 
 
 @dataclass(frozen=True)
@@ -21,81 +50,399 @@ class ImportResult:
     skipped_existing: int
     # Rows whose text (normalised) the project already had, or that repeated an earlier row.
     duplicates: int = 0
+    near_duplicates: int = 0
+    errors: int = 0
 
 
-def _batches(rows, size):
+@dataclass
+class ImportTally:
+    """Counters and report lines of one import; the report names rows, fields and reasons only."""
+
+    rows: int = 0
+    created: int = 0
+    skipped_existing: int = 0
+    duplicates: int = 0
+    errors: list = field(default_factory=list)
+    near_links: list = field(default_factory=list)
+    near_count: int = 0
+    labels_created: list = field(default_factory=list)
+
+    def result(self) -> ImportResult:
+        return ImportResult(
+            rows=self.rows,
+            created=self.created,
+            skipped_existing=self.skipped_existing,
+            duplicates=self.duplicates,
+            near_duplicates=self.near_count,
+            errors=len(self.errors),
+        )
+
+
+def batches(rows, size: int = BATCH_SIZE):
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def _item_build(project: Project, row: ImportRow) -> Item:
-    # Encrypted values are set after construction: passed to Item(...) they would send Django's
-    # __init__ down its slow keyword path, which costs more than the encryption itself.
-    item = Item(project=project, external_id=row.external_id)
-    item.text = row.text
-    item.meta = row.meta
-    return item
+def cleaning_policy_of(project: Project) -> CleaningPolicy:
+    values = dict(project.cleaning_policy or {})
+    if "languages" in values:
+        values["languages"] = tuple(values["languages"])
+    return CleaningPolicy(**values)
 
 
-def _insert_batch(project: Project, batch: list[ImportRow], seen_texts: set[str]) -> tuple[int, int]:
-    """Insert the batch's new rows; return (created, duplicates). ``seen_texts`` grows with each batch."""
-    ids = [row.external_id for row in batch if row.external_id]
-    existing = set(
-        Item.objects.filter(project=project, external_id__in=ids).values_list("external_id", flat=True)
-    ) if ids else set()
-    candidates = [_item_build(project, row) for row in batch if not row.external_id or row.external_id not in existing]
-    # A row without an external id is identified by its text, found through the blind index
-    # (set with the text): the texts themselves are never compared in the database.
-    unseen = {item.text_index for item in candidates if not item.external_id} - seen_texts
-    if unseen:
-        seen_texts.update(
-            Item.objects.filter(project=project, text_index__in=unseen).values_list("text_index", flat=True)
+@dataclass
+class _Prepared:
+    row: ImportRow
+    text: str
+    meta: dict
+    findings: list
+    mapping: dict
+
+
+class Importer:
+    """Turns validated rows into items of one project; ``fail`` decides what a bad row does."""
+
+    def __init__(
+        self,
+        *,
+        project: Project,
+        actor,
+        filename: str,
+        fail,
+        source: DataSource | None = None,
+        create_missing_labels: bool = False,
+    ):
+        self.project, self.actor, self.filename, self.fail = project, actor, filename, fail
+        self.source, self.create_missing_labels = source, create_missing_labels
+        self.cipher = project_cipher(project.pk)
+        self.policy = cleaning_policy_of(project)
+        self.labels = set(project.labels.values_list("name", flat=True))
+        self.tally = ImportTally()
+        self.neardup = self._neardup_load() if project.neardup_threshold else None
+        self._placeholders: dict[str, int] = {}
+
+    # --- per row ------------------------------------------------------------------------------
+
+    def _error(self, row: ImportRow, field_name: str, message: str) -> ImportRowError:
+        return ImportRowError(
+            filename=self.filename,
+            row=row.row,
+            field=field_name,
+            message=message,
+            member=row.member,
         )
-    new_items = []
-    for item in candidates:
-        if not item.external_id and item.text_index in seen_texts:
-            continue
-        seen_texts.add(item.text_index)
-        new_items.append(item)
-    Item.objects.bulk_create(new_items, batch_size=BATCH_SIZE)
-    return len(new_items), len(candidates) - len(new_items)
+
+    def _values_check(self, row: ImportRow) -> bool:
+        """Whether every label the row brings is usable; a bad row goes to ``fail`` first."""
+        task_type = self.project.task_type
+        wanted = [("spans", {"spans": row.spans})] if row.spans else []
+        wanted += [("annotations", entry["value"]) for entry in row.annotations]
+        wanted += [("predictions", entry["value"]) for entry in row.predictions]
+        missing: dict[str, set[str]] = {}
+        for where, value in wanted:
+            if task_type == TaskType.SPANS and "labels" in value:
+                return self._bad(
+                    row, where, "holds classification labels; this project labels spans"
+                )
+            if task_type != TaskType.SPANS and "spans" in value:
+                return self._bad(row, where, "holds spans; this project classifies whole texts")
+            if task_type == TaskType.SINGLE_LABEL and len(value.get("labels", [])) > 1:
+                return self._bad(row, where, "holds several labels; this project takes one")
+            names = set(value.get("labels", [])) | {
+                span["label"] for span in value.get("spans", [])
+            }
+            if names - self.labels:
+                missing.setdefault(where, set()).update(names - self.labels)
+        if missing and not self.create_missing_labels:
+            where, names = next(iter(missing.items()))
+            return self._bad(
+                row,
+                where,
+                f"labels not in the project: {', '.join(sorted(names))} "
+                "(add them, or tick 'create missing labels')",
+            )
+        for names in missing.values():
+            self._labels_create(names)
+        return True
+
+    def _bad(self, row: ImportRow, field_name: str, message: str) -> bool:
+        self.fail(self._error(row, field_name, message))
+        return False
+
+    def _labels_create(self, names: set[str]) -> None:
+        order = (self.project.labels.aggregate(top=Max("order"))["top"] or 0) + 1
+        for offset, name in enumerate(sorted(names - self.labels)):
+            Label.objects.create(project=self.project, name=name[:100], order=order + offset)
+            self.labels.add(name)
+            self.tally.labels_created.append(name)
+
+    def _prepare(self, row: ImportRow) -> _Prepared | None:
+        cleaned = text_clean(row.text, self.policy)
+        if cleaned.rejected:
+            self.fail(self._error(row, "text", cleaned.rejected_reason))
+            return None
+        if not self._values_check(row):
+            return None
+        text, mapping = cleaned.text, {}
+        findings = pii_detect(text)
+        if findings and self.project.pii_policy == PiiPolicy.MASK:
+            text = pii_mask(text, findings)
+        elif findings and self.project.pii_policy == PiiPolicy.PSEUDONYMISE:
+            text, mapping = pii_pseudonymise(text, findings, key=self.cipher.pseudonym_key)
+        has_spans = row.spans or any(
+            "spans" in e["value"] for e in row.annotations + row.predictions
+        )
+        if has_spans and text != row.text:
+            self.fail(
+                self._error(
+                    row,
+                    "spans",
+                    "cleaning or personal-data masking changed the text, so the span offsets no "
+                    "longer fit it; import this file into a project whose policies keep the text as it is",
+                )
+            )
+            return None
+        meta = dict(row.meta)
+        if cleaned.changes or cleaned.language:
+            meta["_import"] = {
+                "cleaning": cleaned.changes,
+                **({"language": cleaned.language} if cleaned.language else {}),
+            }
+        return _Prepared(row, text, meta, findings, mapping)
+
+    # --- per batch ----------------------------------------------------------------------------
+
+    def batch_import(self, batch: list[ImportRow]) -> None:
+        """Import one batch; the caller holds the transaction."""
+        self.tally.rows += len(batch)
+        prepared = [p for p in map(self._prepare, batch) if p is not None]
+        ids = [p.row.external_id for p in prepared if p.row.external_id]
+        existing = (
+            set(
+                Item.objects.filter(project=self.project, external_id__in=ids).values_list(
+                    "external_id", flat=True
+                )
+            )
+            if ids
+            else set()
+        )
+        fresh = [p for p in prepared if not p.row.external_id or p.row.external_id not in existing]
+        self.tally.skipped_existing += len(prepared) - len(fresh)
+        built = [(p, self._item_build(p)) for p in fresh]
+        # A row without an external id is identified by its text, found through the blind index
+        # (set with the text): the texts themselves are never compared in the database. Earlier
+        # batches are in the database already (committed, or inside this same transaction), so
+        # only this batch's indexes are held: memory stays flat however long the file is.
+        wanted = {item.text_index for p, item in built if not item.external_id}
+        seen = (
+            set(
+                Item.objects.filter(project=self.project, text_index__in=wanted).values_list(
+                    "text_index", flat=True
+                )
+            )
+            if wanted
+            else set()
+        )
+        kept = []
+        for p, item in built:
+            if not item.external_id and item.text_index in seen:
+                self.tally.duplicates += 1
+                continue
+            seen.add(item.text_index)
+            kept.append((p, item))
+        Item.objects.bulk_create([item for _, item in kept], batch_size=BATCH_SIZE)
+        self.tally.created += len(kept)
+        self._extras_create(kept)
+        if self.neardup is not None:
+            self._neardup_link(kept)
+
+    def _item_build(self, p: _Prepared) -> Item:
+        # Encrypted values are set after construction: passed to Item(...) they would send Django's
+        # __init__ down its slow keyword path, which costs more than the encryption itself.
+        item = Item(project=self.project, external_id=p.row.external_id, source=self.source)
+        item.text = p.text
+        item.meta = p.meta
+        if p.mapping:
+            item.pii_mapping = p.mapping
+        submitted = {self._annotator_id(entry["annotator"]) for entry in p.row.annotations}
+        item.annotation_count = len(submitted)
+        item.is_done = item.annotation_count >= self.project.overlap
+        return item
+
+    def _extras_create(self, kept: list) -> None:
+        findings, annotations, predictions = [], [], []
+        for p, item in kept:
+            findings += [
+                PiiFinding(
+                    project=self.project,
+                    item=item,
+                    entity=f.entity,
+                    start=f.start,
+                    end=f.end,
+                    score=f.score,
+                    action=self.project.pii_policy,
+                )
+                for f in p.findings
+            ]
+            annotators = set()
+            for entry in p.row.annotations:
+                annotator_id = self._annotator_id(entry["annotator"])
+                if annotator_id in annotators:  # one answer per annotator and item: the first wins
+                    continue
+                annotators.add(annotator_id)
+                annotation = Annotation(
+                    project=self.project,
+                    item=item,
+                    annotator_id=annotator_id,
+                    status=AnnotationStatus.SUBMITTED,
+                )
+                annotation.value = entry["value"]
+                annotations.append(annotation)
+            versions = set()
+            entries = [
+                (LABELSTUDIO_PREFIX + (e["model_version"] or "unknown"), e["value"], e["score"])
+                for e in p.row.predictions
+            ]
+            if p.row.spans:
+                entries.append((CONLL_MODEL_VERSION, {"spans": p.row.spans}, 1.0))
+            for version, value, score in entries:
+                if version[:200] in versions:
+                    continue
+                versions.add(version[:200])
+                prediction = Prediction(
+                    project=self.project,
+                    item=item,
+                    model_version=version[:200],
+                    score=1.0 if score is None else score,
+                )
+                prediction.value = value
+                predictions.append(prediction)
+        PiiFinding.objects.bulk_create(findings, batch_size=BATCH_SIZE)
+        Annotation.objects.bulk_create(annotations, batch_size=BATCH_SIZE)
+        Prediction.objects.bulk_create(predictions, batch_size=BATCH_SIZE)
+
+    def _annotator_id(self, source_user: str | None) -> int:
+        name = source_user or "unknown"
+        if name not in self._placeholders:
+            digest = hmac.digest(
+                self.cipher.index_key, b"import-annotator:" + name.encode(), "sha256"
+            ).hex()
+            username = f"{PLACEHOLDER_PREFIX}p{self.project.pk}-{digest[:16]}"
+            user, created = get_user_model().objects.get_or_create(
+                username=username, defaults={"is_active": False}
+            )
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+            self._placeholders[name] = user.pk
+        return self._placeholders[name]
+
+    # --- near duplicates ----------------------------------------------------------------------
+
+    def _neardup_context(self) -> bytes:
+        return self.cipher.context("neardupstate.index")
+
+    def _neardup_load(self) -> NearDupIndex:
+        threshold = self.project.neardup_threshold
+        state = NearDupState.objects.filter(project=self.project).first()
+        if state is not None and state.threshold == threshold:
+            data = open_sealed(self.cipher.aead, bytes(state.index_ct), self._neardup_context())
+            return NearDupIndex.loads(data, hash_key=self.cipher.neardup_key)
+        # No index yet, or one built for another threshold: index the project's items afresh.
+        index = NearDupIndex(NearDupConfig(threshold=threshold), hash_key=self.cipher.neardup_key)
+        items = Item.objects.filter(project=self.project).only(*Item.TEXT_FIELDS).order_by("id")
+        for chunk in batches(items.iterator(chunk_size=BATCH_SIZE)):
+            index.add_many([(item.pk, item.text) for item in chunk])
+        return index
+
+    def _neardup_link(self, kept: list) -> None:
+        matches = self.neardup.add_many([(item.pk, p.text) for p, item in kept])
+        linked = []
+        for (p, item), match in zip(kept, matches):
+            if match.is_keeper:
+                continue
+            item.duplicate_of_id = match.keeper
+            linked.append(item)
+            self.tally.near_count += 1
+            if len(self.tally.near_links) >= REPORT_LIMIT:
+                continue
+            self.tally.near_links.append(
+                {
+                    "row": p.row.row,
+                    "member": p.row.member,
+                    "item": item.pk,
+                    "keeper": match.keeper,
+                    "similarity": round(match.similarity, 3),
+                }
+            )
+        Item.objects.bulk_update(linked, ["duplicate_of"], batch_size=BATCH_SIZE)
+
+    def neardup_save(self) -> None:
+        if self.neardup is None:
+            return
+        blob = seal(self.cipher.aead, self.neardup.dumps(), self._neardup_context())
+        NearDupState.objects.update_or_create(
+            project=self.project,
+            defaults={"index_ct": blob, "threshold": self.project.neardup_threshold},
+        )
+
+    def audit(self, *, action: str = "items.import", target=None) -> None:
+        result = self.tally.result()
+        audit_record(
+            actor=self.actor,
+            action=action,
+            project=self.project,
+            target=target,
+            details={
+                "file": self.filename,
+                "source": self.source.name if self.source else None,
+                "rows": result.rows,
+                "created": result.created,
+                "skipped_existing": result.skipped_existing,
+                "duplicates": result.duplicates,
+                "near_duplicates": result.near_duplicates,
+                "errors": result.errors,
+                "labels_created": self.tally.labels_created,
+            },
+        )
+
+
+def _raise(error: ImportRowError):
+    raise error
 
 
 @transaction.atomic
-def items_import(*, actor, project: Project, stream: BinaryIO, filename: str, fmt: str | None = None) -> ImportResult:
-    """Import every row of the file or none of them.
+def items_import(
+    *,
+    actor,
+    project: Project,
+    stream: BinaryIO,
+    filename: str,
+    fmt: str | None = None,
+    source: DataSource | None = None,
+    create_missing_labels: bool = False,
+) -> ImportResult:
+    """Import every row of the file or none of them, synchronously (small files, the API).
 
-    A row's identity is its external id when it has one, its text otherwise. Rows whose
-    external id the project already has are skipped; so are rows without one whose text
-    exactly matches (after Unicode and whitespace normalisation) an item of the project or
-    an earlier row. Importing the same file twice therefore adds nothing.
-    The first bad row raises ImportRowError, which rolls back everything this call inserted.
+    The same pipeline as a background ImportJob in "reject" mode: cleaning, label checks, PII
+    policy, exact dedup (external id, else the blind index of the text) and near-duplicate links.
+    Importing the same file twice therefore adds nothing. The first bad row raises
+    ImportRowError, which rolls back everything this call wrote.
     """
-    rows_seen = created = duplicates = 0
-    seen_texts: set[str] = set()
-    rows = read_rows(stream, filename=filename, fmt=fmt, max_text_chars=settings.IMPORT_MAX_TEXT_CHARS)
-    for batch in _batches(rows, BATCH_SIZE):
-        rows_seen += len(batch)
-        batch_created, batch_duplicates = _insert_batch(project, batch, seen_texts)
-        created += batch_created
-        duplicates += batch_duplicates
-    result = ImportResult(
-        rows=rows_seen,
-        created=created,
-        skipped_existing=rows_seen - created - duplicates,
-        duplicates=duplicates,
-    )
-    audit_record(
-        actor=actor,
-        action="items.import",
+    importer = Importer(
         project=project,
-        details={
-            "file": filename,
-            "rows": result.rows,
-            "created": result.created,
-            "skipped_existing": result.skipped_existing,
-            "duplicates": result.duplicates,
-        },
+        actor=actor,
+        filename=filename,
+        fail=_raise,
+        source=source,
+        create_missing_labels=create_missing_labels,
     )
-    return result
+    reader = ImportReader(
+        stream, filename=filename, fmt=fmt, max_text_chars=settings.IMPORT_MAX_TEXT_CHARS
+    )
+    for batch in batches(reader.rows()):
+        importer.batch_import(batch)
+    importer.neardup_save()
+    importer.audit()
+    return importer.tally.result()

@@ -1,16 +1,33 @@
-"""Moving data in and out of a project: file import, streamed export and model pre-annotation."""
+"""Moving data in and out of a project: imports (quick and background), sources, PII review, export, pre-annotation."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import ItemImportForm
+from annotation.forms import (
+    DataSourceForm,
+    ImportJobForm,
+    ImportPolicyForm,
+    ItemImportForm,
+    PiiFindingReviewForm,
+    form_add_service_errors,
+)
+from annotation.models import ImportJob, Item, PiiFinding
 from annotation.pipeline.readers import ImportRowError
+from annotation.pipeline.writers import csv_stream
 from annotation.selectors import project_progress
 from annotation.services.exports import annotations_export, export_content_type
+from annotation.services.import_jobs import (
+    data_source_create,
+    import_job_create,
+    import_policy_update,
+    item_pii_reveal,
+    pii_finding_review,
+)
 from annotation.services.imports import items_import
 from governance.access import access_project
 from governance.roles import Perm
@@ -84,3 +101,156 @@ def preannotation_status_view(request, project_id: int, job_id: int):
     return render(
         request, "annotation/partials/_preannotation.html", {"project": project, "job": job}
     )
+
+
+# --- background imports, sources, policies, personal-data review ------------------------------
+
+
+def _imports_context(project, **extra) -> dict:
+    policy = dict(project.cleaning_policy or {})
+    policy["languages"] = ", ".join(policy.get("languages", []))
+    context = {
+        "project": project,
+        "jobs": ImportJob.objects.filter(project=project).select_related("source", "requested_by")[:20],
+        "sources": project.sources.all(),
+        "job_form": ImportJobForm(project=project),
+        "source_form": DataSourceForm(),
+        "policy_form": ImportPolicyForm(initial={
+            "normalization": "NFC", "whitespace": "keep", "min_length": 1, "over_max": "reject",
+            **policy, "pii_policy": project.pii_policy, "neardup_threshold": project.neardup_threshold}),
+    }
+    context.update(extra)
+    return context
+
+
+@require_GET
+@login_required
+def imports_page_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    return render(request, "annotation/imports.html", _imports_context(project))
+
+
+@require_POST
+@login_required
+def import_job_create_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    form = ImportJobForm(request.POST, request.FILES, project=project)
+    if form.is_valid():
+        upload, data = form.cleaned_data["file"], form.cleaned_data
+        try:
+            job = import_job_create(
+                actor=request.user, project=project, stream=upload.file, filename=upload.name,
+                fmt=data["format"] or None, on_error=data["on_error"], source=data["source"],
+                create_missing_labels=data["create_missing_labels"],
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            if not request.htmx:
+                return redirect("annotation:import-job", project_id=project.pk, import_job_id=job.pk)
+            return render(request, "annotation/partials/_import_job.html", {"project": project, "job": job})
+    return render(request, "annotation/partials/_import_job_form.html",
+                  {"project": project, "job_form": form}, status=UNPROCESSABLE)
+
+
+@require_GET
+@login_required
+def import_job_view(request, project_id: int, import_job_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    job = get_object_or_404(ImportJob.objects.select_related("source"), project=project, pk=import_job_id)
+    template = "annotation/partials/_import_job.html" if request.htmx else "annotation/imports_job.html"
+    return render(request, template, {"project": project, "job": job})
+
+
+@require_GET
+@login_required
+def import_job_report_view(request, project_id: int, import_job_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    job = get_object_or_404(ImportJob, project=project, pk=import_job_id)
+    header = ["kind", "file", "member", "row", "field", "reason", "item", "linked_to", "similarity"]
+    rows = [["error", e["file"], e["member"], e["row"], e["field"], e["message"], "", "", ""]
+            for e in job.report.get("errors", [])]
+    rows += [["near_duplicate", job.filename, link["member"], link["row"], "text", "near duplicate", link["item"],
+              link["keeper"], link["similarity"]] for link in job.report.get("near_duplicates", [])]
+    # csv_stream neutralises cells a spreadsheet would run as formulas (a field named "=cmd()").
+    response = StreamingHttpResponse(csv_stream(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def data_source_create_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    form = DataSourceForm(request.POST)
+    if form.is_valid():
+        try:
+            data_source_create(actor=request.user, project=project, **form.cleaned_data)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            return redirect("annotation:imports", project_id=project.pk)
+    return render(request, "annotation/imports.html", _imports_context(project, source_form=form),
+                  status=UNPROCESSABLE)
+
+
+@require_POST
+@login_required
+def import_policy_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    form = ImportPolicyForm(request.POST)
+    if form.is_valid():
+        try:
+            import_policy_update(
+                actor=request.user, project=project, cleaning_policy=form.cleaning_policy(),
+                pii_policy=form.cleaned_data["pii_policy"], neardup_threshold=form.cleaned_data["neardup_threshold"],
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            return redirect("annotation:imports", project_id=project.pk)
+    return render(request, "annotation/imports.html", _imports_context(project, policy_form=form),
+                  status=UNPROCESSABLE)
+
+
+@require_GET
+@login_required
+def pii_findings_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    status = request.GET.get("status", "pending")
+    findings = PiiFinding.objects.filter(project=project, status=status).select_related("item")
+    page = Paginator(findings, 50).get_page(request.GET.get("page"))
+    groups = (Item.objects.filter(project=project, duplicate_of__isnull=False)
+              .values_list("duplicate_of_id", "id").order_by("duplicate_of_id", "id")[:500])
+    grouped: dict[int, list[int]] = {}
+    for keeper, item_id in groups:
+        grouped.setdefault(keeper, []).append(item_id)
+    return render(request, "annotation/imports_review.html", {
+        "project": project, "page": page, "status": status, "groups": grouped.items(),
+        "review_form": PiiFindingReviewForm(),
+    })
+
+
+@require_POST
+@login_required
+def pii_finding_review_view(request, project_id: int, finding_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
+    finding = get_object_or_404(PiiFinding, project=project, pk=finding_id)
+    form = PiiFindingReviewForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(" ".join(form.errors.get("status", [])), status=UNPROCESSABLE)
+    pii_finding_review(actor=request.user, finding=finding, status=form.cleaned_data["status"])
+    return redirect("annotation:pii-findings", project_id=project.pk)
+
+
+@require_POST
+@login_required
+def item_pii_reveal_view(request, project_id: int, item_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.MANAGE_MEMBERS)
+    item = get_object_or_404(Item.objects.select_related("project"), project=project, pk=item_id)
+    try:
+        text = item_pii_reveal(actor=request.user, item=item)
+    except PermissionError as error:
+        raise PermissionDenied(str(error)) from None
+    return render(request, "annotation/partials/_import_reveal.html", {"item": item, "text": text})

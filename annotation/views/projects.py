@@ -63,7 +63,10 @@ def _abilities(user, project) -> dict[str, bool]:
         "preannotate": Perm.RUN_PREANNOTATION in perms,
         "change": Perm.CHANGE_PROJECT in perms,
         "manage_members": Perm.MANAGE_MEMBERS in perms,
+        "view_quality": Perm.VIEW_QUALITY in perms,
+        "manage_gold": Perm.CHANGE_PROJECT in perms,
         "review": Perm.REVIEW in perms,
+        "curate_datasets": Perm.CURATE_DATASETS in perms,
     }
 
 

@@ -17,6 +17,8 @@ EXPECTED_PATHS = {
     "/api/projects/{project_id}/labels/": {"get", "post"},
     "/api/projects/{project_id}/labels/{label_id}/": {"patch", "delete"},
     "/api/projects/{project_id}/import/": {"post"},
+    "/api/projects/{project_id}/import-jobs/": {"post"},
+    "/api/projects/{project_id}/import-jobs/{import_job_id}/": {"get"},
     "/api/projects/{project_id}/items/": {"get"},
     "/api/projects/{project_id}/items/{item_id}/": {"get"},
     "/api/projects/{project_id}/items/{item_id}/annotations/": {"post"},
@@ -31,8 +33,25 @@ EXPECTED_PATHS = {
     "/api/projects/{project_id}/preannotate/": {"post"},
     "/api/projects/{project_id}/preannotate/{job_id}/": {"get"},
     "/api/projects/{project_id}/export/": {"get"},
+    "/api/projects/{project_id}/exports/": {"post"},
+    "/api/projects/{project_id}/exports/{export_id}/": {"get"},
+    "/api/projects/{project_id}/exports/{export_id}/download/{export_signature}/": {"get"},
+    "/api/projects/{project_id}/quality/": {"get"},
+    "/api/projects/{project_id}/gold/": {"get"},
+    "/api/projects/{project_id}/items/{item_id}/gold/": {"put", "delete"},
     "/api/projects/{project_id}/members/": {"get", "post"},
     "/api/projects/{project_id}/members/{user_id}/": {"delete"},
+    "/api/projects/{project_id}/datasets/": {"get", "post"},
+    "/api/projects/{project_id}/datasets/{version_id}/": {"get"},
+    "/api/projects/{project_id}/datasets/{version_id}/diff/": {"get"},
+    "/api/projects/{project_id}/datasets/{version_id}/export/": {"get"},
+    "/api/projects/{project_id}/training-jobs/": {"get", "post"},
+    "/api/projects/{project_id}/training-jobs/{training_job_id}/": {"get"},
+    "/api/projects/{project_id}/training-jobs/{training_job_id}/cancel/": {"post"},
+    "/api/projects/{project_id}/models/": {"get"},
+    "/api/projects/{project_id}/models/{model_version_id}/": {"get"},
+    "/api/projects/{project_id}/models/{model_version_id}/activate/": {"post"},
+    "/api/projects/{project_id}/models/{model_version_id}/compare/": {"get"},
 }
 
 
@@ -61,7 +80,9 @@ def test_documents_the_empty_queue_and_the_accepted_job_responses(api_client):
     ) == {
         "application/x-ndjson",
         "text/csv",
+        "text/plain",
     }
+    assert set(paths["/api/projects/{project_id}/exports/"]["post"]["responses"]) == {"202"}
 
 
 def test_serves_the_swagger_page_with_local_assets_only(api_client):

@@ -35,16 +35,20 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotation.models import Annotation
+from annotation.models import Annotation, ImportJob, PiiFinding
+from annotation.services.exports import export_build, export_download_signature, export_request
 from governance.models import AuditVerification
 from governance.roles import ProjectRole
 from governance.services.tokens import api_token_create
 from tests.factories import project_make, user_make
-from training.models import PreannotationJob
+from training.models import ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
+from training.services.datasets import dataset_version_build, dataset_version_create
+from training.views_datasets import dataset_download_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +161,9 @@ LABELLERS = ("manager", "reviewer", "annotator")
 BROWSERS = ("manager", "reviewer", "ml_engineer")
 EXPORTERS = ("manager", "ml_engineer")
 MANAGERS = ("manager",)
+CURATORS = ("manager", "ml_engineer")  # curate_datasets
+TRAINERS = ("manager", "ml_engineer")  # train_models
+QUALITY_VIEWERS = ("manager", "reviewer", "ml_engineer")
 REVIEWERS = ("manager", "reviewer")
 AUDITORS = ("auditor", "admin")
 CREATORS = (
@@ -176,6 +183,15 @@ TABLE: dict[str, dict[str, Rule]] = {
     "annotation:member-set": {"POST": project(*MANAGERS)},
     "annotation:member-remove": {"POST": project(*MANAGERS)},
     "annotation:items-import": {"POST": project(*MANAGERS)},
+    "annotation:imports": {"GET": project(*MANAGERS)},
+    "annotation:import-job-create": {"POST": project(*MANAGERS)},
+    "annotation:import-policy": {"POST": project(*MANAGERS)},
+    "annotation:import-job": {"GET": project(*MANAGERS)},
+    "annotation:import-job-report": {"GET": project(*MANAGERS)},
+    "annotation:data-source-create": {"POST": project(*MANAGERS)},
+    "annotation:pii-findings": {"GET": project(*MANAGERS)},
+    "annotation:pii-finding-review": {"POST": project(*MANAGERS)},
+    "annotation:item-pii-reveal": {"POST": project(*MANAGERS)},
     "annotation:annotations-export": {"GET": project(*EXPORTERS)},
     "annotation:preannotation-start": {"POST": project(*EXPORTERS)},
     "annotation:preannotation-status": {"GET": project(*EXPORTERS)},
@@ -188,6 +204,28 @@ TABLE: dict[str, dict[str, Rule]] = {
     "annotation:review": {"GET": project(*REVIEWERS)},
     "annotation:review-next": {"GET": project(*REVIEWERS)},
     "annotation:review-item": {"GET": project(*REVIEWERS), "POST": project(*REVIEWERS)},
+    # Quality figures: managers, reviewers and ML engineers; gold items (known answers): managers only.
+    "annotation:quality": {"GET": project(*QUALITY_VIEWERS)},
+    "annotation:gold": {"GET": project(*MANAGERS)},
+    "annotation:gold-set": {"POST": project(*MANAGERS)},
+    "annotation:gold-promote": {"POST": project(*MANAGERS)},
+    "annotation:gold-clear": {"POST": project(*MANAGERS)},
+    # Dataset versions: managers and ML engineers. Downloads need a fresh signed link and the permission.
+    "datasets:list": {"GET": project(*CURATORS)},
+    "datasets:create": {"POST": project(*CURATORS)},
+    "datasets:detail": {"GET": project(*CURATORS)},
+    "datasets:row": {"GET": project(*CURATORS)},
+    "datasets:diff": {"GET": project(*CURATORS, query="?against=1")},
+    "datasets:export": {"POST": project(*CURATORS, body={"format": "csv"})},
+    "datasets:download": {"GET": project(*CURATORS)},
+    # Training and the model registry: managers and ML engineers (train_models).
+    "training:models": {"GET": project(*TRAINERS)},
+    "training:train": {"POST": project(*TRAINERS)},
+    "training:job": {"GET": project(*TRAINERS)},
+    "training:job-cancel": {"POST": project(*TRAINERS)},
+    "training:version": {"GET": project(*TRAINERS)},
+    "training:version-activate": {"POST": project(*TRAINERS)},
+    "training:version-compare": {"GET": project(*TRAINERS, query="?with=1")},
     # REST API
     "api:auth-token": {"POST": Public()},
     "api:tokens": {"GET": LoggedIn()},
@@ -197,6 +235,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     "api:labels": {"GET": project(*EVERY_ROLE), "POST": project(*MANAGERS)},
     "api:label": {"PATCH": project(*MANAGERS), "DELETE": project(*MANAGERS)},
     "api:items-import": {"POST": project(*MANAGERS, multipart=True)},
+    "api:import-jobs": {"POST": project(*MANAGERS, multipart=True)},
+    "api:import-job": {"GET": project(*MANAGERS)},
     "api:items": {"GET": project(*BROWSERS)},
     "api:item": {"GET": project(*BROWSERS)},
     "api:annotation-submit": {"POST": project(*LABELLERS, body=SUBMISSION)},
@@ -206,6 +246,9 @@ TABLE: dict[str, dict[str, Rule]] = {
     "api:review-resolve": {"POST": project(*REVIEWERS, body={"value": {"labels": ["positive"]}})},
     "api:review-reject": {"POST": project(*REVIEWERS, body={"comment": "Re-read the guidelines."})},
     "api:finals": {"GET": project(*BROWSERS)},
+    "api:quality": {"GET": project(*QUALITY_VIEWERS)},
+    "api:gold-items": {"GET": project(*MANAGERS)},
+    "api:item-gold": {"PUT": project(*MANAGERS), "DELETE": project(*MANAGERS)},
     # Everyone's annotations for BROWSERS, only their own for annotators (scoped by the selector).
     "api:annotations": {"GET": project(*EVERY_ROLE)},
     # Every prediction needs browse_items; annotators see suggestions only with their queued item.
@@ -213,8 +256,25 @@ TABLE: dict[str, dict[str, Rule]] = {
     "api:preannotate": {"POST": project(*EXPORTERS)},
     "api:preannotation-job": {"GET": project(*EXPORTERS)},
     "api:export": {"GET": project(*EXPORTERS, query="?format=csv")},
+    # Background exports: sealed files, downloaded through a link signed for one user and export.
+    "api:exports": {"POST": project(*EXPORTERS, body={"format": "csv"})},
+    "api:export-job": {"GET": project(*EXPORTERS)},
+    "api:export-download": {"GET": project(*EXPORTERS)},
     "api:members": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
+    # Dataset versions (curate_datasets); item text leaves a version only through the audited export.
+    "api:dataset-versions": {"GET": project(*CURATORS), "POST": project(*CURATORS)},
+    "api:dataset-version": {"GET": project(*CURATORS)},
+    "api:dataset-version-diff": {"GET": project(*CURATORS, query="?against=1")},
+    "api:dataset-version-export": {"GET": project(*CURATORS, query="?format=csv")},
     "api:member": {"DELETE": project(*MANAGERS)},
+    # Training jobs and model versions (train_models).
+    "api:training-jobs": {"GET": project(*TRAINERS), "POST": project(*TRAINERS, body={"dataset_version": 1})},
+    "api:training-job": {"GET": project(*TRAINERS)},
+    "api:training-job-cancel": {"POST": project(*TRAINERS)},
+    "api:model-versions": {"GET": project(*TRAINERS)},
+    "api:model-version": {"GET": project(*TRAINERS)},
+    "api:model-version-activate": {"POST": project(*TRAINERS)},
+    "api:model-version-compare": {"GET": project(*TRAINERS, query="?with=1")},
     # The schema and its UI describe the API and hold no data.
     "api:schema": {"GET": Public()},
     "api:docs": {"GET": Public()},
@@ -225,6 +285,9 @@ TABLE: dict[str, dict[str, Rule]] = {
     "governance:audit-verification": {"GET": only(*AUDITORS)},
     "governance:roles": {"GET": only(*AUDITORS)},
     "governance:global-role-set": {"POST": only("admin")},
+    # Retention (project managers) and erasure (auditors read, only admins erase).
+    "governance:project-retention": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
+    "governance:erasure-requests": {"GET": only(*AUDITORS), "POST": only("admin")},
     # Accounts
     # Django's LoginView (a FormView) treats PUT as POST.
     "login": {"GET": Public(), "POST": Public(), "PUT": Public()},
@@ -328,7 +391,35 @@ class World:
             scope: PreannotationJob.objects.create(project=p, requested_by=p.created_by)
             for scope, p in (("own", self.own), ("foreign", self.foreign))
         }
+        # A ready version of each project, frozen from the answers above.
+        self.version = {
+            scope: dataset_version_build(
+                version_id=dataset_version_create(actor=p.created_by, project=p).pk
+            )
+            for scope, p in (("own", self.own), ("foreign", self.foreign))
+        }
+        # A queued training job (to cancel) and a model version from a finished one, in each project.
+        self.training_job, self.model_version = {}, {}
+        for scope, p in (("own", self.own), ("foreign", self.foreign)):
+            self.training_job[scope] = TrainingJob.objects.create(
+                project=p, dataset_version=self.version[scope], requested_by=p.created_by
+            )
+            finished = TrainingJob.objects.create(
+                project=p, dataset_version=self.version[scope], requested_by=p.created_by, status=TrainingStatus.SUCCEEDED
+            )
+            self.model_version[scope] = ModelVersion.objects.create(
+                project=p, number=1, name=f"matrix-{scope}-v1", training_job=finished,
+                dataset_version=self.version[scope], dataset_hash=self.version[scope].content_hash,
+                base_model_name="tiny", base_model_fingerprint="0" * 10, code_version="test",
+                metrics={"metric": "accuracy", "dev": {"metric": "accuracy", "value": 0.5, "report": {}}},
+                device="cpu", artifact_path=f"/nonexistent/matrix-{scope}",
+            )
         self.verification = AuditVerification.objects.create(requested_by=self.users["auditor"])
+        # A ready background export of each project (a sealed file built from the answers above).
+        self.export = {
+            scope: export_build(export_id=export_request(actor=p.created_by, project=p, fmt="csv").pk)
+            for scope, p in (("own", self.own), ("foreign", self.foreign))
+        }
         self.foreign_token, _ = api_token_create(
             actor=foreign_manager, user=foreign_manager, name="theirs"
         )
@@ -358,6 +449,13 @@ class World:
             "label_id": lambda: projects[object_scope].labels.order_by("id").first().pk,
             "item_id": lambda: projects[object_scope].items.order_by("id").first().pk,
             "job_id": lambda: self.job[object_scope].pk,
+            "import_job_id": lambda: ImportJob.objects.get_or_create(
+                project=projects[object_scope], filename="matrix.jsonl"
+            )[0].pk,
+            "finding_id": lambda: PiiFinding.objects.get_or_create(
+                project=projects[object_scope], item=projects[object_scope].items.order_by("id").first(),
+                entity="EMAIL", start=0, end=1, score=1.0, action="keep",
+            )[0].pk,
             "user_id": lambda: self.member[object_scope].pk,
             "verification_id": lambda: self.verification.pk,
             "token_id": lambda: (
@@ -366,7 +464,20 @@ class World:
                 else self.foreign_token.pk
             ),
             "fmt": lambda: "csv",
+            "version_id": lambda: self.version[object_scope].pk,
+            "training_job_id": lambda: self.training_job[object_scope].pk,
+            "model_version_id": lambda: self.model_version[object_scope].pk,
+            # A download link signed for this actor and the version in the path, as the export button makes.
+            "signature": lambda: dataset_download_signature(
+                user=self.users.get(actor, AnonymousUser()),
+                version=self.version[object_scope],
+                fmt="csv",
+            ),
         }
+        values["export_id"] = lambda: self.export[object_scope].pk
+        values["export_signature"] = lambda: export_download_signature(
+            user=self.users.get(actor, AnonymousUser()), export=self.export[object_scope]
+        )
         unknown = [name for name in pattern.kwargs if name not in values]
         if unknown:
             pytest.fail(

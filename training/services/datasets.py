@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Count, Max, Prefetch
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationStatus, FinalSource, Item, Project, TaskType
@@ -246,12 +246,32 @@ def _file_name(version: DatasetVersion) -> str:
     return f"dataset-version:{version.pk}"
 
 
+def _source_counts(project, item_ids: list[int]) -> dict[str, int]:
+    counts: Counter = Counter()
+    for start in range(0, len(item_ids), 900):  # under SQLite's bound-parameter limit
+        rows = (
+            Item.objects.filter(project=project, pk__in=item_ids[start : start + 900])
+            .values_list("source__name")
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        for name, count in rows:
+            counts[name or "(no source)"] += count
+    return dict(sorted(counts.items()))
+
+
 def dataset_version_build(*, version_id: int) -> DatasetVersion:
     """Freeze the version: gather records, write the sealed file, hash, manifest; idempotent."""
-    with transaction.atomic():
-        version = DatasetVersion.objects.select_for_update().select_related("project").get(pk=version_id)
-        if version.status != DatasetStatus.BUILDING:
-            return version
+    version = DatasetVersion.objects.select_related("project").get(pk=version_id)
+    path = _artifact_path(version)
+    # Claimed by naming its file in one conditional UPDATE: a second delivery of the same build
+    # (acks_late, or the command racing a worker) finds the claim taken and leaves it alone.
+    claimed = DatasetVersion.objects.filter(pk=version.pk, status=DatasetStatus.BUILDING, file_path="").update(
+        file_path=str(path)
+    )
+    if not claimed:
+        version.refresh_from_db()
+        return version
     project = version.project
     try:
         cipher = project_cipher(project.pk)
@@ -271,7 +291,6 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
                     labels[(label, record["split"])] += 1
                 yield record
 
-        path = _artifact_path(version)
         size = sealed_jsonl_write(path, tracked(), cipher=cipher, name=_file_name(version))
     except Exception as error:  # recorded on the version; the worker stays up for the next job
         DatasetVersion.objects.filter(pk=version.pk).update(
@@ -291,6 +310,8 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
         "annotators": dict(sorted(stats["annotators"].items())),
         "answer_sources": dict(sorted(stats["answer_sources"].items())),
         "dropped": dict(sorted(stats["dropped"].items())),
+        # Provenance: how many of the version's items came from each data source (issue 7).
+        "sources": _source_counts(project, [item_id for item_id, _, _ in entries]),
         "filters": version.filters,
         "conflict_policy": version.conflict_policy,
         "hash_algorithm": "sha256 over canonical JSON lines of id, external_id, text, value, split; ordered by id",

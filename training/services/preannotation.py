@@ -15,7 +15,7 @@ from governance.access import has_project_perm
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
 from governance.roles import Perm
-from training.models import JobStatus, PreannotationJob
+from training.models import JobStatus, ModelVersion, PreannotationJob
 
 logger = logging.getLogger(__name__)
 
@@ -47,28 +47,41 @@ def _is_stale(job: PreannotationJob) -> bool:
 
 
 @transaction.atomic
-def preannotation_request(*, actor, project: Project) -> PreannotationJob:
+def preannotation_request(*, actor, project: Project, trained_model: ModelVersion | None = None) -> PreannotationJob:
     """Queue a pre-annotation job, or return the one already queued or running for this project.
 
-    A running job whose worker stopped sending heartbeats (killed, machine lost) is marked
-    failed and replaced, so one dead worker cannot block a project for ever.
+    The job predicts with ``trained_model``, by default the project's active fine-tuned model;
+    with none, with the zero-shot or logistic head methods. A job already queued or running
+    with another model does not stop a new one. A running job whose worker stopped sending
+    heartbeats (killed, machine lost) is marked failed and replaced, so one dead worker
+    cannot block a project for ever.
     """
-    if project.task_type == TaskType.SPANS:
+    if trained_model is None:
+        trained_model = ModelVersion.objects.filter(project=project, is_active=True).first()
+    elif trained_model.project_id != project.pk:
+        raise ValidationError({"trained_model": "The model version belongs to another project."})
+    if project.task_type == TaskType.SPANS and trained_model is None:
         raise ValidationError(
             {"project": gettext(_SPANS_UNSUPPORTED)}
         )
     project_readable_check(project=project)
     active = (
         PreannotationJob.objects.select_for_update()
-        .filter(project=project, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .filter(project=project, status__in=[JobStatus.QUEUED, JobStatus.RUNNING], trained_model=trained_model)
         .first()
     )
     if active is not None and not _is_stale(active):
         return active
     if active is not None:
         _job_fail(active, PreannotationUnsupported(_WORKER_LOST))
-    job = PreannotationJob.objects.create(project=project, requested_by=actor)
-    audit_record(actor=actor, action="preannotation.request", project=project, target=job)
+    job = PreannotationJob.objects.create(project=project, requested_by=actor, trained_model=trained_model)
+    audit_record(
+        actor=actor,
+        action="preannotation.request",
+        project=project,
+        target=job,
+        details={"model_version": trained_model.name} if trained_model else None,
+    )
 
     from training.celery_tasks import preannotate_project_task
 
@@ -95,7 +108,7 @@ def preannotation_run(*, job_id) -> None:
     if not claimed:
         logger.info("Pre-annotation job %s is not queued any more; nothing to do.", job_id)
         return
-    job = PreannotationJob.objects.select_related("project", "requested_by").get(pk=job_id)
+    job = PreannotationJob.objects.select_related("project", "requested_by", "trained_model").get(pk=job_id)
     # Permissions can change between the request and the run; the worker asks the gate again.
     if job.requested_by is not None and not has_project_perm(
         user=job.requested_by, project=job.project, perm=Perm.RUN_PREANNOTATION
@@ -134,6 +147,9 @@ def _job_execute(job: PreannotationJob) -> None:
     from training.ml.preannotate import ZERO_SHOT, LabelSpec, preannotator_build
 
     project = job.project
+    if job.trained_model is not None:
+        _job_execute_trained(job)
+        return
     if project.task_type == TaskType.SPANS:
         raise PreannotationUnsupported(_SPANS_UNSUPPORTED)
     labels = [LabelSpec(name=name, description=description or "")
@@ -154,12 +170,45 @@ def _job_execute(job: PreannotationJob) -> None:
     head = "zero_shot" if preannotator.method == ZERO_SHOT else f"logreg-n{preannotator.examples_used}"
     model_version = f"{encoder.model_version}:{head}"
 
+    def predict(texts):
+        return [({"labels": list(s.labels)}, s.score) for s in preannotator.predict(texts)]
+
+    _predictions_store(job, method=preannotator.method, model_version=model_version, predict=predict, batch_size=batch_size)
+
+
+def _job_execute_trained(job: PreannotationJob) -> None:
+    """Predict with an activated fine-tuned model: labels, or entity spans for span projects."""
+    from training.ml.predict import predictor_load
+
+    model = job.trained_model
+    predictor = predictor_load(model.artifact_path, device=settings.ML_DEVICE)
+    # Labels removed from the project since training are not suggested.
+    known = set(job.project.labels.values_list("name", flat=True))
+
+    def predict(texts):
+        values = []
+        for prediction in predictor.predict(texts, batch_size=settings.PREANNOTATION_BATCH_SIZE):
+            if predictor.task == "spans":
+                spans = [{"start": s.start, "end": s.end, "label": s.label} for s in prediction.spans if s.label in known]
+                values.append(({"spans": spans}, prediction.score))
+            else:
+                values.append(({"labels": [label for label in prediction.labels if label in known]}, prediction.score))
+        return values
+
+    _predictions_store(
+        job, method="fine_tuned", model_version=model.name, predict=predict, batch_size=settings.PREANNOTATION_BATCH_SIZE
+    )
+
+
+def _predictions_store(job: PreannotationJob, *, method: str, model_version: str, predict, batch_size: int) -> None:
+    """Run ``predict`` over the items not yet done, chunk by chunk, storing predictions as it goes."""
+    project = job.project
     pending = Item.objects.filter(project=project, is_done=False)
     # Items imported while the job runs wait for the next job, so the total stays true.
     last_pk = pending.aggregate(last=Max("pk"))["last"] or 0
     pending = pending.filter(pk__lte=last_pk)
     PreannotationJob.objects.filter(pk=job.pk).update(
-        method=preannotator.method,
+        method=method,
         model_version=model_version,
         items_total=pending.count(),
         items_done=0,
@@ -171,16 +220,10 @@ def _job_execute(job: PreannotationJob) -> None:
         chunk = list(pending.filter(pk__gt=after_pk).order_by("pk").only(*Item.TEXT_FIELDS)[: batch_size * BATCHES_PER_WRITE])
         if not chunk:
             break
-        suggestions = preannotator.predict([item.text for item in chunk])
+        suggestions = predict([item.text for item in chunk])
         rows = [
-            Prediction(
-                project=project,
-                item=item,
-                model_version=model_version,
-                value={"labels": list(suggestion.labels)},
-                score=suggestion.score,
-            )
-            for item, suggestion in zip(chunk, suggestions)
+            Prediction(project=project, item=item, model_version=model_version, value=value, score=score)
+            for item, (value, score) in zip(chunk, suggestions)
         ]
         done += len(chunk)
         with transaction.atomic():
@@ -203,7 +246,7 @@ def _job_execute(job: PreannotationJob) -> None:
             action="preannotation.complete",
             project=project,
             target=job,
-            details={"method": preannotator.method, "model_version": model_version, "items": done},
+            details={"method": method, "model_version": model_version, "items": done},
         )
     logger.info("Pre-annotation job %s stored %d predictions with %s.", job.pk, done, model_version)
 

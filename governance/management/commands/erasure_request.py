@@ -1,0 +1,41 @@
+"""Erase a data subject's items now, from the command line, with the same service and record as the pages."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from annotation.models import Project
+from governance.services.erasure import erasure_request_create, erasure_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Erase every item of a data subject (found by identifier in texts, subject metadata and the blind index), "
+        "with annotations and predictions; destroys dataset version and export files that held them. Audited."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--identifier", required=True, help="The subject's identifier, e.g. an email.")
+        parser.add_argument("--user", required=True, help="Administrator performing the erasure.")
+        parser.add_argument("--project", type=int, help="Limit to one project (default: every project).")
+        parser.add_argument("--reason", default="", help="Reference of the request, e.g. a ticket number.")
+
+    def handle(self, *args, identifier: str, user: str, project: int | None, reason: str, **options):
+        actor = get_user_model().objects.filter(username=user, is_active=True, is_superuser=True).first()
+        if actor is None:
+            raise CommandError(f"No active administrator named {user!r}; only administrators may erase data.")
+        target = None
+        if project is not None:
+            target = Project.objects.filter(pk=project).first()
+            if target is None:
+                raise CommandError(f"Project {project} does not exist.")
+        try:
+            request = erasure_request_create(actor=actor, identifier=identifier, project=target, reason=reason)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        # Runs here rather than waiting for a worker; the queued task then finds it done and does nothing.
+        request = erasure_run(request_id=request.pk)
+        if request.error:
+            raise CommandError(f"Erasure {request.pk} failed: {request.error}")
+        totals = request.record.get("totals", {})
+        self.stdout.write(self.style.SUCCESS(f"Erasure {request.pk} done: {totals or 'nothing found'}."))

@@ -1,0 +1,98 @@
+"""Retention and erasure pages: a project's retention period (managers) and erasure requests (admins, auditors)."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from annotation.forms import form_add_service_errors
+from annotation.models import Project
+from governance.access import access_project, can_audit, is_admin
+from governance.models import ErasureRequest, ProjectRetention
+from governance.roles import Perm
+from governance.services.erasure import erasure_request_create
+from governance.services.retention import MAX_DAYS, project_retention_set
+
+UNPROCESSABLE = 422
+
+
+class RetentionForm(forms.Form):
+    days = forms.IntegerField(
+        label=gettext_lazy("Keep items for (days)"),
+        required=False,
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text=gettext_lazy("Leave empty to keep items until they are deleted by hand."),
+    )
+
+
+class ErasureRequestForm(forms.Form):
+    identifier = forms.CharField(
+        label=gettext_lazy("Subject identifier"),
+        max_length=500,
+        help_text=gettext_lazy("An email, customer id or name; it is not stored in clear."),
+    )
+    project = forms.ModelChoiceField(
+        label=gettext_lazy("Project"),
+        queryset=Project.objects.order_by("name"),
+        required=False,
+        empty_label=gettext_lazy("Every project"),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reference"), max_length=500, required=False)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def project_retention_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.CHANGE_PROJECT)
+    current = ProjectRetention.objects.filter(project=project).first()
+    status = 200
+    if request.method == "POST":
+        form = RetentionForm(request.POST)
+        if form.is_valid():
+            try:
+                project_retention_set(actor=request.user, project=project, days=form.cleaned_data["days"])
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, _("Retention period saved."))
+                return redirect("governance:project-retention", project_id=project.pk)
+        status = UNPROCESSABLE
+    else:
+        form = RetentionForm(initial={"days": current.days if current else None})
+    context = {"project": project, "retention": current, "form": form}
+    return render(request, "governance/retention.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def erasure_request_list_view(request):
+    """Auditors and admins see every request and its record; only admins start one."""
+    if not can_audit(request.user):
+        raise PermissionDenied(_("Only auditors and administrators may see erasure requests."))
+    status = 200
+    form = ErasureRequestForm() if is_admin(request.user) else None
+    if request.method == "POST":
+        if not is_admin(request.user):
+            raise PermissionDenied(_("Only administrators may request an erasure."))
+        form = ErasureRequestForm(request.POST)
+        if form.is_valid():
+            try:
+                erasure = erasure_request_create(
+                    actor=request.user,
+                    identifier=form.cleaned_data["identifier"],
+                    project=form.cleaned_data["project"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, _("Erasure request %(id)s queued.") % {"id": erasure.pk})
+                return redirect("governance:erasure-requests")
+        status = UNPROCESSABLE
+    requests = ErasureRequest.objects.select_related("requested_by", "project")[:100]
+    return render(request, "governance/erasure.html", {"requests": requests, "form": form}, status=status)

@@ -1,0 +1,384 @@
+"""Background import jobs: hostile files, reject vs skip, Label Studio, cleaning, PII, near-duplicates, provenance."""
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from annotation.models import (
+    Annotation,
+    ImportJob,
+    ImportStatus,
+    Item,
+    Label,
+    PiiFinding,
+    PiiPolicy,
+    Prediction,
+    TaskType,
+)
+from annotation.selectors import item_find_by_text
+from annotation.services.import_jobs import (
+    data_source_create,
+    import_job_create,
+    import_job_run,
+    item_pii_reveal,
+)
+from governance.models import AuditEvent
+from tests.factories import project_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _jsonl(*records) -> bytes:
+    return "".join(json.dumps(record) + "\n" for record in records).encode()
+
+
+def _run(project, actor, content: bytes, filename: str, **options) -> ImportJob:
+    job = import_job_create(
+        actor=actor, project=project, stream=io.BytesIO(content), filename=filename, **options
+    )
+    import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def test_the_upload_is_stored_sealed_and_deleted_once_the_job_ran(project, manager):
+    secret = b"A perfectly secret sentence about the merger."
+    job = import_job_create(
+        actor=manager,
+        project=project,
+        stream=io.BytesIO(_jsonl({"text": secret.decode()})),
+        filename="secret.jsonl",
+    )
+    path = Path(job.upload_path)
+    assert path.exists() and secret not in path.read_bytes()
+    import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.SUCCEEDED and job.created == 1
+    assert not path.exists() and job.upload_path == ""
+
+
+def test_reject_mode_leaves_nothing_half_written_and_reports_row_and_field(project, manager):
+    before = project.items.count()
+    rows = [{"id": f"r{i}", "text": f"Row number {i}"} for i in range(2500)]
+    rows[2200] = {"id": "bad", "text": ""}
+    job = _run(project, manager, _jsonl(*rows), "big.jsonl", on_error="reject")
+    assert job.status == ImportStatus.FAILED
+    assert project.items.count() == before
+    assert job.created == 0
+    [error] = job.report["errors"]
+    assert (error["row"], error["field"], error["message"]) == (2201, "text", "is empty")
+
+
+def test_skip_mode_imports_the_good_rows_and_lists_the_bad_ones(project, manager):
+    content = _jsonl(
+        {"id": "a", "text": "Fine one"},
+        {"id": "b", "text": ""},
+        {"id": "c", "text": 42},
+        {"id": "a", "text": "Same id again"},
+        {"id": "d", "text": "Fine two"},
+    )
+    job = _run(project, manager, content, "mixed.jsonl", on_error="skip")
+    assert job.status == ImportStatus.SUCCEEDED
+    assert job.created == 2 and job.errors_count == 3
+    assert [(e["row"], e["field"]) for e in job.report["errors"]] == [
+        (2, "text"),
+        (3, "text"),
+        (4, "id"),
+    ]
+    assert set(
+        project.items.filter(external_id__in="abcd").values_list("external_id", flat=True)
+    ) == {"a", "d"}
+
+
+def test_skip_mode_names_the_archive_member_of_a_bad_row(project, manager):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("good.jsonl", _jsonl({"text": "Zipped fine"}))
+        archive.writestr("bad.jsonl", _jsonl({"text": "ok"}, {"nottext": "x"}))
+    job = _run(project, manager, buffer.getvalue(), "bundle.zip", on_error="skip")
+    assert job.created == 2
+    [error] = job.report["errors"]
+    assert (error["member"], error["row"], error["field"]) == ("bad.jsonl", 2, "text")
+
+
+@pytest.mark.parametrize(
+    ("content", "filename"),
+    [
+        (b"", "empty.csv"),
+        (b"text,id\n", "headers.csv"),
+        (b'text\n"never closed\n', "quotes.csv"),
+        (b"\xff\xfe broken \xc3\x28\n", "broken.txt"),
+        (("[" * 500 + "]" * 500).encode(), "deep.json"),
+    ],
+)
+def test_hostile_files_fail_the_job_with_a_clear_reason_and_import_nothing(
+    project, manager, content, filename
+):
+    before = project.items.count()
+    job = _run(project, manager, content, filename, on_error="reject")
+    assert job.status == ImportStatus.FAILED
+    assert job.error and filename in job.error
+    assert project.items.count() == before
+
+
+def test_rerunning_the_same_import_adds_nothing_twice(project, manager):
+    content = _jsonl(
+        {"id": "x1", "text": "Identified"}, {"text": "Anonymous row"}, {"text": "Anonymous  row"}
+    )
+    first = _run(project, manager, content, "again.jsonl")
+    second = _run(project, manager, content, "again.jsonl")
+    assert (first.created, first.skipped) == (2, 1)
+    assert (second.created, second.skipped) == (0, 3)
+
+
+def _labelstudio_export() -> bytes:
+    return json.dumps(
+        [
+            {
+                "id": 101,
+                "data": {"text": "Great product, love it"},
+                "annotations": [
+                    {
+                        "completed_by": {"id": 7, "email": "ann@example.org"},
+                        "result": [{"type": "choices", "value": {"choices": ["positive"]}}],
+                    },
+                    {
+                        "completed_by": 8,
+                        "result": [{"type": "choices", "value": {"choices": ["negative"]}}],
+                    },
+                ],
+                "predictions": [
+                    {
+                        "model_version": "bert-1",
+                        "score": 0.8,
+                        "result": [{"type": "choices", "value": {"choices": ["positive"]}}],
+                    }
+                ],
+            },
+            {
+                "id": 102,
+                "data": {"text": "Awful service"},
+                "annotations": [
+                    {
+                        "completed_by": 7,
+                        "result": [{"type": "choices", "value": {"choices": ["angry"]}}],
+                    }
+                ],
+            },
+        ]
+    ).encode()
+
+
+def test_labelstudio_export_imports_annotations_by_placeholder_users_and_predictions(
+    project, manager
+):
+    job = _run(
+        project, manager, _labelstudio_export(), "export.json", fmt="labelstudio", on_error="skip"
+    )
+    assert job.created == 1
+    [error] = job.report["errors"]
+    assert error["row"] == 2 and error["field"] == "annotations" and "angry" in error["message"]
+    item = project.items.get(external_id="101")
+    answers = Annotation.objects.filter(item=item).select_related("annotator")
+    assert sorted(a.value["labels"][0] for a in answers) == ["negative", "positive"]
+    assert all(a.annotator.username.startswith(f"imported-p{project.pk}-") for a in answers)
+    assert not any(a.annotator.is_active or a.annotator.has_usable_password() for a in answers)
+    assert "ann@example.org" not in {a.annotator.username for a in answers}
+    prediction = Prediction.objects.get(item=item)
+    assert (prediction.model_version, prediction.score, prediction.value) == (
+        "labelstudio:bert-1",
+        0.8,
+        {"labels": ["positive"]},
+    )
+
+
+def test_labelstudio_import_creates_missing_labels_when_asked(project, manager):
+    job = _run(
+        project,
+        manager,
+        _labelstudio_export(),
+        "export.json",
+        fmt="labelstudio",
+        create_missing_labels=True,
+    )
+    assert job.status == ImportStatus.SUCCEEDED and job.created == 2
+    assert Label.objects.filter(project=project, name="angry").exists()
+    assert job.report["labels_created"] == ["angry"]
+
+
+def test_conll_spans_become_predictions(manager):
+    spans = project_make(
+        manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}, {"name": "LOC"}]
+    )
+    content = b"Ada B-PER\nLovelace I-PER\nvisited O\nParis B-LOC\n\n"
+    job = _run(spans, manager, content, "names.conll")
+    assert job.created == 1
+    prediction = Prediction.objects.get(item__project=spans)
+    assert prediction.model_version == "import:conll"
+    assert [span["label"] for span in prediction.value["spans"]] == ["PER", "LOC"]
+
+
+def test_cleaning_applies_the_project_policy_and_records_the_changes(project, manager):
+    project.cleaning_policy = {"whitespace": "collapse", "strip_html": True, "min_length": 3}
+    project.save()
+    job = _run(
+        project,
+        manager,
+        _jsonl({"id": "h", "text": "<p>Hello</p>   <b>world</b>"}, {"id": "s", "text": "ab"}),
+        "html.jsonl",
+        on_error="skip",
+    )
+    item = project.items.get(external_id="h")
+    assert item.text == "Hello world"
+    assert item.meta["_import"]["cleaning"] == ["strip_html", "whitespace_collapse"]
+    [error] = job.report["errors"]
+    assert error["row"] == 2 and "shorter than the minimum" in error["message"]
+
+
+def test_masking_replaces_personal_data_before_the_text_is_stored(project, manager):
+    project.pii_policy = PiiPolicy.MASK
+    project.save()
+    _run(
+        project,
+        manager,
+        _jsonl({"id": "p", "text": "Write to jane.doe@example.org today"}),
+        "pii.jsonl",
+    )
+    item = project.items.get(external_id="p")
+    assert item.text == "Write to [EMAIL] today"
+    assert b"jane.doe" not in bytes(item.text_ct)
+    finding = PiiFinding.objects.get(item=item)
+    assert (finding.entity, finding.start, finding.end, finding.action) == ("EMAIL", 9, 29, "mask")
+
+
+def test_pseudonyms_are_revealed_only_to_managers_and_every_reveal_is_audited(
+    project, manager, annotator
+):
+    project.pii_policy = PiiPolicy.PSEUDONYMISE
+    project.save()
+    _run(
+        project, manager, _jsonl({"id": "q", "text": "Mail jane.doe@example.org now"}), "pii.jsonl"
+    )
+    item = project.items.get(external_id="q")
+    assert "jane.doe" not in item.text and item.text.startswith("Mail <EMAIL_")
+    assert item_pii_reveal(actor=manager, item=item) == "Mail jane.doe@example.org now"
+    assert AuditEvent.objects.filter(action="pii.reveal", actor=manager).count() == 1
+    with pytest.raises(PermissionError):
+        item_pii_reveal(actor=annotator, item=item)
+
+
+def test_near_duplicates_are_imported_and_linked_to_their_keeper(project, manager):
+    project.neardup_threshold = 0.7
+    project.save()
+    base = "The delivery was late and the box arrived completely crushed"
+    job = _run(
+        project,
+        manager,
+        _jsonl(
+            {"id": "k", "text": base},
+            {"id": "d", "text": base + "!"},
+            {"id": "u", "text": "Totally unrelated remark about the weather"},
+        ),
+        "near.jsonl",
+    )
+    keeper, duplicate = project.items.get(external_id="k"), project.items.get(external_id="d")
+    assert duplicate.duplicate_of_id == keeper.pk
+    assert project.items.get(external_id="u").duplicate_of_id is None
+    assert job.near_duplicates == 1 and job.report["near_duplicates"][0]["keeper"] == keeper.pk
+    # The index persists: a later import links to the same keeper.
+    _run(project, manager, _jsonl({"id": "d2", "text": base + "!!"}), "later.jsonl")
+    assert project.items.get(external_id="d2").duplicate_of_id == keeper.pk
+
+
+def test_each_item_knows_its_source_and_the_job_is_audited(project, manager):
+    source = data_source_create(
+        actor=manager,
+        project=project,
+        name="Support tickets 2025",
+        origin="Zendesk export",
+        licence="internal",
+        consent_basis="contract",
+    )
+    job = _run(
+        project, manager, _jsonl({"id": "s1", "text": "From the tickets"}), "t.jsonl", source=source
+    )
+    assert project.items.get(external_id="s1").source == source
+    event = AuditEvent.objects.filter(action="items.import").latest("seq")
+    assert event.details["source"] == "Support tickets 2025" and event.details["created"] == 1
+    assert AuditEvent.objects.filter(action="items.import.request").exists()
+    assert job.source == source
+
+
+def test_a_repeated_message_does_not_run_the_job_twice(project, manager):
+    job = _run(project, manager, _jsonl({"text": "Only once please"}), "once.jsonl")
+    import_job_run(job_id=job.pk)
+    assert item_find_by_text(project=project, text="Only once please").count() == 1
+
+
+def test_a_real_worker_runs_the_job_in_the_background(
+    transactional_db, celery_worker_process, manager
+):
+    project = project_make(manager=manager)
+    rows = [{"text": f"Background row {i}"} for i in range(300)]
+    job = import_job_create(
+        actor=manager,
+        project=project,
+        stream=io.BytesIO(_jsonl(*rows)),
+        filename="bg.jsonl",
+        on_error="skip",
+    )
+    deadline = time.monotonic() + 90
+    while job.is_active and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.refresh_from_db()
+    assert job.status == ImportStatus.SUCCEEDED, job.error or job.status
+    assert (job.rows_read, job.created) == (300, 300)
+    assert Item.objects.filter(project=project).count() == 300
+
+
+def test_dataset_manifests_count_items_per_source(project, manager):
+    from training.services.datasets import dataset_version_build, dataset_version_create
+
+    source = data_source_create(actor=manager, project=project, name="Label Studio move")
+    # Task 101's two annotators disagree (dropped by the majority rule); task 102 goes in.
+    _run(
+        project,
+        manager,
+        _labelstudio_export(),
+        "export.json",
+        fmt="labelstudio",
+        source=source,
+        create_missing_labels=True,
+    )
+    version = dataset_version_build(
+        version_id=dataset_version_create(actor=manager, project=project).pk
+    )
+    assert version.manifest["sources"] == {"Label Studio move": 1}
+
+
+def test_a_real_worker_rejects_a_bad_file_in_the_background(
+    transactional_db, celery_worker_process, manager
+):
+    project = project_make(manager=manager)
+    rows = [{"text": f"Reject row {i}"} for i in range(1500)] + [{"text": ["not", "text"]}]
+    job = import_job_create(
+        actor=manager, project=project, stream=io.BytesIO(_jsonl(*rows)), filename="rej.jsonl"
+    )
+    deadline = time.monotonic() + 90
+    while job.is_active and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert job.report["errors"][0]["row"] == 1501 and job.report["errors"][0]["field"] == "text"
+    assert Item.objects.filter(project=project).count() == 0
+
+
+def test_a_project_whose_items_name_a_source_can_still_be_deleted(project, manager):
+    source = data_source_create(actor=manager, project=project, name="To be deleted")
+    _run(project, manager, _jsonl({"text": "Sourced text"}), "s.jsonl", source=source)
+    project.delete()
+    assert not Item.objects.filter(source=source).exists()

@@ -1,0 +1,55 @@
+"""The retention page (project managers) and the erasure requests page (auditors read, admins erase)."""
+
+import pytest
+from django.urls import reverse
+
+from governance.models import ErasureRequest, ErasureStatus, ProjectRetention
+from governance.services.erasure import erasure_request_create, erasure_run
+from tests.annotation.views.support import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_allows_manager_to_set_the_retention_period_on_the_page(project, manager):
+    url = reverse("governance:project-retention", args=[project.pk])
+    response = client_for(manager).post(url, {"days": "90"})
+    assert response.status_code == 302
+    assert ProjectRetention.objects.get(project=project).days == 90
+    assert "90 days" in client_for(manager).get(url).text
+
+
+def test_rejects_a_negative_retention_period_with_the_field_named(project, manager):
+    url = reverse("governance:project-retention", args=[project.pk])
+    response = client_for(manager).post(url, {"days": "-3"})
+    assert response.status_code == 422
+    assert not ProjectRetention.objects.exists()
+
+
+def test_denies_reviewer_the_retention_page(project, reviewer):
+    url = reverse("governance:project-retention", args=[project.pk])
+    assert client_for(reviewer).post(url, {"days": "1"}).status_code == 403
+    assert not ProjectRetention.objects.exists()
+
+
+def test_allows_admin_to_request_an_erasure_and_never_shows_the_identifier(project, admin_user):
+    url = reverse("governance:erasure-requests")
+    response = client_for(admin_user).post(url, {"identifier": "c-4711@example.org", "reason": "ticket 9"})
+    assert response.status_code == 302
+    request = ErasureRequest.objects.get()
+    assert request.status == ErasureStatus.QUEUED and request.requested_by == admin_user
+    erasure_run(request_id=request.pk)
+    page = client_for(admin_user).get(url).text
+    assert "c-4711" not in page and "Done" in page
+
+
+def test_allows_auditor_to_read_erasure_records_but_not_to_erase(project, admin_user, auditor):
+    erasure_run(request_id=erasure_request_create(actor=admin_user, identifier="nobody@example.org").pk)
+    url = reverse("governance:erasure-requests")
+    client = client_for(auditor)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"identifier": "someone@example.org"}).status_code == 403
+    assert ErasureRequest.objects.count() == 1
+
+
+def test_denies_managers_the_erasure_page(project, manager):
+    assert client_for(manager).get(reverse("governance:erasure-requests")).status_code == 403

@@ -1,0 +1,31 @@
+"""Routes of the training API, included by annotation.api.urls into the ``api`` namespace."""
+
+from django.urls import path
+
+from annotation.api.base import one_url
+from training.api.model_versions import (
+    ModelVersionActivateApi,
+    ModelVersionCompareApi,
+    ModelVersionDetailApi,
+    ModelVersionListApi,
+)
+from training.api.training_jobs import (
+    TrainingJobCancelApi,
+    TrainingJobDetailApi,
+    TrainingJobListApi,
+    TrainingJobStartApi,
+)
+
+project = "projects/<int:project_id>/"
+job = project + "training-jobs/<int:training_job_id>/"
+model = project + "models/<int:model_version_id>/"
+
+urlpatterns = [
+    path(project + "training-jobs/", one_url(TrainingJobListApi, TrainingJobStartApi), name="training-jobs"),
+    path(job, TrainingJobDetailApi.as_view(), name="training-job"),
+    path(job + "cancel/", TrainingJobCancelApi.as_view(), name="training-job-cancel"),
+    path(project + "models/", ModelVersionListApi.as_view(), name="model-versions"),
+    path(model, ModelVersionDetailApi.as_view(), name="model-version"),
+    path(model + "activate/", ModelVersionActivateApi.as_view(), name="model-version-activate"),
+    path(model + "compare/", ModelVersionCompareApi.as_view(), name="model-version-compare"),
+]

@@ -1,0 +1,41 @@
+"""Activate a model version from the command line: it becomes the project's model and pre-annotates."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.http import Http404
+
+from training.management.commands.train import command_actor, command_project
+from training.selectors_training import model_version_by_number
+from training.services.registry import model_version_activate
+
+
+class Command(BaseCommand):
+    help = (
+        "Make model version N the project's active model and queue pre-annotation of its unlabelled items "
+        "(a worker runs it). Acts as --user, or the project's creator; needs train_models."
+    )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # --version names the model version here; Django's own --version (its release) gives way.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--project", type=int, required=True, help="Project id.")
+        parser.add_argument("--version", type=int, required=True, help="Model version number (1, 2, ...).")
+        parser.add_argument("--user", help="Username to act as; defaults to the project's creator.")
+
+    def handle(self, *args, project: int, version: int, user: str | None, **options):
+        actor = command_actor(project, user)
+        target = command_project(actor, project)
+        try:
+            model = model_version_by_number(project=target, number=version)
+            job = model_version_activate(actor=actor, model_version=model)
+        except Http404 as error:
+            raise CommandError(str(error)) from None
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{model.name} is now active in project {target.pk}; pre-annotation job {job.pk} is {job.status}."
+            )
+        )

@@ -1,0 +1,129 @@
+"""Start fine-tuning a dataset version from the command line; a worker on the training queue runs it."""
+
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.http import Http404
+
+from annotation.models import Project
+from governance.access import access_project
+from governance.roles import Perm
+from training.models import TrainingStatus
+from training.selectors_training import (
+    base_model_by_name,
+    trainable_version_by_number,
+    training_job_get,
+)
+from training.services.training import HYPERPARAMETERS, training_job_refresh, training_request
+
+POLL_SECONDS = 1.0
+
+
+def command_actor(project_id: int, username: str | None):
+    """The user a command acts as: --user, or else the project's creator."""
+    if username:
+        actor = get_user_model().objects.filter(username=username, is_active=True).first()
+        if actor is None:
+            raise CommandError(f"No active user named {username!r}.")
+        return actor
+    project = Project.objects.filter(pk=project_id).select_related("created_by").first()
+    if project is None:
+        raise CommandError(f"Project {project_id} does not exist.")
+    if project.created_by is None or not project.created_by.is_active:
+        raise CommandError(f"Project {project_id} has no active creator; name a user with --user.")
+    return project.created_by
+
+
+def command_project(actor, project_id: int) -> Project:
+    """The project, if ``actor`` may train models in it; otherwise a CommandError saying why."""
+    try:
+        return access_project(user=actor, project_id=project_id, perm=Perm.TRAIN_MODELS)
+    except Http404:
+        raise CommandError(f"Project {project_id} does not exist or {actor.get_username()} is not a member.") from None
+    except PermissionDenied:
+        raise CommandError(
+            f"{actor.get_username()} may not train models in project {project_id}; a manager or ML engineer can."
+        ) from None
+
+
+def progress_line(job) -> str:
+    p = job.progress
+    if not p.get("total_steps"):
+        return f"{job.status}"
+    dev = "-" if p.get("dev_metric") is None else f"{p['dev_metric']:.4f}"
+    return (
+        f"{job.status}: epoch {p['epoch']}/{p['epochs']}, step {p['step']}/{p['total_steps']}, "
+        f"loss {p['loss']:.4f}, dev {p.get('metric', '')} {dev}, ETA {p['eta_seconds']:.0f} s"
+    )
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue a fine-tuning job for a ready dataset version (actor: --user, or the project's creator; needs "
+        "train_models). With --wait, print progress until it ends: exit 0 when a model is registered, 1 otherwise. "
+        "A Celery worker listening on the training queue (gpu by default) runs the job; this command never does."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--project", type=int, required=True, help="Project id.")
+        parser.add_argument("--dataset-version", type=int, required=True, help="Number of a ready dataset version.")
+        parser.add_argument("--user", help="Username to act as; defaults to the project's creator.")
+        parser.add_argument(
+            "--base-model", default="", help="A registered base model's name; default the bundled MiniLM-L6."
+        )
+        parser.add_argument("--time-limit", type=int, help="Seconds the run may take (default 6 hours).")
+        for name, (kind, lowest, highest) in HYPERPARAMETERS.items():
+            parser.add_argument(
+                f"--{name.replace('_', '-')}", dest=name, type=kind, help=f"{name}, {lowest}..{highest}."
+            )
+        parser.add_argument("--wait", action="store_true", help="Follow the job until it ends.")
+        parser.add_argument("--timeout", type=float, default=24 * 3600.0, help="Seconds to wait with --wait.")
+
+    def handle(self, *args, project: int, user: str | None, wait: bool, timeout: float, **options):
+        actor = command_actor(project, user)
+        target = command_project(actor, project)
+        hyperparameters = {name: options[name] for name in HYPERPARAMETERS if options.get(name) is not None}
+        try:
+            job = training_request(
+                actor=actor,
+                project=target,
+                dataset_version=trainable_version_by_number(project=target, number=options["dataset_version"]),
+                base_model=base_model_by_name(name=options["base_model"]),
+                hyperparameters=hyperparameters,
+                time_limit_seconds=options["time_limit"],
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        self.stdout.write(f"Training job {job.pk} for project {target.pk} is {job.status}.")
+        if wait:
+            self._follow(target, job.pk, timeout)
+
+    def _follow(self, project: Project, job_id: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last_line = None
+        while True:
+            job = training_job_refresh(job=training_job_get(project=project, job_id=job_id))
+            line = progress_line(job)
+            if line != last_line:
+                self.stdout.write(line)
+                last_line = line
+            if job.status == TrainingStatus.SUCCEEDED:
+                model = job.model_version
+                scores = model.metrics.get("test") or model.metrics["dev"]
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Job {job.pk} succeeded: model version {model.number} ({model.name}), "
+                        f"{scores['metric']} {scores['value']:.4f} on {'test' if model.metrics.get('test') else 'dev'}."
+                    )
+                )
+                return
+            if job.status in (TrainingStatus.FAILED, TrainingStatus.CANCELLED):
+                raise CommandError(f"Job {job.pk} {job.status}: {job.error or 'see its log'}\n{job.log}")
+            if time.monotonic() >= deadline:
+                raise CommandError(
+                    f"Gave up after {timeout:g} s; job {job.pk} is still {job.status}. Is a Celery worker consuming "
+                    "the training queue (celery -A config worker -Q default,gpu)?"
+                )
+            time.sleep(POLL_SECONDS)
