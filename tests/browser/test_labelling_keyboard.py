@@ -169,12 +169,15 @@ def test_a_single_label_session_runs_from_the_keyboard_alone(browser_session, ma
     skipped = _press_and_wait(page, "Enter")
 
     page.keyboard.press("s")
+    expect(page.locator("#skip-dialog")).to_be_visible()
     page.keyboard.press("4")
     expect(page.locator("#skip-other")).to_be_focused()
     page.keyboard.press("Escape")  # changed my mind: back to the item, nothing posted
     expect(page.locator("#skip-dialog")).to_be_hidden()
     page.keyboard.press("s")
+    expect(page.locator("#skip-dialog")).to_be_visible()
     page.keyboard.press("4")
+    expect(page.locator("#skip-other")).to_be_focused()
     page.keyboard.press("Enter")  # no reason written yet
     expect(page.locator("#skip-problem")).to_be_visible()
     page.keyboard.type("Two reviews in one")
