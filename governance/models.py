@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from governance.roles import ProjectRole
 
@@ -20,26 +19,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} as {self.role} in {self.project_id}"
-
-
-# django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
-# finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
-# lookup, so a check is one indexed join and a deleted project takes its permission rows with it.
-# Only governance.access reads or writes them.
-
-
-class ProjectUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey("annotation.Project", on_delete=models.CASCADE)
-
-    class Meta(UserObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["user", "content_object"], name="project_user_perm_idx")]
-
-
-class ProjectGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey("annotation.Project", on_delete=models.CASCADE)
-
-    class Meta(GroupObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["group", "content_object"], name="project_group_perm_idx")]
 
 
 class AuditEvent(models.Model):
@@ -269,3 +248,8 @@ class ExportRecord(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+# The project permission tables are defined by the permission gate, the one module that talks to
+# django-guardian; importing them here registers them with the governance app.
+from governance.access import ProjectGroupObjectPermission, ProjectUserObjectPermission  # noqa: E402, F401

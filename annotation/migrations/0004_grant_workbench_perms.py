@@ -1,16 +1,18 @@
-"""Give existing members the permissions their roles gained with review and the quality page."""
+"""Give existing members the permissions their roles gained with review, quality, datasets and training."""
 
 from django.db import migrations
 
 # Frozen copy of what the role table added in this change; the live table may change later.
 ADDED = {
-    "manager": ("review_annotations", "view_quality"),
+    "manager": ("review_annotations", "view_quality", "curate_datasets", "train_models"),
     "reviewer": ("review_annotations", "view_quality"),
-    "ml_engineer": ("view_quality",),
+    "ml_engineer": ("view_quality", "curate_datasets", "train_models"),
 }
 NAMES = {
     "review_annotations": "Review annotations and settle disagreements",
     "view_quality": "See agreement and quality figures",
+    "curate_datasets": "Freeze and export dataset versions",
+    "train_models": "Train, compare and activate models",
 }
 
 

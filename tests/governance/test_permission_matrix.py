@@ -31,7 +31,7 @@ DELETE does not change what the next actor sees.
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
@@ -46,6 +46,17 @@ from governance.models import AuditVerification
 from governance.roles import ProjectRole
 from governance.services.tokens import api_token_create
 from tests.factories import project_make, user_make
+from tests.governance import permission_table
+from tests.governance.permission_table import (
+    ACTORS,
+    ALLOW,
+    LOGIN,
+    PROBED_METHODS,
+    TABLE,
+    UNSAFE,
+    Public,
+    Rule,
+)
 from training.models import ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
 from training.services.datasets import dataset_version_build, dataset_version_create
 from training.views_datasets import dataset_download_signature
@@ -56,247 +67,6 @@ pytestmark = pytest.mark.django_db
 # tests; this app registers read-only admin classes only. Static files are not served through
 # the URL resolver (WhiteNoise middleware serves them), so there is nothing to skip for them.
 SKIPPED_PREFIXES = ("admin/",)
-
-PROJECT_ROLES = tuple(ProjectRole.values)  # manager, reviewer, annotator, ml_engineer
-ACTORS = (
-    "anonymous",
-    "outsider",
-    "annotator",
-    "reviewer",
-    "ml_engineer",
-    "manager",
-    "auditor",
-    "admin",
-)
-UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-PROBED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
-ALLOW, LOGIN, NOT_FOUND, FORBIDDEN = "allowed", "login", "404", "403"
-
-
-# --- the rules ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rule:
-    query: str = ""
-    # A body for endpoints that must parse one before they look the object up.
-    body: dict = field(default_factory=dict)
-    # Send the body as a multipart form even to the API (file uploads).
-    multipart: bool = False
-
-    def expect(self, actor: str, scope: str) -> str:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Public(Rule):
-    """Anyone, anonymous included (login page, API schema, token exchange)."""
-
-    # Logging out sends everyone to the login page; that redirect is the allowed answer there.
-    to_login_is_allowed: bool = False
-
-    def expect(self, actor, scope):
-        return ALLOW
-
-
-@dataclass(frozen=True)
-class LoggedIn(Rule):
-    """Any logged-in user; what they see is scoped to them (their projects, their tokens)."""
-
-    def expect(self, actor, scope):
-        return LOGIN if actor == "anonymous" else ALLOW
-
-
-@dataclass(frozen=True)
-class Global(Rule):
-    """Pages outside projects for some global actors; other logged-in users get 403."""
-
-    actors: frozenset = frozenset()
-
-    def expect(self, actor, scope):
-        if actor == "anonymous":
-            return LOGIN
-        return ALLOW if actor in self.actors else FORBIDDEN
-
-
-@dataclass(frozen=True)
-class InProject(Rule):
-    """A project endpoint for the listed project roles; admins hold every project permission."""
-
-    roles: frozenset = frozenset()
-
-    def expect(self, actor, scope):
-        if actor == "anonymous":
-            return LOGIN
-        if actor == "admin":
-            return NOT_FOUND if scope == "crossed" else ALLOW
-        if actor not in PROJECT_ROLES or scope == "foreign":
-            return NOT_FOUND
-        if actor not in self.roles:
-            return FORBIDDEN
-        return NOT_FOUND if scope == "crossed" else ALLOW
-
-
-@dataclass(frozen=True)
-class OwnObject(Rule):
-    """An object that belongs to a user (an API token): its owner and admins; others get 404."""
-
-    def expect(self, actor, scope):
-        if actor == "anonymous":
-            return LOGIN
-        return ALLOW if scope == "own" or actor == "admin" else NOT_FOUND
-
-
-def project(*roles: str, **options) -> InProject:
-    return InProject(roles=frozenset(roles), **options)
-
-
-def only(*actors: str, **options) -> Global:
-    return Global(actors=frozenset(actors), **options)
-
-
-EVERY_ROLE = PROJECT_ROLES
-LABELLERS = ("manager", "reviewer", "annotator")
-BROWSERS = ("manager", "reviewer", "ml_engineer")
-EXPORTERS = ("manager", "ml_engineer")
-MANAGERS = ("manager",)
-CURATORS = ("manager", "ml_engineer")  # curate_datasets
-TRAINERS = ("manager", "ml_engineer")  # train_models
-QUALITY_VIEWERS = ("manager", "reviewer", "ml_engineer")
-REVIEWERS = ("manager", "reviewer")
-AUDITORS = ("auditor", "admin")
-CREATORS = (
-    "admin",
-)  # users granted annotation.add_project; no fixture user but the admin holds it
-SUBMISSION = {"value": {"labels": ["positive"]}, "lead_time_ms": 100}
-
-# Every URL pattern: {method: rule}. Keys are "namespace:name" (see _pattern_key).
-TABLE: dict[str, dict[str, Rule]] = {
-    # HTML app
-    "annotation:project-list": {"GET": LoggedIn()},
-    "annotation:project-create": {"POST": only(*CREATORS)},
-    "annotation:project-detail": {"GET": project(*EVERY_ROLE)},
-    "annotation:label-create": {"POST": project(*MANAGERS)},
-    "annotation:label-update": {"POST": project(*MANAGERS)},
-    "annotation:members": {"GET": project(*MANAGERS)},
-    "annotation:member-set": {"POST": project(*MANAGERS)},
-    "annotation:member-remove": {"POST": project(*MANAGERS)},
-    "annotation:items-import": {"POST": project(*MANAGERS)},
-    "annotation:imports": {"GET": project(*MANAGERS)},
-    "annotation:import-job-create": {"POST": project(*MANAGERS)},
-    "annotation:import-policy": {"POST": project(*MANAGERS)},
-    "annotation:import-job": {"GET": project(*MANAGERS)},
-    "annotation:import-job-report": {"GET": project(*MANAGERS)},
-    "annotation:data-source-create": {"POST": project(*MANAGERS)},
-    "annotation:pii-findings": {"GET": project(*MANAGERS)},
-    "annotation:pii-finding-review": {"POST": project(*MANAGERS)},
-    "annotation:item-pii-reveal": {"POST": project(*MANAGERS)},
-    "annotation:annotations-export": {"GET": project(*EXPORTERS)},
-    "annotation:preannotation-start": {"POST": project(*EXPORTERS)},
-    "annotation:preannotation-status": {"GET": project(*EXPORTERS)},
-    "annotation:label": {"GET": project(*LABELLERS)},
-    "annotation:label-next": {"GET": project(*LABELLERS)},
-    "annotation:annotation-submit": {"POST": project(*LABELLERS)},
-    "annotation:item-skip": {"POST": project(*LABELLERS)},
-    "annotation:label-item": {"GET": project(*LABELLERS)},
-    "annotation:project-settings": {"POST": project(*MANAGERS)},
-    "annotation:review": {"GET": project(*REVIEWERS)},
-    "annotation:review-next": {"GET": project(*REVIEWERS)},
-    "annotation:review-item": {"GET": project(*REVIEWERS), "POST": project(*REVIEWERS)},
-    # Quality figures: managers, reviewers and ML engineers; gold items (known answers): managers only.
-    "annotation:quality": {"GET": project(*QUALITY_VIEWERS)},
-    "annotation:gold": {"GET": project(*MANAGERS)},
-    "annotation:gold-set": {"POST": project(*MANAGERS)},
-    "annotation:gold-promote": {"POST": project(*MANAGERS)},
-    "annotation:gold-clear": {"POST": project(*MANAGERS)},
-    # Dataset versions: managers and ML engineers. Downloads need a fresh signed link and the permission.
-    "datasets:list": {"GET": project(*CURATORS)},
-    "datasets:create": {"POST": project(*CURATORS)},
-    "datasets:detail": {"GET": project(*CURATORS)},
-    "datasets:row": {"GET": project(*CURATORS)},
-    "datasets:diff": {"GET": project(*CURATORS, query="?against=1")},
-    "datasets:export": {"POST": project(*CURATORS, body={"format": "csv"})},
-    "datasets:download": {"GET": project(*CURATORS)},
-    # Training and the model registry: managers and ML engineers (train_models).
-    "training:models": {"GET": project(*TRAINERS)},
-    "training:train": {"POST": project(*TRAINERS)},
-    "training:job": {"GET": project(*TRAINERS)},
-    "training:job-cancel": {"POST": project(*TRAINERS)},
-    "training:version": {"GET": project(*TRAINERS)},
-    "training:version-activate": {"POST": project(*TRAINERS)},
-    "training:version-compare": {"GET": project(*TRAINERS, query="?with=1")},
-    # REST API
-    "api:auth-token": {"POST": Public()},
-    "api:tokens": {"GET": LoggedIn()},
-    "api:token": {"DELETE": OwnObject()},
-    "api:projects": {"GET": LoggedIn(), "POST": only(*CREATORS)},
-    "api:project": {"GET": project(*EVERY_ROLE), "PATCH": project(*MANAGERS)},
-    "api:labels": {"GET": project(*EVERY_ROLE), "POST": project(*MANAGERS)},
-    "api:label": {"PATCH": project(*MANAGERS), "DELETE": project(*MANAGERS)},
-    "api:items-import": {"POST": project(*MANAGERS, multipart=True)},
-    "api:import-jobs": {"POST": project(*MANAGERS, multipart=True)},
-    "api:import-job": {"GET": project(*MANAGERS)},
-    "api:items": {"GET": project(*BROWSERS)},
-    "api:item": {"GET": project(*BROWSERS)},
-    "api:annotation-submit": {"POST": project(*LABELLERS, body=SUBMISSION)},
-    "api:item-skip": {"POST": project(*LABELLERS)},
-    "api:queue-next": {"POST": project(*LABELLERS)},
-    "api:review-next": {"POST": project(*REVIEWERS)},
-    "api:review-resolve": {"POST": project(*REVIEWERS, body={"value": {"labels": ["positive"]}})},
-    "api:review-reject": {"POST": project(*REVIEWERS, body={"comment": "Re-read the guidelines."})},
-    "api:finals": {"GET": project(*BROWSERS)},
-    "api:quality": {"GET": project(*QUALITY_VIEWERS)},
-    "api:gold-items": {"GET": project(*MANAGERS)},
-    "api:item-gold": {"PUT": project(*MANAGERS), "DELETE": project(*MANAGERS)},
-    # Everyone's annotations for BROWSERS, only their own for annotators (scoped by the selector).
-    "api:annotations": {"GET": project(*EVERY_ROLE)},
-    # Every prediction needs browse_items; annotators see suggestions only with their queued item.
-    "api:predictions": {"GET": project(*BROWSERS)},
-    "api:preannotate": {"POST": project(*EXPORTERS)},
-    "api:preannotation-job": {"GET": project(*EXPORTERS)},
-    "api:export": {"GET": project(*EXPORTERS, query="?format=csv")},
-    # Background exports: sealed files, downloaded through a link signed for one user and export.
-    "api:exports": {"POST": project(*EXPORTERS, body={"format": "csv"})},
-    "api:export-job": {"GET": project(*EXPORTERS)},
-    "api:export-download": {"GET": project(*EXPORTERS)},
-    "api:members": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
-    # Dataset versions (curate_datasets); item text leaves a version only through the audited export.
-    "api:dataset-versions": {"GET": project(*CURATORS), "POST": project(*CURATORS)},
-    "api:dataset-version": {"GET": project(*CURATORS)},
-    "api:dataset-version-diff": {"GET": project(*CURATORS, query="?against=1")},
-    "api:dataset-version-export": {"GET": project(*CURATORS, query="?format=csv")},
-    "api:member": {"DELETE": project(*MANAGERS)},
-    # Training jobs and model versions (train_models).
-    "api:training-jobs": {"GET": project(*TRAINERS), "POST": project(*TRAINERS, body={"dataset_version": 1})},
-    "api:training-job": {"GET": project(*TRAINERS)},
-    "api:training-job-cancel": {"POST": project(*TRAINERS)},
-    "api:model-versions": {"GET": project(*TRAINERS)},
-    "api:model-version": {"GET": project(*TRAINERS)},
-    "api:model-version-activate": {"POST": project(*TRAINERS)},
-    "api:model-version-compare": {"GET": project(*TRAINERS, query="?with=1")},
-    # The schema and its UI describe the API and hold no data.
-    "api:schema": {"GET": Public()},
-    "api:docs": {"GET": Public()},
-    # Governance pages
-    "governance:audit-events": {"GET": only(*AUDITORS)},
-    "governance:audit-export": {"GET": only(*AUDITORS)},
-    "governance:audit-verify": {"POST": only(*AUDITORS)},
-    "governance:audit-verification": {"GET": only(*AUDITORS)},
-    "governance:roles": {"GET": only(*AUDITORS)},
-    "governance:global-role-set": {"POST": only("admin")},
-    # Retention (project managers) and erasure (auditors read, only admins erase).
-    "governance:project-retention": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
-    "governance:erasure-requests": {"GET": only(*AUDITORS), "POST": only("admin")},
-    # Accounts
-    # Django's LoginView (a FormView) treats PUT as POST.
-    "login": {"GET": Public(), "POST": Public(), "PUT": Public()},
-    "logout": {"POST": Public(to_login_is_allowed=True)},
-    "account-tokens": {"GET": LoggedIn(), "POST": LoggedIn()},
-    "account-token-revoke": {"POST": OwnObject()},
-    # The language switcher (Django's set_language, POST only): it sets a cookie and holds no data.
-    "set_language": {"POST": Public()},
-}
 
 
 # --- the URL patterns ---------------------------------------------------------------------------
@@ -350,7 +120,7 @@ def test_every_url_pattern_has_a_declared_rule():
     missing = sorted(set(PATTERNS) - set(TABLE))
     assert not missing, (
         f"URL patterns with no permission rule: {missing}. Declare who may call each of them "
-        f"(per HTTP method) in TABLE in {__file__}."
+        f"(per HTTP method) in TABLE in {permission_table.__file__}."
     )
 
 
@@ -545,7 +315,7 @@ def test_endpoint_answers_every_actor_as_declared(key, world):
     pattern = PATTERNS[key]
     if key not in TABLE:
         pytest.fail(
-            f"{key} ({pattern.route}) has no permission rule; declare one in TABLE in {__file__}."
+            f"{key} ({pattern.route}) has no permission rule; declare one in TABLE in {permission_table.__file__}."
         )
     if not pattern.named:
         pytest.fail(

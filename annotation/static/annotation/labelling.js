@@ -355,7 +355,9 @@
       }
       return;
     }
-    if (isTyping(target)) {
+    // Just after a dialog closes, Chrome may leave focus on its (now hidden) text field until the
+    // next style pass: a key pressed then is not typing, and must not be lost.
+    if (isTyping(target) && !(target.closest && target.closest("dialog:not([open])"))) {
       return;
     }
     if ((key === "Enter" || key === " ") && isActivatable(target)) {
