@@ -69,6 +69,8 @@ class Label(models.Model):
     color = models.CharField(max_length=7, default="#4c78a8", validators=[hex_colour])
     hotkey = models.CharField(max_length=1, blank=True)
     description = models.TextField(blank=True)
+    # Seed words for active learning's cold start, comma-separated; items containing them come first.
+    keywords = models.TextField(blank=True)
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -116,11 +118,15 @@ class Item(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="near_duplicates"
     )
     pii_mapping_ct = models.BinaryField(null=True)
+    # Queue order: lowest rank first, then oldest. Zero for all until active learning ranks the
+    # pool; ``in_control`` marks the uniformly drawn control slice it measures accuracy on.
+    queue_rank = models.FloatField(default=0.0)
+    in_control = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["project", "is_done", "id"], name="item_queue_idx"),
+            models.Index(fields=["project", "is_done", "queue_rank", "id"], name="item_queue_rank_idx"),
             models.Index(fields=["project", "text_index"], name="item_text_index_idx"),
             # The queue's gold lookup: a handful of rows, not a walk over the whole project.
             models.Index(fields=["project", "id"], condition=models.Q(is_gold=True), name="item_gold_idx"),
@@ -226,6 +232,9 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=200)
     value_ct = models.BinaryField()
     score = models.FloatField()
+    # What active learning ranks by: {label: probability} for classification; for spans the
+    # document's aggregated token uncertainty, {"token_entropy_mean": ..., "token_entropy_max": ...}.
+    label_scores = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     value = encrypted_json("value_ct", row=lambda prediction: (prediction.item_id,))

@@ -195,3 +195,15 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Active-learning tables live in their own module; importing them registers them with this app.
+from training.models_active import (  # noqa: E402, F401
+    ActiveLearning,
+    ItemEmbedding,
+    LabelIssue,
+    LabelIssueStatus,
+    LearningCurvePoint,
+    RefreshStatus,
+    Strategy,
+)

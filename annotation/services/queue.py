@@ -41,7 +41,8 @@ SELECT a.item_id, 1
 """
 
 # The first open item the actor has not answered with a free slot (submitted annotations plus
-# other people's live holds below overlap), walking the (project, is_done, id) index. On
+# other people's live holds below overlap), walking the (project, is_done, queue_rank, id)
+# index: import order until active learning ranks the pool. On
 # PostgreSQL its row is locked in the same statement and rows other claimers hold are skipped,
 # so concurrent claimers spread over the next items; "NOT EXISTS" probes the (item, annotator)
 # unique index per row rather than reading the annotator's whole history.
@@ -53,7 +54,7 @@ SELECT i.* FROM annotation_item i
    AND i.annotation_count + (SELECT COUNT(*) FROM annotation_itemlock h
                               WHERE h.item_id = i.id AND h.purpose = %(annotate)s
                                 AND h.expires_at > %(now)s AND h.user_id <> %(actor)s) < %(overlap)s
- ORDER BY i.id
+ ORDER BY i.queue_rank, i.id
  LIMIT 1
 """
 
