@@ -1,8 +1,11 @@
 """Submitting and skipping annotations."""
 
+from datetime import UTC, datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
+from django.utils import timezone
 
 from annotation.models import (
     Annotation,
@@ -101,8 +104,22 @@ def _item_locked(item: Item) -> Item:
     return Item.objects.select_for_update(of=("self",)).select_related("project").get(pk=item.pk)
 
 
-def _release(actor, item: Item) -> None:
-    ItemLock.objects.filter(item=item, user=actor, purpose=LockPurpose.ANNOTATE).delete()
+def _release(actor, item: Item) -> bool:
+    """Drop the actor's hold on the item; whether it was still live."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM annotation_itemlock WHERE item_id = %s AND user_id = %s AND purpose = %s RETURNING expires_at",
+            [item.pk, actor.pk, LockPurpose.ANNOTATE.value],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    expires_at = row[0]
+    if isinstance(expires_at, str):  # SQLite returns the stored text
+        expires_at = datetime.fromisoformat(expires_at)
+    if timezone.is_naive(expires_at):
+        expires_at = timezone.make_aware(expires_at, UTC)
+    return expires_at > timezone.now()
 
 
 def _suggestion_outcome(prediction: Prediction | None, value: dict, rejected: bool) -> str:
@@ -113,20 +130,25 @@ def _suggestion_outcome(prediction: Prediction | None, value: dict, rejected: bo
     return SuggestionOutcome.ACCEPTED if values_equal(prediction.value, value) else SuggestionOutcome.MODIFIED
 
 
-def item_settle(*, item: Item) -> None:
+def item_settle(*, item: Item, first_value: dict | None = None) -> None:
     """Make an item's final annotation follow its annotations where no reviewer has decided.
 
     Called with the item row locked. Under the "disagreements" policy a done item whose
     annotators all gave the same answer is final at once; any other done item waits for a reviewer.
-    A final decided by a reviewer is never replaced here.
+    A final decided by a reviewer is never replaced here. ``first_value`` is the value of the
+    item's first and only submitted annotation, passed by the submit that wrote it: an item with
+    no submitted annotation has no final (a rejection deletes it), so nothing need be re-read.
     """
-    final = FinalAnnotation.objects.filter(item=item).first()
-    if final is not None and final.source == FinalSource.REVIEW:
-        return
-    values = [
-        annotation.value
-        for annotation in Annotation.objects.filter(item=item, status=AnnotationStatus.SUBMITTED).order_by("id")
-    ]
+    if first_value is not None:
+        final, values = None, [first_value]
+    else:
+        final = FinalAnnotation.objects.filter(item=item).first()
+        if final is not None and final.source == FinalSource.REVIEW:
+            return
+        values = [
+            annotation.value
+            for annotation in Annotation.objects.filter(item=item, status=AnnotationStatus.SUBMITTED).order_by("id")
+        ]
     agreed = bool(values) and len({value_key(value) for value in values}) == 1
     settle = (
         item.is_done and not item.is_gold and agreed and item.project.review_policy == ReviewPolicy.DISAGREEMENTS
@@ -177,10 +199,13 @@ def annotation_submit(
     counted_before = annotation is not None and annotation.status == AnnotationStatus.SUBMITTED
     if counted_before and FinalAnnotation.objects.filter(item=item, source=FinalSource.REVIEW).exists():
         raise ValidationError({"item": "A reviewer has already decided this item; its annotations are final."})
+    # The actor's hold goes whatever happens next (a refusal rolls the deletion back with the rest).
+    held = _release(actor, item)
     if not counted_before and not item.is_gold:
         if item.is_done:
             raise ValidationError({"item": "This item already has all the annotations it needs."})
-        if not slot_free_for(actor=actor, item=item, overlap=project.overlap):
+        # A live hold was granted under this row lock within the overlap, so it is a free slot.
+        if not held and not slot_free_for(actor=actor, item=item, overlap=project.overlap):
             raise ValidationError({"item": "This item is reserved by other annotators; take the next item from the queue."})
     if annotation is None:
         annotation = Annotation(project=project, item=item, annotator=actor)
@@ -193,13 +218,13 @@ def annotation_submit(
     annotation.comment = comment.strip()
     annotation.save()
 
-    _release(actor, item)
     if not item.is_gold:
+        first = not counted_before and item.annotation_count == 0
         if not counted_before:
             item.annotation_count += 1
         item.is_done = item.annotation_count >= project.overlap
         item.save(update_fields=["annotation_count", "is_done"])
-        item_settle(item=item)
+        item_settle(item=item, first_value=clean_value if first else None)
     audit_record(
         actor=actor,
         action="annotation.update" if counted_before else "annotation.submit",
