@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from annotation.views import data, gold, labelling, members, projects, quality, reviews
+from annotation.views import data, exports, gold, labelling, members, projects, quality, reviews
 
 app_name = "annotation"
 
@@ -42,6 +42,8 @@ urlpatterns = [
         name="pii-finding-review",
     ),
     path("projects/<int:project_id>/items/<int:item_id>/reveal/", data.item_pii_reveal_view, name="item-pii-reveal"),
+    path("projects/<int:project_id>/exports/new/", exports.export_job_create_view, name="export-job-create"),
+    path("projects/<int:project_id>/exports/<int:export_id>/", exports.export_job_view, name="export-job"),
     re_path(
         r"^projects/(?P<project_id>[0-9]+)/export\.(?P<fmt>jsonl|csv)$",
         data.annotations_export_view,

@@ -219,6 +219,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Exact names win over the pattern: freezing a dataset version is database and disk work.
 CELERY_TASK_ROUTES = {
     "training.celery_tasks.dataset_version_build_task": {"queue": "default"},
+    # The active-learning loop is CPU work measured in seconds: it must not wait behind training.
+    "training.celery_tasks.embeddings_compute_task": {"queue": "default"},
+    "training.celery_tasks.active_learning_refresh_task": {"queue": "default"},
+    "training.celery_tasks.label_issues_task": {"queue": "default"},
     "training.celery_tasks.*": {"queue": "gpu"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -228,6 +232,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # beat, run `manage.py retention_run` from cron instead.
 CELERY_BEAT_SCHEDULE = {
     "retention-daily": {"task": "governance.celery_tasks.retention_run_task", "schedule": 24 * 60 * 60},
+    # Import jobs whose worker died are failed with a message (a new import request checks too).
+    "import-jobs-stale": {"task": "annotation.celery_tasks.import_jobs_stale_task", "schedule": 5 * 60},
 }
 
 ARTIFACT_DIR = env.ARTIFACT_DIR

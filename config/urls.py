@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("annotation.urls")),
     path("", include("training.urls_datasets")),
     path("", include("training.urls")),
+    path("", include("training.urls_active")),
     path("api/", include("annotation.api.urls")),
     path("governance/", include("governance.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

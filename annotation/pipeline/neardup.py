@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
 
 # The index never holds the text, but its signatures are derived from it: anyone holding
 # the index and the hash key can test whether a guessed text (or a close variant) was
@@ -109,11 +110,10 @@ class NearDupIndex:
         self._cache: dict[str, int] = {}
         if self.config.shingle == "char":
             self._char_table, self._char_weights = _char_hashing(self._hash_key, self.config.ngram)
-        # One MinHash whose hashvalues are swapped in per text: MinHashLSH reads only the values,
-        # and building a MinHash object per text costs more than the LSH lookup itself.
-        self._probe = MinHash(num_perm=self.config.num_perm, seed=self.config.seed, scheme=_SCHEME)
-        self._a, self._b = self._probe.permutations[0], self._probe.permutations[1]
-        self._lsh = MinHashLSH(threshold=self.config.threshold, num_perm=self.config.num_perm)
+        # datasketch's permutations for this seed, so signatures equal MinHash's (see signatures()).
+        probe = MinHash(num_perm=self.config.num_perm, seed=self.config.seed, scheme=_SCHEME)
+        self._a, self._b = probe.permutations[0], probe.permutations[1]
+        self._lsh = _Bands(self.config.threshold, self.config.num_perm)
         self._keys: list[Key] = []
         self._rows: dict[Key, int] = {}
         self._signatures = np.empty((1024, self.config.num_perm), dtype=np.uint32)
@@ -176,10 +176,8 @@ class NearDupIndex:
         if header["key_check"] != index._key_check():
             # Signatures under another key never match: every text would silently be new.
             raise ValueError("hash_key is not the key this near-duplicate index was built with")
-        with index._lsh.insertion_session() as session:
-            for key, signature in zip(header["keys"], signatures, strict=True):
-                row = index._append(key, signature)
-                session.insert(row, index._minhash(signature), check_duplication=False)
+        for key, signature in zip(header["keys"], signatures, strict=True):
+            index._lsh.insert(index._append(key, signature), signature)
         return index
 
     def _add_batch(self, batch: list[tuple[Key, str]]) -> list[NearDupMatch]:
@@ -198,8 +196,7 @@ class NearDupIndex:
         return results
 
     def _place(self, key: Key, signature: np.ndarray) -> NearDupMatch:
-        minhash = self._minhash(signature)
-        candidates = self._lsh.query(minhash)
+        candidates = self._lsh.query(signature)
         if candidates:
             # LSH returns likely candidates only; keep those really above the threshold.
             rows = np.fromiter(sorted(candidates), dtype=np.int64, count=len(candidates))
@@ -210,7 +207,7 @@ class NearDupIndex:
         if key in self._rows:
             raise ValueError(f"key {key!r} is already a keeper in this index")
         row = self._append(key, signature)
-        self._lsh.insert(row, minhash, check_duplication=False)
+        self._lsh.insert(row, signature)
         return NearDupMatch(key, key, 1.0)
 
     def _append(self, key: Key, signature: np.ndarray) -> int:
@@ -228,10 +225,6 @@ class NearDupIndex:
     def _key_check(self) -> str:
         """Tells keys apart without revealing them (a keyed hash of a constant)."""
         return hashlib.blake2b(b"neardup-key-check", key=self._hash_key, digest_size=8).hexdigest()
-
-    def _minhash(self, signature: np.ndarray) -> MinHash:
-        self._probe.hashvalues = signature
-        return self._probe
 
     def _shingle_hashes(self, text: str) -> np.ndarray:
         """The 32-bit keyed hashes of one text's shingles (may repeat; MinHash ignores repeats)."""
@@ -295,6 +288,50 @@ class NearDupIndex:
         starts = np.cumsum(lengths) - lengths
         first = np.repeat(starts - (np.cumsum(counts) - counts), counts)
         return hashes[first + np.arange(counts.sum())], counts
+
+
+class _Bands:
+    """MinHash LSH buckets: the banding of datasketch's MinHashLSH (same bands and rows for the
+    threshold), in about a third of its memory.
+
+    MinHashLSH keeps, per band and keeper, the band's bytes, a set of keys and a reverse table:
+    about 2.4 KB a keeper with the signature, 2.4 GB for a million items. Here a band is one dict
+    from the hash of the band's bytes to a row (an int, a list once two keepers share it): about
+    0.9 KB a keeper. Two different bands hashing alike only add a candidate, and every candidate
+    is checked against the threshold on the full signature anyway. Built in memory only: dumps()
+    stores signatures and keys, and loads() rebuilds the buckets from them.
+    """
+
+    def __init__(self, threshold: float, num_perm: int):
+        bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)  # MinHashLSH's default weights
+        self._slices = [slice(4 * band * rows, 4 * (band + 1) * rows) for band in range(bands)]
+        self._tables: list[dict[int, int | list[int]]] = [{} for _ in range(bands)]
+
+    def _keys(self, signature: np.ndarray) -> list[int]:
+        data = signature.astype(np.uint32, copy=False).tobytes()
+        return [hash(data[part]) for part in self._slices]
+
+    def query(self, signature: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for table, key in zip(self._tables, self._keys(signature)):
+            rows = table.get(key)
+            if rows is None:
+                continue
+            if isinstance(rows, int):
+                found.add(rows)
+            else:
+                found.update(rows)
+        return found
+
+    def insert(self, row: int, signature: np.ndarray) -> None:
+        for table, key in zip(self._tables, self._keys(signature)):
+            rows = table.get(key)
+            if rows is None:
+                table[key] = row
+            elif isinstance(rows, int):
+                table[key] = [rows, row]
+            else:
+                rows.append(row)
 
 
 def _char_hashing(hash_key: bytes, ngram: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,6 @@ from annotation.models import (
     FinalAnnotation,
     FinalSource,
     Item,
-    ItemLock,
     LockPurpose,
     Prediction,
     Project,
@@ -238,7 +237,16 @@ def annotation_submit(
             "comment_given": bool(annotation.comment),
         },
     )
+    if not item.is_gold:
+        transaction.on_commit(lambda: _labels_added(project.pk))
     return annotation
+
+
+def _labels_added(project_id: int) -> None:
+    # Imported here: training's services import annotation's models at import time.
+    from training.services.active_learning import active_learning_labels_added
+
+    active_learning_labels_added(project_id=project_id)
 
 
 @transaction.atomic

@@ -3,14 +3,15 @@
 import io
 import logging
 import os
-import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from annotation.models import (
     DataSource,
@@ -22,90 +23,35 @@ from annotation.models import (
     Project,
 )
 from annotation.pipeline.readers import ImportReader, ImportRowError
-from annotation.services.imports import REPORT_LIMIT, Importer, batches
+from annotation.services.import_uploads import (
+    CHUNK_BYTES,
+    SealedUploadReader,
+    upload_delete,
+    upload_seal,
+)
+from annotation.services.imports import REPORT_LIMIT, Importer, batches, embeddings_request
 from governance.access import has_project_perm
 from governance.audit import audit_record
-from governance.crypto import open_sealed, seal
-from governance.keyring import project_cipher
 from governance.pii import pii_reidentify
 from governance.roles import Perm
 
 logger = logging.getLogger(__name__)
 
-CHUNK_BYTES = 1024 * 1024
-
-
-# --- the sealed upload ------------------------------------------------------------------------
-
-
-def _chunk_context(job: ImportJob, index: int, last: bool) -> bytes:
-    # Each chunk names its job, position and whether it ends the file: chunks cannot be
-    # reordered, moved to another job, or the file cut short without the open failing.
-    return project_cipher(job.project_id).context("importjob.upload", job.pk, index, int(last))
-
-
-def upload_seal(*, job: ImportJob, stream) -> None:
-    """Copy the upload to ARTIFACT_DIR chunk by chunk, each sealed under the project key."""
-    folder = Path(settings.ARTIFACT_DIR) / "imports" / f"project-{job.project_id}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{job.pk}-{uuid.uuid4().hex}.sealed"
-    aead, size, index = project_cipher(job.project_id).aead, 0, 0
-    with path.open("wb") as out:
-        chunk = stream.read(CHUNK_BYTES)
-        while True:
-            following = stream.read(CHUNK_BYTES) if chunk else b""
-            blob = seal(aead, chunk, _chunk_context(job, index, not following))
-            out.write(len(blob).to_bytes(4, "big") + blob)
-            size += len(chunk)
-            index += 1
-            if not following:
-                break
-            chunk = following
-    job.upload_path, job.upload_bytes = str(path), size
-
-
-class _SealedReader(io.RawIOBase):
-    """The sealed upload read back one chunk at a time: memory stays flat as the file grows."""
-
-    def __init__(self, job: ImportJob):
-        self._file = open(job.upload_path, "rb")  # noqa: SIM115 - closed with the reader
-        self._job, self._aead = job, project_cipher(job.project_id).aead
-        self._index, self._buffer, self._done = 0, b"", False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        while not self._buffer and not self._done:
-            header = self._file.read(4)
-            if len(header) < 4:
-                raise ValueError("the sealed upload ends before its last chunk")
-            blob = self._file.read(int.from_bytes(header, "big"))
-            # Try "not last" first: every chunk but one is.
-            for last in (False, True):
-                try:
-                    self._buffer = open_sealed(
-                        self._aead, blob, _chunk_context(self._job, self._index, last)
-                    )
-                    self._done = last
-                    break
-                except Exception:
-                    if last:
-                        raise
-            self._index += 1
-        size = min(len(target), len(self._buffer))
-        target[:size], self._buffer = self._buffer[:size], self._buffer[size:]
-        return size
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-def _upload_delete(job: ImportJob) -> None:
-    if job.upload_path:
-        Path(job.upload_path).unlink(missing_ok=True)
-        ImportJob.objects.filter(pk=job.pk).update(upload_path="")
+# A running job whose worker sent no heartbeat for this long is taken to be dead (killed, machine
+# lost). Heartbeats come once a batch (1,000 rows, about half a second); on SQLite a "reject" job
+# sends none until it ends (the import holds the only writer), so keep this well above a large
+# SQLite import when running there.
+STALE_SECONDS = 10 * 60
+# Stored on the job in English (the worker has no user language); translated when displayed.
+WORKER_LOST = gettext_noop(
+    "The worker running this import stopped responding and the job was stopped. In 'reject' mode "
+    "nothing was imported; in 'skip' mode the rows counted were imported, and importing the same "
+    "file again adds only the rest."
+)
+UPLOAD_LOST = gettext_noop(
+    "The uploaded file of this import is gone (a worker that stopped had already removed it); "
+    "nothing more was imported. Upload the file again: rows already imported are not added twice."
+)
 
 
 # --- requesting and running -------------------------------------------------------------------
@@ -123,7 +69,12 @@ def import_job_create(
     source: DataSource | None = None,
     create_missing_labels: bool = False,
 ) -> ImportJob:
-    """Seal the upload to disk, record the job, and queue it for a worker once this commits."""
+    """Seal the upload to disk, record the job, and queue it for a worker once this commits.
+
+    The project's jobs whose worker died are stopped first, so a dead job never sits "running"
+    beside the new one.
+    """
+    import_jobs_stale_fail(project=project)
     if source is not None and source.project_id != project.pk:
         raise ValidationError({"source": gettext("The data source belongs to another project.")})
     if on_error not in ImportOnError.values:
@@ -204,19 +155,58 @@ def _report(importer: Importer, reader: ImportReader) -> dict:
     }
 
 
+def _stale_before():
+    return timezone.now() - timedelta(seconds=STALE_SECONDS)
+
+
+def import_jobs_stale_fail(*, project: Project | None = None) -> int:
+    """Mark failed the running jobs whose worker stopped sending heartbeats; how many there were.
+
+    Called when a new import is requested and periodically (``import_jobs_stale_task``). Each is
+    failed by one conditional UPDATE, so a job whose worker came back to life in between is left
+    alone. Its sealed upload is deleted: nothing will read it again.
+    """
+    stale = ImportJob.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before())
+    if project is not None:
+        stale = stale.filter(project=project)
+    failed = 0
+    for job in stale.select_related("project"):
+        with transaction.atomic():
+            if not ImportJob.objects.filter(
+                pk=job.pk, status=ImportStatus.RUNNING, heartbeat_at=job.heartbeat_at
+            ).update(status=ImportStatus.FAILED, finished_at=timezone.now(), error=WORKER_LOST):
+                continue
+            if job.on_error == ImportOnError.REJECT:
+                ImportJob.objects.filter(pk=job.pk).update(created=0, skipped=0, near_duplicates=0)
+            audit_record(actor="system", action="items.import.stale", project=job.project, target=job,
+                         details={"heartbeat_at": job.heartbeat_at.isoformat()})
+        upload_delete(job)
+        failed += 1
+    return failed
+
+
 def import_job_run(*, job_id: int) -> None:
     """Run a queued job once (claimed by a conditional UPDATE, so a repeated message does nothing).
 
     "reject": the whole file in one transaction, so a bad row leaves nothing behind. "skip":
     each batch commits on its own and bad rows go to the report; re-running adds nothing twice.
+    A running job whose worker died (stale heartbeat; the broker redelivers its message thanks
+    to late acknowledgement) is taken over and run again from the start: in "reject" mode its
+    transaction was rolled back, in "skip" mode the rows already committed count as present.
     """
     now = timezone.now()
-    if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+    takeable = Q(status=ImportStatus.QUEUED) | Q(
+        status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before()
+    )
+    if not ImportJob.objects.filter(takeable, pk=job_id).update(
         status=ImportStatus.RUNNING, started_at=now, heartbeat_at=now
     ):
         logger.info("Import job %s is not queued any more; nothing to do.", job_id)
         return
     job = ImportJob.objects.select_related("project", "requested_by", "source").get(pk=job_id)
+    if not job.upload_path or not Path(job.upload_path).exists():
+        _finish(job, ImportStatus.FAILED, error=UPLOAD_LOST)
+        return
     if job.requested_by is None or not has_project_perm(
         user=job.requested_by, project=job.project, perm=Perm.IMPORT_ITEMS
     ):
@@ -226,7 +216,7 @@ def import_job_run(*, job_id: int) -> None:
             error="The requester may no longer import items; nothing was imported.",
         )
         return
-    skip, stream = job.on_error == ImportOnError.SKIP, None
+    skip, stream, importer = job.on_error == ImportOnError.SKIP, None, None
     try:
         errors: list[ImportRowError] = []
         importer = Importer(
@@ -238,7 +228,7 @@ def import_job_run(*, job_id: int) -> None:
             create_missing_labels=job.create_missing_labels,
         )
         importer.tally.errors = errors
-        stream = io.BufferedReader(_SealedReader(job), buffer_size=CHUNK_BYTES)
+        stream = io.BufferedReader(SealedUploadReader(job), buffer_size=CHUNK_BYTES)
         reader = ImportReader(
             stream,
             filename=job.filename,
@@ -282,7 +272,9 @@ def import_job_run(*, job_id: int) -> None:
     finally:
         if stream is not None:
             stream.close()
-        _upload_delete(job)
+        upload_delete(job)
+    if importer is not None and importer.tally.result().created:
+        embeddings_request(project=job.project)
 
 
 def _run_in_batches(job: ImportJob, importer: Importer, reader: ImportReader) -> None:

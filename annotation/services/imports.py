@@ -26,12 +26,15 @@ from annotation.models import (
 from annotation.pipeline.cleaning import CleaningPolicy, text_clean
 from annotation.pipeline.neardup import NearDupConfig, NearDupIndex
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
+from annotation.services.bulk_insert import blob_store, rows_insert, statistics_refresh
 from governance.audit import audit_record
 from governance.crypto import open_sealed, seal
 from governance.keyring import project_cipher
 from governance.pii import pii_detect, pii_mask, pii_pseudonymise
 
 BATCH_SIZE = 1000
+# New rows after which the item table's statistics are first refreshed (see statistics_refresh).
+ANALYZE_FIRST = 10_000
 # Report lines kept per import (bad rows, near-duplicate links): the counters go on past it.
 REPORT_LIMIT = 10_000
 # Label Studio predictions keep their model version behind this prefix; CoNLL spans become
@@ -121,6 +124,7 @@ class Importer:
         self.tally = ImportTally()
         self.neardup = self._neardup_load() if project.neardup_threshold else None
         self._placeholders: dict[str, int] = {}
+        self._analysed_at = 0  # rows created when the item table's statistics were last refreshed
 
     # --- per row ------------------------------------------------------------------------------
 
@@ -251,8 +255,12 @@ class Importer:
                 continue
             seen.add(item.text_index)
             kept.append((p, item))
-        Item.objects.bulk_create([item for _, item in kept], batch_size=BATCH_SIZE)
+        rows_insert(Item, [item for _, item in kept], batch_size=BATCH_SIZE)
         self.tally.created += len(kept)
+        if self.tally.created >= max(ANALYZE_FIRST, 2 * self._analysed_at):
+            # At 10,000, 20,000, 40,000 ... new rows: a few refreshes, however long the file.
+            statistics_refresh(Item)
+            self._analysed_at = self.tally.created
         self._extras_create(kept)
         if self.neardup is not None:
             self._neardup_link(kept)
@@ -318,9 +326,9 @@ class Importer:
                 )
                 prediction.value = value
                 predictions.append(prediction)
-        PiiFinding.objects.bulk_create(findings, batch_size=BATCH_SIZE)
-        Annotation.objects.bulk_create(annotations, batch_size=BATCH_SIZE)
-        Prediction.objects.bulk_create(predictions, batch_size=BATCH_SIZE)
+        rows_insert(PiiFinding, findings, batch_size=BATCH_SIZE)
+        rows_insert(Annotation, annotations, batch_size=BATCH_SIZE)
+        rows_insert(Prediction, predictions, batch_size=BATCH_SIZE)
 
     def _annotator_id(self, source_user: str | None) -> int:
         name = source_user or "unknown"
@@ -382,10 +390,11 @@ class Importer:
         if self.neardup is None:
             return
         blob = seal(self.cipher.aead, self.neardup.dumps(), self._neardup_context())
-        NearDupState.objects.update_or_create(
+        state, _ = NearDupState.objects.update_or_create(
             project=self.project,
-            defaults={"index_ct": blob, "threshold": self.project.neardup_threshold},
+            defaults={"index_ct": b"", "threshold": self.project.neardup_threshold},
         )
+        blob_store(state, "index_ct", blob)
 
     def audit(self, *, action: str = "items.import", target=None) -> None:
         result = self.tally.result()
@@ -445,4 +454,15 @@ def items_import(
         importer.batch_import(batch)
     importer.neardup_save()
     importer.audit()
-    return importer.tally.result()
+    result = importer.tally.result()
+    if result.created:
+        embeddings_request(project=project)
+    return result
+
+
+def embeddings_request(*, project: Project) -> None:
+    """Have a worker embed the new items once the import commits (active learning, search reuse them)."""
+    # Imported here: training's services import annotation's models at import time.
+    from training.services.embeddings import embeddings_compute_request
+
+    embeddings_compute_request(project=project)

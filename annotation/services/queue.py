@@ -1,6 +1,7 @@
 """Handing the next item to an annotator: k slots per item, expiring holds, gold items mixed in."""
 
 import random
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from governance.keyring import project_readable_check
 _CANDIDATES = 8
 # Each lost race means another annotator just took that item: this bounds a busy moment, not work.
 _ROUNDS = 40
+_BUSY_WAIT_SECONDS = 0.01
 # Annotations that take an item out of its annotator's queue; a rejected one sends it back.
 _FINISHED = (AnnotationStatus.SUBMITTED, AnnotationStatus.SKIPPED)
 
@@ -141,6 +143,19 @@ def _first_open_locked(actor, project: Project, now) -> Item | None:
     return next(iter(Item.objects.raw(sql, _params(actor, project, now))), None)
 
 
+def _open_item_busy(actor, project: Project, now) -> bool:
+    """Whether an open item the locked walk skipped exists: another transaction holds its row.
+
+    Skipping locked rows spreads claimers over the queue, but it cannot tell "nothing left" from
+    "the last items are being written right now"; only the second is worth waiting for.
+    """
+    if not connection.features.has_select_for_update_skip_locked:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_SQL.replace("SELECT i.*", "SELECT i.id", 1), _params(actor, project, now))
+        return cursor.fetchone() is not None
+
+
 def _of(project: Project, item: Item | None) -> Item | None:
     # The caller already holds the project; the item need not fetch it again.
     if item is not None:
@@ -196,7 +211,12 @@ def queue_next_item(*, actor, project: Project) -> Item | None:
     for _ in range(_ROUNDS):
         item = _first_open_locked(actor, project, now)
         if item is None:
-            return None
+            if not _open_item_busy(actor, project, now):
+                return None
+            # A submit or claim holds the row for a few milliseconds; look again after it.
+            time.sleep(_BUSY_WAIT_SECONDS)
+            now = timezone.now()
+            continue
         # The statement above counted holds as of its start; one committed since by a claimer
         # that held the row lock before us is only seen by a fresh count, now that we hold it.
         if _hold_if_slot_free(actor, project, item, until):

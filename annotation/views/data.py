@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,9 +18,7 @@ from annotation.forms import (
     form_add_service_errors,
 )
 from annotation.models import ImportJob, Item, PiiFinding
-from annotation.pipeline.readers import ImportRowError
 from annotation.pipeline.writers import csv_stream
-from annotation.selectors import project_progress
 from annotation.services.exports import annotations_export, export_content_type
 from annotation.services.import_jobs import (
     data_source_create,
@@ -28,7 +27,6 @@ from annotation.services.import_jobs import (
     item_pii_reveal,
     pii_finding_review,
 )
-from annotation.services.imports import items_import
 from governance.access import access_project
 from governance.roles import Perm
 from training.selectors import preannotation_job_get
@@ -40,27 +38,29 @@ UNPROCESSABLE = 422
 @require_POST
 @login_required
 def items_import_view(request, project_id: int):
+    """The project page's quick import: the same background job as the Imports page ("reject" mode).
+
+    The request only seals the upload and queues the job, so a large file cannot time it out;
+    the browser goes on to the job's page, whose progress bar follows the worker.
+    """
     project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
     form = ItemImportForm(request.POST, request.FILES)
-    context = {"project": project, "import_form": form, "result": None, "row_error": None}
-    status = UNPROCESSABLE
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            context["result"] = items_import(
-                actor=request.user,
-                project=project,
-                stream=upload.file,
-                filename=upload.name,
+            job = import_job_create(
+                actor=request.user, project=project, stream=upload.file, filename=upload.name,
                 fmt=form.cleaned_data["format"] or None,
             )
-            status = 200
-        except ImportRowError as error:
-            context["row_error"] = error
-    context["progress"] = project_progress(project=project, user=request.user)
-    if not request.htmx and status == 200:
-        return redirect("annotation:project-detail", project_id=project.pk)
-    return render(request, "annotation/partials/_import_result.html", context, status=status)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            job_url = reverse("annotation:import-job", args=[project.pk, job.pk])
+            if request.htmx:
+                return HttpResponse(headers={"HX-Redirect": job_url})
+            return redirect(job_url)
+    return render(request, "annotation/partials/_import_result.html",
+                  {"project": project, "import_form": form}, status=UNPROCESSABLE)
 
 
 @require_GET

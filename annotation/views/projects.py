@@ -9,10 +9,12 @@ from django.views.decorators.http import require_GET, require_POST
 from annotation.forms import LabelForm, ProjectCreateForm, ProjectSettingsForm, form_add_service_errors
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import label_create, label_update, project_create, project_update
+from annotation.views.exports import ExportJobForm
 from governance.access import access_project, can_create_project, project_perms
 from governance.keyring import project_shredded
 from governance.roles import Perm
 from training.selectors import preannotation_job_latest
+from training.views.learning_curve import active_learning_panel
 
 UNPROCESSABLE = 422
 
@@ -91,6 +93,8 @@ def project_detail_view(request, project_id: int):
         "job": preannotation_job_latest(project=project) if can["preannotate"] else None,
         "shredded": project_shredded(project=project),
         "settings_form": _settings_form(project) if can["change"] else None,
+        "export_form": ExportJobForm() if can["export"] else None,
+        "active_learning": active_learning_panel(project=project) if can["view_quality"] else None,
     }
     return render(request, "annotation/project_detail.html", context)
 

@@ -9,8 +9,9 @@ from django.views.decorators.http import require_GET
 
 from annotation.models import TaskType
 from annotation.quality import quality_report
-from governance.access import access_project
+from governance.access import access_project, has_project_perm
 from governance.roles import Perm
+from training.selectors_active import label_check_summary
 
 MEASURE_NAMES = {
     "krippendorff_alpha": gettext_lazy("Krippendorff's alpha"),
@@ -330,5 +331,7 @@ def quality_view(request, project_id: int):
         "suggestions": _suggestions_chart(report),
         "gold_chart": _gold_chart(report),
         "median_lead": _seconds(report.lead_time_median_ms),
+        "label_check": label_check_summary(project=project),
+        "can_review_issues": has_project_perm(user=request.user, project=project, perm=Perm.REVIEW),
     }
     return render(request, "annotation/quality.html", context)

@@ -52,6 +52,12 @@ EXPECTED_PATHS = {
     "/api/projects/{project_id}/models/{model_version_id}/": {"get"},
     "/api/projects/{project_id}/models/{model_version_id}/activate/": {"post"},
     "/api/projects/{project_id}/models/{model_version_id}/compare/": {"get"},
+    "/api/projects/{project_id}/active-learning/": {"get", "patch"},
+    "/api/projects/{project_id}/active-learning/refresh/": {"post"},
+    "/api/projects/{project_id}/label-issues/": {"get"},
+    "/api/projects/{project_id}/label-issues/check/": {"post"},
+    "/api/projects/{project_id}/label-issues/{issue_id}/resolve/": {"post"},
+    "/api/projects/{project_id}/items/{item_id}/similar/": {"get"},
 }
 
 

@@ -144,6 +144,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     "annotation:pii-finding-review": {"POST": project(*MANAGERS)},
     "annotation:item-pii-reveal": {"POST": project(*MANAGERS)},
     "annotation:annotations-export": {"GET": project(*EXPORTERS)},
+    "annotation:export-job-create": {"POST": project(*EXPORTERS, body={"format": "csv"})},
+    "annotation:export-job": {"GET": project(*EXPORTERS)},
     "annotation:preannotation-start": {"POST": project(*EXPORTERS)},
     "annotation:preannotation-status": {"GET": project(*EXPORTERS)},
     "annotation:label": {"GET": project(*LABELLERS)},
@@ -177,6 +179,16 @@ TABLE: dict[str, dict[str, Rule]] = {
     "training:version": {"GET": project(*TRAINERS)},
     "training:version-activate": {"POST": project(*TRAINERS)},
     "training:version-compare": {"GET": project(*TRAINERS, query="?with=1")},
+    # Active learning: its figures for quality viewers, its settings for managers (change_project, like
+    # the queue's other settings); label issues for reviewers; similar items for those who browse items.
+    "active:page": {"GET": project(*QUALITY_VIEWERS)},
+    "active:status": {"GET": project(*QUALITY_VIEWERS)},
+    "active:settings": {"POST": project(*MANAGERS)},
+    "active:refresh": {"POST": project(*MANAGERS)},
+    "active:label-issues": {"GET": project(*REVIEWERS)},
+    "active:label-check": {"POST": project(*REVIEWERS)},
+    "active:label-issue-resolve": {"POST": project(*REVIEWERS)},
+    "active:similar": {"GET": project(*BROWSERS)},
     # REST API
     "api:auth-token": {"POST": Public()},
     "api:tokens": {"GET": LoggedIn()},
@@ -226,6 +238,13 @@ TABLE: dict[str, dict[str, Rule]] = {
     "api:model-version": {"GET": project(*TRAINERS)},
     "api:model-version-activate": {"POST": project(*TRAINERS)},
     "api:model-version-compare": {"GET": project(*TRAINERS, query="?with=1")},
+    # Active learning (view_quality to read, change_project to change), label issues (review), similar items.
+    "api:active-learning": {"GET": project(*QUALITY_VIEWERS), "PATCH": project(*MANAGERS)},
+    "api:active-learning-refresh": {"POST": project(*MANAGERS)},
+    "api:label-issues": {"GET": project(*REVIEWERS)},
+    "api:label-issues-check": {"POST": project(*REVIEWERS)},
+    "api:label-issue-resolve": {"POST": project(*REVIEWERS)},
+    "api:similar-items": {"GET": project(*BROWSERS)},
     # The schema and its UI describe the API and hold no data.
     "api:schema": {"GET": Public()},
     "api:docs": {"GET": Public()},

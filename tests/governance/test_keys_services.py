@@ -260,14 +260,20 @@ def test_import_skips_texts_the_project_already_has_when_rows_have_no_external_i
 
 
 def test_the_import_page_reports_skipped_duplicates(project, manager):
+    from annotation.models import ImportJob
+    from annotation.services.import_jobs import import_job_run
     from tests.annotation.views.support import upload
 
-    response = client_for(manager).post(
+    client = client_for(manager)
+    client.post(
         reverse("annotation:items-import", args=[project.pk]),
         {"file": upload("dupes.jsonl", '{"text": "x1"}\n{"text": "x1"}\n')},
         **HTMX,
     )
-    assert "2 rows, 1 created, 0 already present. 1 duplicate text skipped." in response.text
+    job = ImportJob.objects.get()
+    import_job_run(job_id=job.pk)
+    page = client.get(reverse("annotation:import-job", args=[project.pk, job.pk]), **HTMX)
+    assert "2 rows read, 1 created, 1 already present" in page.text
 
 
 def test_an_item_created_directly_still_works_like_a_model_field(project):

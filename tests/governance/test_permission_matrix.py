@@ -58,6 +58,7 @@ from tests.governance.permission_table import (
     Rule,
 )
 from training.models import ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
+from training.models_active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
 from training.views_datasets import dataset_download_signature
 
@@ -245,6 +246,10 @@ class World:
             ),
         }
         values["export_id"] = lambda: self.export[object_scope].pk
+        values["issue_id"] = lambda: LabelIssue.objects.get_or_create(
+            project=projects[object_scope], item=projects[object_scope].items.order_by("id").first(),
+            defaults={"given_label": "positive", "suggested_label": "negative", "quality": 0.01},
+        )[0].pk
         values["export_signature"] = lambda: export_download_signature(
             user=self.users.get(actor, AnonymousUser()), export=self.export[object_scope]
         )

@@ -3,6 +3,15 @@
 from django.urls import path
 
 from annotation.api.base import one_url
+from training.api.active import (
+    ActiveLearningDetailApi,
+    ActiveLearningRefreshApi,
+    ActiveLearningUpdateApi,
+    LabelIssueCheckApi,
+    LabelIssueListApi,
+    LabelIssueResolveApi,
+    SimilarItemsApi,
+)
 from training.api.model_versions import (
     ModelVersionActivateApi,
     ModelVersionCompareApi,
@@ -28,4 +37,18 @@ urlpatterns = [
     path(model, ModelVersionDetailApi.as_view(), name="model-version"),
     path(model + "activate/", ModelVersionActivateApi.as_view(), name="model-version-activate"),
     path(model + "compare/", ModelVersionCompareApi.as_view(), name="model-version-compare"),
+    path(
+        project + "active-learning/",
+        one_url(ActiveLearningDetailApi, ActiveLearningUpdateApi),
+        name="active-learning",
+    ),
+    path(project + "active-learning/refresh/", ActiveLearningRefreshApi.as_view(), name="active-learning-refresh"),
+    path(project + "label-issues/", LabelIssueListApi.as_view(), name="label-issues"),
+    path(project + "label-issues/check/", LabelIssueCheckApi.as_view(), name="label-issues-check"),
+    path(
+        project + "label-issues/<int:issue_id>/resolve/",
+        LabelIssueResolveApi.as_view(),
+        name="label-issue-resolve",
+    ),
+    path(project + "items/<int:item_id>/similar/", SimilarItemsApi.as_view(), name="similar-items"),
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -46,6 +46,8 @@ class LabelSpec:
 class Example:
     text: str
     labels: tuple[str, ...]
+    # The text's embedding when a cache already holds it (same encoder); encoded otherwise.
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class Preannotator:
     def predict(self, texts: Sequence[str]) -> list[Suggestion]:
         embeddings = self.encoder.encode(list(texts), batch_size=self.batch_size)
         return self.predict_embeddings(embeddings)
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """(texts x labels) probabilities in ``label_names`` order, what active learning ranks by."""
+        return self._probabilities(embeddings)
 
     def predict_embeddings(self, embeddings: np.ndarray) -> list[Suggestion]:
         if len(embeddings) == 0:
@@ -155,6 +161,17 @@ def _logistic_multi(embeddings: np.ndarray, examples: list[Example], label_names
     return probabilities
 
 
+def _examples_embed(encoder: Encoder, examples: list[Example], batch_size: int) -> np.ndarray:
+    missing = [index for index, example in enumerate(examples) if example.embedding is None]
+    embeddings = np.zeros((len(examples), encoder.dimension), dtype=np.float32)
+    for index, example in enumerate(examples):
+        if example.embedding is not None:
+            embeddings[index] = example.embedding
+    if missing:
+        embeddings[missing] = encoder.encode([examples[index].text for index in missing], batch_size=batch_size)
+    return embeddings
+
+
 def preannotator_build(
     *,
     encoder: Encoder,
@@ -178,14 +195,14 @@ def preannotator_build(
         names = tuple(name for name in example.labels if name in known)
         # A single-label example whose label was deleted tells the head nothing.
         if names or multi_label:
-            usable.append(Example(text=example.text, labels=names))
+            usable.append(Example(text=example.text, labels=names, embedding=example.embedding))
     method = method_choose(examples=usable, label_names=label_names, min_examples_per_label=min_examples_per_label)
     common = {"encoder": encoder, "label_names": label_names, "multi_label": multi_label, "batch_size": batch_size}
     if method == ZERO_SHOT:
         probabilities = _zero_shot(encoder, labels, batch_size, temperature)
         return Preannotator(method=method, examples_used=0, probabilities=probabilities, **common)
 
-    embeddings = encoder.encode([example.text for example in usable], batch_size=batch_size)
+    embeddings = _examples_embed(encoder, usable, batch_size)
     fit = _logistic_multi if multi_label else _logistic_single
     probabilities = fit(embeddings, usable, label_names, regularisation, seed)
     return Preannotator(method=method, examples_used=len(usable), probabilities=probabilities, **common)

@@ -37,6 +37,9 @@ class ModelPrediction:
     labels: tuple[str, ...] = ()
     spans: tuple[Span, ...] = field(default_factory=tuple)
     score: float = 0.0
+    # What active learning ranks by: {label: probability}, or for spans the normalised entropy
+    # of the tokens' tag distributions, {"token_entropy_mean": ..., "token_entropy_max": ...}.
+    label_scores: dict[str, float] | None = None
 
 
 class Predictor:
@@ -90,7 +93,8 @@ class Predictor:
             probabilities = torch.softmax(logits, dim=-1).cpu().numpy()
             best = probabilities.argmax(axis=1)
             return [
-                ModelPrediction(labels=(self.labels[i],), score=float(row[i])) for i, row in zip(best, probabilities)
+                ModelPrediction(labels=(self.labels[i],), score=float(row[i]), label_scores=self._scores(row))
+                for i, row in zip(best, probabilities)
             ]
         if self.task == MULTI_LABEL:
             return [self._multi(row) for row in torch.sigmoid(logits).cpu().numpy()]
@@ -98,11 +102,16 @@ class Predictor:
             torch.softmax(logits, dim=-1).cpu().numpy(), offsets.tolist(), encoding["attention_mask"].tolist()
         )
 
+    def _scores(self, row: np.ndarray) -> dict[str, float]:
+        return {label: round(float(value), 6) for label, value in zip(self.labels, row)}
+
     def _multi(self, row: np.ndarray) -> ModelPrediction:
         chosen = [index for index in np.argsort(-row) if row[index] >= self.threshold]
         if not chosen:
-            return ModelPrediction(labels=(), score=float(1.0 - row.max()))
-        return ModelPrediction(labels=tuple(self.labels[i] for i in chosen), score=float(row[chosen].min()))
+            return ModelPrediction(labels=(), score=float(1.0 - row.max()), label_scores=self._scores(row))
+        return ModelPrediction(
+            labels=tuple(self.labels[i] for i in chosen), score=float(row[chosen].min()), label_scores=self._scores(row)
+        )
 
     def _spans(self, probabilities: np.ndarray, offsets: list, masks: list) -> list[ModelPrediction]:
         predictions = []
@@ -113,8 +122,19 @@ class Predictor:
             real = [index for index, (start, end) in enumerate(pairs) if start != end]
             score = float(np.mean([row[index, tag_ids[index]] for index in real])) if real else 1.0
             spans = tag_ids_to_spans(pairs, tag_ids.tolist(), self._tag_names)
-            predictions.append(ModelPrediction(spans=tuple(spans), score=score))
+            predictions.append(ModelPrediction(spans=tuple(spans), score=score, label_scores=_token_entropy(row[real])))
         return predictions
+
+
+def _token_entropy(token_proba: np.ndarray) -> dict[str, float]:
+    """Mean and max over tokens of the tag distribution's entropy, scaled to [0, 1]."""
+    from training.ml.active.strategies import token_uncertainty
+
+    scores = {}
+    for aggregate in ("mean", "max"):
+        value = token_uncertainty([token_proba], strategy="entropy", aggregate=aggregate)[0]
+        scores[f"token_entropy_{aggregate}"] = round(float(value), 6)
+    return scores
 
 
 def predictor_load(path: str | Path, *, device: str = "auto") -> Predictor:

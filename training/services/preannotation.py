@@ -3,6 +3,7 @@
 import logging
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -127,18 +128,27 @@ def preannotation_run(*, job_id) -> None:
         _job_fail(job, error)
 
 
-def _labelled_examples(project: Project):
+def _labelled_examples(project: Project, *, encoder_key: str | None = None):
     from training.ml.preannotate import Example
+    from training.services.embeddings import embeddings_matrix
 
     submitted = (
         Annotation.objects.filter(project=project, status=AnnotationStatus.SUBMITTED)
         .select_related("item")
         .order_by("id")
     )
+    pairs = []
     for annotation in submitted.iterator(chunk_size=2000):
         labels = annotation.value.get("labels") if isinstance(annotation.value, dict) else None
         if isinstance(labels, list):
-            yield Example(text=annotation.item.text, labels=tuple(labels))
+            pairs.append((annotation.item, tuple(labels)))
+    cached = {}
+    if encoder_key and pairs:
+        # The import's worker embedded these texts already: the head trains on those vectors.
+        ids, vectors = embeddings_matrix(project=project, item_ids=[item.pk for item, _ in pairs], encoder=encoder_key)
+        cached = {int(item_id): vector for item_id, vector in zip(ids, vectors)}
+    for item, labels in pairs:
+        yield Example(text=item.text, labels=labels, embedding=cached.get(item.pk))
 
 
 def _job_execute(job: PreannotationJob) -> None:
@@ -162,7 +172,7 @@ def _job_execute(job: PreannotationJob) -> None:
     preannotator = preannotator_build(
         encoder=encoder,
         labels=labels,
-        examples=_labelled_examples(project),
+        examples=_labelled_examples(project, encoder_key=encoder.model_version),
         multi_label=project.task_type == TaskType.MULTI_LABEL,
         min_examples_per_label=settings.PREANNOTATION_MIN_EXAMPLES_PER_LABEL,
         batch_size=batch_size,
@@ -170,10 +180,34 @@ def _job_execute(job: PreannotationJob) -> None:
     head = "zero_shot" if preannotator.method == ZERO_SHOT else f"logreg-n{preannotator.examples_used}"
     model_version = f"{encoder.model_version}:{head}"
 
-    def predict(texts):
-        return [({"labels": list(s.labels)}, s.score) for s in preannotator.predict(texts)]
+    names = preannotator.label_names
+
+    def predict(items):
+        vectors = _embeddings_of(project, items, encoder=encoder, batch_size=batch_size)
+        suggestions = preannotator.predict_embeddings(vectors)
+        probabilities = preannotator.probabilities(vectors)
+        return [
+            ({"labels": list(s.labels)}, s.score, {name: round(float(p), 6) for name, p in zip(names, row)})
+            for s, row in zip(suggestions, probabilities)
+        ]
 
     _predictions_store(job, method=preannotator.method, model_version=model_version, predict=predict, batch_size=batch_size)
+
+
+def _embeddings_of(project: Project, items: list, *, encoder, batch_size: int):
+    """The items' cached embeddings where the import's worker stored them; the rest encoded now."""
+    from training.services.embeddings import embeddings_matrix
+
+    ids, cached = embeddings_matrix(project=project, item_ids=[item.pk for item in items], encoder=encoder.model_version)
+    vectors = np.zeros((len(items), encoder.dimension), dtype=np.float32)
+    rows = {int(item_id): row for row, item_id in enumerate(ids)}
+    missing = [position for position, item in enumerate(items) if item.pk not in rows]
+    for position, item in enumerate(items):
+        if item.pk in rows:
+            vectors[position] = cached[rows[item.pk]]
+    if missing:
+        vectors[missing] = encoder.encode([items[position].text for position in missing], batch_size=batch_size)
+    return vectors
 
 
 def _job_execute_trained(job: PreannotationJob) -> None:
@@ -185,14 +219,16 @@ def _job_execute_trained(job: PreannotationJob) -> None:
     # Labels removed from the project since training are not suggested.
     known = set(job.project.labels.values_list("name", flat=True))
 
-    def predict(texts):
+    def predict(items):
         values = []
+        texts = [item.text for item in items]
         for prediction in predictor.predict(texts, batch_size=settings.PREANNOTATION_BATCH_SIZE):
             if predictor.task == "spans":
                 spans = [{"start": s.start, "end": s.end, "label": s.label} for s in prediction.spans if s.label in known]
-                values.append(({"spans": spans}, prediction.score))
+                values.append(({"spans": spans}, prediction.score, prediction.label_scores))
             else:
-                values.append(({"labels": [label for label in prediction.labels if label in known]}, prediction.score))
+                labels = [label for label in prediction.labels if label in known]
+                values.append(({"labels": labels}, prediction.score, prediction.label_scores))
         return values
 
     _predictions_store(
@@ -220,10 +256,12 @@ def _predictions_store(job: PreannotationJob, *, method: str, model_version: str
         chunk = list(pending.filter(pk__gt=after_pk).order_by("pk").only(*Item.TEXT_FIELDS)[: batch_size * BATCHES_PER_WRITE])
         if not chunk:
             break
-        suggestions = predict([item.text for item in chunk])
+        suggestions = predict(chunk)
         rows = [
-            Prediction(project=project, item=item, model_version=model_version, value=value, score=score)
-            for item, (value, score) in zip(chunk, suggestions)
+            Prediction(
+                project=project, item=item, model_version=model_version, value=value, score=score, label_scores=scores
+            )
+            for item, (value, score, scores) in zip(chunk, suggestions)
         ]
         done += len(chunk)
         with transaction.atomic():
@@ -231,7 +269,7 @@ def _predictions_store(job: PreannotationJob, *, method: str, model_version: str
                 rows,
                 update_conflicts=True,
                 unique_fields=["item", "model_version"],
-                update_fields=["value_ct", "score", "created_at"],
+                update_fields=["value_ct", "score", "label_scores", "created_at"],
             )
             PreannotationJob.objects.filter(pk=job.pk).update(items_done=done, heartbeat_at=timezone.now())
         after_pk = chunk[-1].pk

@@ -5,7 +5,9 @@ import json
 import pytest
 from django.urls import reverse
 
+from annotation.models import ImportJob
 from annotation.selectors import item_find_by_text
+from annotation.services.import_jobs import import_job_run
 from tests.annotation.views.support import HTMX, client_for, label_first_item, upload
 from tests.factories import project_make
 from training.models import JobStatus, PreannotationJob
@@ -16,49 +18,53 @@ pytestmark = pytest.mark.django_db
 # Import
 
 
-def test_allows_a_manager_to_import_jsonl_and_reports_the_counts(project, manager):
+def _quick_import(client, project, name, content, **headers):
+    return client.post(
+        reverse("annotation:items-import", args=[project.pk]), {"file": upload(name, content)}, **headers
+    )
+
+
+def test_allows_a_manager_to_quick_import_as_a_background_job_shown_on_its_page(project, manager):
     content = "".join(json.dumps({"id": f"n{i}", "text": f"New text {i}"}) + "\n" for i in range(3))
     client = client_for(manager)
-    url = reverse("annotation:items-import", args=[project.pk])
-    first = client.post(url, {"file": upload("more.jsonl", content)}, **HTMX)
-    assert first.status_code == 200
-    assert "3 rows, 3 created, 0 already present." in first.text
-    assert 'hx-swap-oob="true"' in first.text
-    again = client.post(url, {"file": upload("more.jsonl", content)}, **HTMX)
-    assert "3 rows, 0 created, 3 already present." in again.text
+    first = _quick_import(client, project, "more.jsonl", content, **HTMX)
+    job = ImportJob.objects.get()
+    job_url = reverse("annotation:import-job", args=[project.pk, job.pk])
+    assert first.status_code == 200 and first["HX-Redirect"] == job_url
+    assert (job.status, job.on_error, job.filename) == ("queued", "reject", "more.jsonl")
+    assert project.items.count() == 6  # nothing imported in the request itself
+    page = client.get(job_url)
+    assert 'hx-trigger="every 1s"' in page.text and "<progress" in page.text
+    import_job_run(job_id=job.pk)
+    assert "3 rows read, 3 created, 0 already present" in client.get(job_url, **HTMX).text
+    _quick_import(client, project, "more.jsonl", content, **HTMX)
+    again = ImportJob.objects.exclude(pk=job.pk).get()
+    import_job_run(job_id=again.pk)
+    again.refresh_from_db()
+    assert (again.created, again.skipped) == (0, 3)
     assert project.items.count() == 9
 
 
-def test_allows_a_manager_to_import_csv(project, manager):
-    response = client_for(manager).post(
-        reverse("annotation:items-import", args=[project.pk]),
-        {"file": upload("more.csv", 'external_id,text\na1,"Hello, world"\na2,Second\n')},
-        **HTMX,
-    )
-    assert response.status_code == 200
+def test_allows_a_manager_to_quick_import_csv(project, manager):
+    _quick_import(client_for(manager), project, "more.csv", 'external_id,text\na1,"Hello, world"\na2,Second\n', **HTMX)
+    import_job_run(job_id=ImportJob.objects.get().pk)
     assert item_find_by_text(project=project, text="Hello, world").filter(external_id="a1").exists()
 
 
-def test_import_error_names_the_file_row_and_field_and_stores_nothing(project, manager):
-    content = (
-        json.dumps({"text": "fine"})
-        + "\n"
-        + json.dumps({"text": "also fine"})
-        + "\n"
-        + json.dumps({"text": " "})
-        + "\n"
-    )
-    response = client_for(manager).post(
-        reverse("annotation:items-import", args=[project.pk]),
-        {"file": upload("broken.jsonl", content)},
-        **HTMX,
-    )
-    assert response.status_code == 422
-    page = response.text
-    assert "Nothing was imported." in page and "text is empty" in page
-    assert "<dt>File</dt><dd>broken.jsonl</dd>" in page
-    assert "<dt>Row</dt><dd>3</dd>" in page
-    assert "<dt>Field</dt><dd>text</dd>" in page
+def test_denies_an_annotator_the_quick_import_and_queues_nothing(project, annotator):
+    response = _quick_import(client_for(annotator), project, "x.jsonl", '{"text": "t"}\n', **HTMX)
+    assert response.status_code == 403 and not ImportJob.objects.exists()
+
+
+def test_a_bad_row_in_a_quick_import_fails_the_job_naming_the_row_and_stores_nothing(project, manager):
+    content = json.dumps({"text": "fine"}) + "\n" + json.dumps({"text": "also fine"}) + "\n" + json.dumps({"text": " "}) + "\n"
+    client = client_for(manager)
+    _quick_import(client, project, "broken.jsonl", content, **HTMX)
+    job = ImportJob.objects.get()
+    import_job_run(job_id=job.pk)
+    page = client.get(reverse("annotation:import-job", args=[project.pk, job.pk])).text
+    assert "Nothing was imported." in page
+    assert "<td>3</td><td>text</td><td>is empty</td>" in page
     assert project.items.count() == 6
 
 
@@ -67,16 +73,14 @@ def test_import_without_a_file_says_so(project, manager):
         reverse("annotation:items-import", args=[project.pk]), {}, **HTMX
     )
     assert response.status_code == 422
-    assert "This field is required." in response.text
+    assert "This field is required." in response.text and not ImportJob.objects.exists()
 
 
-def test_import_without_htmx_returns_to_the_project_page(project, manager):
-    response = client_for(manager).post(
-        reverse("annotation:items-import", args=[project.pk]),
-        {"file": upload("x.jsonl", '{"text": "t"}\n')},
-    )
+def test_quick_import_without_htmx_goes_to_the_job_page(project, manager):
+    response = _quick_import(client_for(manager), project, "x.jsonl", '{"text": "t"}\n')
     assert response.status_code == 302
-    assert response["Location"] == reverse("annotation:project-detail", args=[project.pk])
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("annotation:import-job", args=[project.pk, job.pk])
 
 
 # Export

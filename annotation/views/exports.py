@@ -1,0 +1,73 @@
+"""Background exports from the project page: choose a format and redaction, follow the job, download."""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation.forms import form_add_service_errors
+from annotation.services.exports import (
+    EXPORT_LINK_SECONDS,
+    JOB_FORMAT_CHOICES,
+    export_download_signature,
+    export_get,
+    export_request,
+)
+from governance.access import access_project
+from governance.models import ExportStatus
+from governance.roles import Perm
+
+UNPROCESSABLE = 422
+_FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "conll": "CoNLL / BIO", "parquet": "Parquet"}
+
+
+class ExportJobForm(forms.Form):
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"), choices=[(fmt, _FORMAT_NAMES.get(fmt, fmt)) for fmt in JOB_FORMAT_CHOICES]
+    )
+    redact = forms.BooleanField(
+        label=gettext_lazy("Mask personal data in the texts (e-mails, phone numbers, ids)"), required=False
+    )
+
+
+def _job_context(request, project, export) -> dict:
+    """The job card's context; a ready export gets a download link signed for this user now."""
+    url = None
+    if export.status == ExportStatus.READY:
+        url = reverse("api:export-download", kwargs={
+            "project_id": project.pk, "export_id": export.pk,
+            "export_signature": export_download_signature(user=request.user, export=export),
+        })
+    return {"project": project, "export": export, "download_url": url, "link_minutes": EXPORT_LINK_SECONDS // 60}
+
+
+@require_POST
+@login_required
+def export_job_create_view(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.EXPORT_DATA)
+    form = ExportJobForm(request.POST)
+    if form.is_valid():
+        try:
+            export = export_request(actor=request.user, project=project, fmt=form.cleaned_data["format"],
+                                    redact=form.cleaned_data["redact"])
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            if not request.htmx:
+                return redirect("annotation:export-job", project_id=project.pk, export_id=export.pk)
+            context = {**_job_context(request, project, export), "export_form": ExportJobForm()}
+            return render(request, "annotation/partials/_export_panel.html", context)
+    return render(request, "annotation/partials/_export_panel.html",
+                  {"project": project, "export_form": form}, status=UNPROCESSABLE)
+
+
+@require_GET
+@login_required
+def export_job_view(request, project_id: int, export_id: int):
+    project = access_project(user=request.user, project_id=project_id, perm=Perm.EXPORT_DATA)
+    export = export_get(project=project, export_id=export_id)
+    template = "annotation/partials/_export_job.html" if request.htmx else "annotation/exports_job.html"
+    return render(request, template, _job_context(request, project, export))

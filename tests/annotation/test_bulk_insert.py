@@ -1,0 +1,81 @@
+"""rows_insert: the import's bulk insert (COPY on PostgreSQL, bulk_create elsewhere) stores what bulk_create would."""
+
+import pytest
+from django.db import connection
+
+from annotation.models import Annotation, AnnotationStatus, Item
+from annotation.services.bulk_insert import rows_insert, statistics_refresh
+
+pytestmark = pytest.mark.django_db
+
+
+def _items(project, texts):
+    built = []
+    for text in texts:
+        item = Item(project=project, external_id=f"x-{text}")
+        item.text, item.meta = text, {"origin": text}
+        built.append(item)
+    return built
+
+
+def test_inserted_items_get_their_ids_and_read_back_as_written(project):
+    items = _items(project, ["first text", "second text", "third, with 'quotes' and \\ backslash\ttab"])
+    rows_insert(Item, items)
+    assert all(item.pk and not item._state.adding for item in items)
+    for item in items:
+        stored = Item.objects.get(pk=item.pk)
+        assert (stored.text, stored.meta, stored.external_id) == (item.text, item.meta, item.external_id)
+        assert stored.text_index == item.text_index and stored.created_at is not None
+        assert stored.is_done is False and stored.duplicate_of_id is None
+
+
+def test_rows_pointing_at_inserted_items_can_be_inserted_next(project, annotator):
+    items = _items(project, ["alpha", "beta"])
+    rows_insert(Item, items)
+    annotations = []
+    for item in items:
+        annotation = Annotation(project=project, item=item, annotator=annotator, status=AnnotationStatus.SUBMITTED)
+        annotation.value = {"labels": ["positive"]}
+        annotations.append(annotation)
+    rows_insert(Annotation, annotations)
+    assert [a.value for a in Annotation.objects.filter(item__in=items).order_by("item_id")] == [
+        {"labels": ["positive"]}
+    ] * 2
+
+
+def test_ids_continue_the_tables_sequence(project):
+    before = Item.objects.order_by("-pk").values_list("pk", flat=True).first()
+    rows_insert(Item, _items(project, ["one more"]))
+    created = Item.objects.create(project=project, text="made the ordinary way")
+    assert created.pk > Item.objects.get(external_id="x-one more").pk > before
+    assert connection.vendor in ("postgresql", "sqlite")
+
+
+def test_nothing_to_insert_is_a_no_op(project):
+    count = Item.objects.count()
+    rows_insert(Item, [])
+    assert Item.objects.count() == count
+
+
+def test_a_statistics_refresh_counts_the_rows_of_the_open_transaction(project):
+    rows_insert(Item, _items(project, [f"row {index}" for index in range(300)]))
+    refreshed = statistics_refresh(Item)
+    if connection.vendor != "postgresql":
+        assert refreshed is False  # SQLite plans without such statistics
+        return
+    assert refreshed is True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Item._meta.db_table])
+        assert cursor.fetchone()[0] >= 300
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"  # the short timeout does not outlive the refresh
+
+
+def test_a_large_value_stored_through_blob_store_reads_back_whole(project):
+    from annotation.models import NearDupState
+    from annotation.services.bulk_insert import blob_store
+
+    state = NearDupState.objects.create(project=project, index_ct=b"", threshold=0.8)
+    blob = bytes(range(256)) * 40_000  # 10 MB, every byte value
+    blob_store(state, "index_ct", blob)
+    assert bytes(NearDupState.objects.get(pk=state.pk).index_ct) == blob

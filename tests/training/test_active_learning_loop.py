@@ -1,0 +1,164 @@
+import pytest
+
+from annotation.models import Item, Label
+from annotation.services.queue import queue_next_item
+from governance.models import AuditEvent
+from tests.training.active_learning_support import (
+    NEGATIVE,
+    POSITIVE,
+    al_on,
+    al_project,
+    item_of,
+    label,
+    refresh,
+)
+from training.models_active import LearningCurvePoint, RefreshStatus
+from training.services.active_learning import active_learning_update, learning_curve
+
+pytestmark = pytest.mark.django_db
+
+CONFIDENT = "Wonderful, delightful, lovely: I am so happy and I love it."
+UNSURE = "The parcel was delivered on Tuesday at ten in a box."
+
+
+def _labelled_project(manager, annotator, *, pool_first):
+    texts = [*POSITIVE, *NEGATIVE, *pool_first]
+    project = al_project(manager=manager, annotator=annotator, texts=texts)
+    for text in POSITIVE:
+        label(project, annotator, text, "positive")
+    for text in NEGATIVE:
+        label(project, annotator, text, "negative")
+    return project
+
+
+@pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy", "diversity"])
+def test_the_queue_serves_an_item_the_head_is_unsure_about_before_a_confident_one(manager, annotator, strategy):
+    project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
+    al_on(project, manager, strategy=strategy, control_fraction=0.0)
+
+    state = refresh(project)
+
+    assert (state.refresh_status, state.error, state.scored_by) == (RefreshStatus.IDLE, "", "head")
+    assert queue_next_item(actor=annotator, project=project).text == UNSURE
+    confident, unsure = item_of(project, CONFIDENT), item_of(project, UNSURE)
+    assert 0 < unsure.queue_rank < confident.queue_rank
+
+
+def test_without_active_learning_the_queue_keeps_import_order(manager, annotator):
+    project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
+
+    assert queue_next_item(actor=annotator, project=project).text == CONFIDENT
+    assert set(Item.objects.filter(project=project).values_list("queue_rank", flat=True)) == {0.0}
+
+
+def test_turning_the_loop_off_puts_the_queue_back_in_import_order(manager, annotator):
+    project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
+    al_on(project, manager, control_fraction=0.0)
+    refresh(project)
+
+    active_learning_update(actor=manager, project=project, strategy="off")
+
+    assert set(Item.objects.filter(project=project).values_list("queue_rank", flat=True)) == {0.0}
+    assert queue_next_item(actor=annotator, project=project).text == CONFIDENT
+    event = AuditEvent.objects.filter(action="active_learning.update").order_by("-seq").first()
+    assert event.details["changes"]["strategy"] == ["least_confidence", "off"]
+
+
+def test_a_refresh_records_a_learning_curve_point_and_is_audited(manager, annotator):
+    project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
+    al_on(project, manager)
+
+    refresh(project)
+
+    point = LearningCurvePoint.objects.get(project=project)
+    assert point.labels == 12 and point.scored_by == "head"
+    event = AuditEvent.objects.filter(action="active_learning.refresh", project_id=project.pk).get()
+    assert event.details["labels"] == 12 and event.details["pool"] == 2
+    curve = learning_curve(project=project)
+    assert [(p["labels"], p["model_version"], p["activated"]) for p in curve] == [(12, None, False)]
+
+
+def test_cold_start_with_seed_keywords_serves_a_seeded_item_first(manager, annotator):
+    texts = ["The train leaves at noon.", "The shop opens at nine.", "My refund never arrived, what a scam."]
+    project = al_project(manager=manager, annotator=annotator, texts=texts)
+    Label.objects.filter(project=project, name="negative").update(keywords="refund, scam")
+    al_on(project, manager, control_fraction=0.0)
+
+    state = refresh(project)
+
+    assert state.scored_by == "keywords"
+    assert queue_next_item(actor=annotator, project=project).text == texts[2]
+    event = AuditEvent.objects.filter(action="active_learning.refresh", project_id=project.pk).get()
+    assert event.details["texts_read"] == 3
+
+
+def test_cold_start_without_keywords_ranks_by_zero_shot_from_the_label_descriptions(manager, annotator):
+    project = al_project(manager=manager, annotator=annotator, texts=[CONFIDENT, UNSURE, NEGATIVE[0]])
+    al_on(project, manager, control_fraction=0.0)
+
+    state = refresh(project)
+
+    assert state.scored_by == "zero_shot"
+    assert queue_next_item(actor=annotator, project=project).text == UNSURE
+
+
+def test_the_random_strategy_ranks_every_pool_item_and_still_draws_a_learning_curve(manager, annotator):
+    project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
+    al_on(project, manager, strategy="random")
+
+    state = refresh(project)
+
+    assert state.scored_by == "random"
+    ranks = sorted(Item.objects.filter(project=project, is_done=False).values_list("queue_rank", flat=True))
+    assert ranks == [1.0, 2.0]
+    assert LearningCurvePoint.objects.filter(project=project).count() == 1
+
+
+def test_a_span_project_without_a_model_is_ordered_for_diversity_and_says_so(manager, annotator):
+    project = al_project(
+        manager=manager, annotator=annotator, texts=[CONFIDENT, UNSURE, NEGATIVE[0]], task_type="spans",
+        labels=[{"name": "PER"}, {"name": "ORG"}],
+    )
+    al_on(project, manager, control_fraction=0.0)
+
+    state = refresh(project)
+
+    assert (state.scored_by, state.error) == ("diversity", "")
+    assert sorted(Item.objects.filter(project=project).values_list("queue_rank", flat=True)) == [1.0, 2.0, 3.0]
+
+
+def test_settings_out_of_range_are_refused_naming_the_field(manager, annotator, project):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        active_learning_update(actor=manager, project=project, control_fraction=0.9)
+    assert "control_fraction" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        active_learning_update(actor=manager, project=project, strategy="clever")
+    assert "strategy" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        active_learning_update(actor=manager, project=project, colour="red")
+    assert "colour" in error.value.message_dict
+
+
+def test_a_multi_label_project_is_ranked_by_its_head_and_measured(manager, annotator):
+    labels = [{"name": "praise"}, {"name": "complaint"}, {"name": "delivery"}]
+    project = al_project(
+        manager=manager, annotator=annotator, texts=[*POSITIVE, *NEGATIVE, CONFIDENT, UNSURE],
+        labels=labels, task_type="multi_label",
+    )
+    for text in POSITIVE:
+        label(project, annotator, text, "praise")
+    for text in NEGATIVE:
+        label(project, annotator, text, "complaint", "delivery")
+    al_on(project, manager, strategy="entropy", control_fraction=0.5)
+
+    state = refresh(project)
+
+    assert (state.scored_by, state.error) == ("head", "")
+    point = LearningCurvePoint.objects.get(project=project)
+    assert point.control_labels > 0 and 0.0 <= point.accuracy <= 1.0
+    assert sorted(Item.objects.filter(project=project, is_done=False).values_list("queue_rank", flat=True)) == [1.0, 2.0]
+    refresh(project)
+    state.refresh_from_db()
+    assert state.stop_history == [1.0]

@@ -1,0 +1,53 @@
+"""Reads for the active-learning pages; callers have already passed the permission gate for the project."""
+
+from django.http import Http404
+
+from annotation.models import Project
+from training.models_active import ActiveLearning, LabelIssue, LabelIssueStatus
+from training.services.active_learning import learning_curve, stopping_hint
+
+
+def active_learning_state(*, project: Project) -> ActiveLearning:
+    """The project's loop state, or the defaults (unsaved) when nobody has set it up: a page view writes nothing."""
+    return ActiveLearning.objects.filter(project=project).first() or ActiveLearning(project=project)
+
+
+def active_learning_overview(*, project: Project) -> dict:
+    """Settings, refresh status, learning curve, stopping hint and label-check figures, for a page or the API."""
+    state = active_learning_state(project=project)
+    return {
+        "state": state,
+        "curve": learning_curve(project=project),
+        "hint": stopping_hint(state=state),
+        "open_issues": LabelIssue.objects.filter(project=project, status=LabelIssueStatus.OPEN).count(),
+    }
+
+
+def label_issue_list(*, project: Project, status: str = LabelIssueStatus.OPEN):
+    """The project's issues with a status, most likely mislabelled first, with their items' text columns."""
+    return (
+        LabelIssue.objects.filter(project=project, status=status)
+        .select_related("item", "item__project", "resolved_by")
+        .order_by("quality", "id")
+    )
+
+
+def label_issue_get(*, project: Project, issue_id) -> LabelIssue:
+    issue = LabelIssue.objects.filter(project=project, pk=issue_id).select_related("project", "item").first()
+    if issue is None:
+        raise Http404("No such label issue in this project.")
+    return issue
+
+
+def label_check_summary(*, project: Project) -> dict | None:
+    """The last label check's figures for the quality page; None before the first check."""
+    state = ActiveLearning.objects.filter(project=project, label_check_at__isnull=False).first()
+    if state is None:
+        return None
+    return {
+        "rate": state.label_issue_rate or 0.0,
+        "percent": round(100 * (state.label_issue_rate or 0.0), 1),
+        "items": state.label_check_items,
+        "at": state.label_check_at,
+        "open": LabelIssue.objects.filter(project=project, status=LabelIssueStatus.OPEN).count(),
+    }

@@ -1,0 +1,398 @@
+"""The active-learning loop: its settings, the debounced background refresh, and what it reports."""
+
+import logging
+import time
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from annotation.models import Item, Project
+from governance.audit import audit_record
+from governance.keyring import DataShredded
+from training.models_active import ActiveLearning, LearningCurvePoint, RefreshStatus, Strategy
+
+logger = logging.getLogger(__name__)
+
+# A refresh of a 10,000-item pool takes seconds; one "running" for this long lost its worker.
+STALE_SECONDS = 600
+MAX_ERROR_CHARS = 2000
+# Changing these asks for a new order at once; the other settings only affect the next refresh.
+_RERANK_FIELDS = {"strategy", "control_fraction"}
+_UPDATABLE = ("strategy", "control_fraction", "refresh_every")
+
+# One statement, run after a submit commits: it touches no row at all while the loop is off.
+_BUMP_SQL = """
+UPDATE training_activelearning SET pending_labels = pending_labels + %s
+ WHERE project_id = %s AND strategy <> %s
+RETURNING pending_labels, refresh_every, refresh_status, refresh_started_at
+"""
+
+
+def active_learning_config(*, project: Project) -> ActiveLearning:
+    """The project's loop settings and state, created (off) on first use."""
+    state, _ = ActiveLearning.objects.get_or_create(project=project)
+    return state
+
+
+@transaction.atomic
+def active_learning_update(*, actor, project: Project, **changes) -> ActiveLearning:
+    """Change the strategy, control fraction or refresh interval; audited.
+
+    A new strategy or control fraction asks for a refresh at once; turning the loop off puts
+    the queue back in import order (every rank 0) in this same transaction.
+    """
+    unknown = sorted(set(changes) - set(_UPDATABLE))
+    if unknown:
+        raise ValidationError({name: gettext("Not an active-learning setting.") for name in unknown})
+    active_learning_config(project=project)
+    state = ActiveLearning.objects.select_for_update().get(project=project)
+    before = {name: getattr(state, name) for name in changes}
+    for name, value in changes.items():
+        setattr(state, name, value)
+    state.full_clean(exclude=["project"])
+    changed = {name: getattr(state, name) for name in changes if getattr(state, name) != before[name]}
+    if not changed:
+        return state
+    state.save(update_fields=[*changed, "updated_at"])
+    if state.strategy == Strategy.OFF and "strategy" in changed:
+        Item.objects.filter(project=project).exclude(queue_rank=0).update(queue_rank=0)
+        ActiveLearning.objects.filter(pk=state.pk).update(pending_labels=0, scored_by="")
+        ActiveLearning.objects.filter(pk=state.pk, refresh_status=RefreshStatus.QUEUED).update(
+            refresh_status=RefreshStatus.IDLE
+        )
+    audit_record(
+        actor=actor,
+        action="active_learning.update",
+        project=project,
+        target=state,
+        details={"changes": {name: [before[name], value] for name, value in changed.items()}},
+    )
+    if state.strategy != Strategy.OFF and _RERANK_FIELDS & set(changed):
+        active_learning_refresh_request(project=project, force=True)
+    return state
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=STALE_SECONDS)
+
+
+def _enqueue(project_id: int) -> None:
+    from training.celery_tasks import active_learning_refresh_task
+
+    # Seconds of CPU: routed to the default queue in settings, not the gpu queue.
+    transaction.on_commit(lambda: active_learning_refresh_task.delay(project_id))
+
+
+def _queue_if_idle(project_id: int, *, stale_since=None) -> bool:
+    """idle -> queued (or a stale running -> queued) by one conditional UPDATE; enqueue on success."""
+    takeable = Q(refresh_status=RefreshStatus.IDLE)
+    if stale_since is not None:
+        takeable |= Q(refresh_status=RefreshStatus.RUNNING, refresh_started_at=stale_since)
+    queued = (
+        ActiveLearning.objects.filter(takeable, project_id=project_id)
+        .exclude(strategy=Strategy.OFF)
+        .update(refresh_status=RefreshStatus.QUEUED)
+    )
+    if queued:
+        _enqueue(project_id)
+    return bool(queued)
+
+
+def active_learning_labels_added(*, project_id: int, count: int = 1) -> None:
+    """Count submitted labels and queue a refresh every ``refresh_every`` of them.
+
+    Run after the submit commits, in a short transaction of its own. While the loop is off this
+    is one UPDATE that matches no row. A refresh already queued or running is not queued again:
+    the running one queues the next itself when it ends, if enough labels came in meanwhile.
+    """
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_BUMP_SQL, [count, project_id, Strategy.OFF.value])
+        row = cursor.fetchone()
+        if row is not None and connection.vendor == "postgresql":
+            # A counter lost in a crash only delays a refresh: no need to wait for the WAL flush
+            # (about 3 ms a submit). Read at commit, so setting it after the UPDATE is enough.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    if row is None:
+        return
+    pending, every, status, started_at = row
+    if pending < every:
+        return
+    if status == RefreshStatus.IDLE:
+        _queue_if_idle(project_id)
+    elif status == RefreshStatus.RUNNING and started_at is not None:
+        started_at = _as_datetime(started_at)
+        if started_at < _stale_before():
+            _queue_if_idle(project_id, stale_since=started_at)
+
+
+def _as_datetime(value):
+    # SQLite hands RETURNING values back as text.
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
+
+        value = parse_datetime(value)
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, dt_timezone.utc)
+    return value
+
+
+def active_learning_refresh_request(*, project: Project, actor=None, force: bool = False) -> bool:
+    """Ask for a refresh; True when one is queued or will follow the one running.
+
+    Without ``force`` only once ``refresh_every`` labels are pending. With it, at once; a
+    refresh already running is made to queue another when it ends, one whose worker was lost
+    (running for over ``STALE_SECONDS``) is replaced, and a queued one's message is sent again.
+    """
+    state = active_learning_config(project=project)
+    if state.strategy == Strategy.OFF:
+        return False
+    if force:
+        ActiveLearning.objects.filter(pk=state.pk, pending_labels__lt=F("refresh_every")).update(
+            pending_labels=F("refresh_every")
+        )
+    state.refresh_from_db()
+    if state.pending_labels < state.refresh_every:
+        return False
+    if state.refresh_status == RefreshStatus.QUEUED:
+        if force:
+            # Sent again in case the first message was lost (a flushed broker): the run is
+            # taken by a conditional UPDATE, so a duplicate does nothing.
+            with transaction.atomic():
+                _enqueue(project.pk)
+        return True
+    stale = state.refresh_status == RefreshStatus.RUNNING and (
+        state.refresh_started_at is None or state.refresh_started_at < _stale_before()
+    )
+    with transaction.atomic():
+        queued = _queue_if_idle(project.pk, stale_since=state.refresh_started_at if stale else None)
+        if queued and actor is not None:
+            audit_record(actor=actor, action="active_learning.refresh_request", project=project, target=state)
+    return queued or state.refresh_status == RefreshStatus.RUNNING
+
+
+def active_learning_refresh_now(*, project: Project, actor=None) -> ActiveLearning:
+    """Embed what is missing and refresh in this process (the management command), not in a worker."""
+    from training.services.embeddings import embeddings_compute_run
+
+    state = active_learning_config(project=project)
+    if state.strategy == Strategy.OFF:
+        raise ValidationError(
+            {"strategy": gettext("Active learning is off for this project; choose a strategy first.")}
+        )
+    embeddings_compute_run(project_id=project.pk, notify=False)
+    stale = Q(refresh_status=RefreshStatus.RUNNING, refresh_started_at__lt=_stale_before())
+    with transaction.atomic():
+        ActiveLearning.objects.filter(Q(refresh_status=RefreshStatus.IDLE) | stale, pk=state.pk).update(
+            refresh_status=RefreshStatus.QUEUED
+        )
+        audit_record(actor=actor or "manage.py active_learning_refresh", action="active_learning.refresh_request",
+                     project=project, target=state)
+    active_learning_refresh_run(project_id=project.pk)
+    state.refresh_from_db()
+    return state
+
+
+def active_learning_embeddings_ready(*, project_id: int) -> None:
+    """New embeddings were stored: the loop, if on, re-ranks with the new items in the pool."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        active_learning_refresh_request(project=project, force=True)
+
+
+def active_learning_refresh_run(*, project_id: int) -> None:
+    """Refit the head, re-rank the pool and record the learning curve; runs in a worker.
+
+    Taken by one conditional UPDATE (queued -> running, or a stale running one), so a
+    duplicate message does nothing. Labels counted from then on go to the next refresh,
+    which this one queues as it ends if enough came in meanwhile.
+    """
+    now = timezone.now()
+    takeable = Q(refresh_status=RefreshStatus.QUEUED) | Q(
+        refresh_status=RefreshStatus.RUNNING, refresh_started_at__lt=_stale_before()
+    )
+    claimed = (
+        ActiveLearning.objects.filter(takeable, project_id=project_id)
+        .exclude(strategy=Strategy.OFF)
+        .update(refresh_status=RefreshStatus.RUNNING, refresh_started_at=now, pending_labels=0)
+    )
+    if not claimed:
+        ActiveLearning.objects.filter(project_id=project_id, strategy=Strategy.OFF).exclude(
+            refresh_status=RefreshStatus.IDLE
+        ).update(refresh_status=RefreshStatus.IDLE)
+        logger.info("Active-learning refresh for project %s is not queued any more; nothing to do.", project_id)
+        return
+    started = time.perf_counter()
+    state = ActiveLearning.objects.select_related("project").get(project_id=project_id)
+    outcome: dict = {"error": ""}
+    try:
+        outcome.update(_refresh(state))
+    except DataShredded as error:
+        outcome["error"] = str(error)
+    except Exception as error:  # recorded on the state; the worker stays up for the next one
+        logger.exception("Active-learning refresh for project %s failed.", project_id)
+        outcome["error"] = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+    seconds = time.perf_counter() - started
+    _finish(project_id, seconds=seconds, **outcome)
+
+
+def _refresh(state: ActiveLearning) -> dict:
+    from training.services.active_ranking import (
+        ranking_compute,
+        ranks_write,
+        stop_predictions_open,
+        stop_predictions_seal,
+    )
+    from training.ml.active.stopping import has_stopped, prediction_agreement
+    from training.services.embeddings import embeddings_compute_request
+
+    import numpy as np
+
+    project = state.project
+    history = list(state.stop_history)
+    rng = np.random.default_rng([project.pk, len(history), LearningCurvePoint.objects.filter(project=project).count()])
+    ranking = ranking_compute(state=state, rng=rng)
+    if ranking.missing_embeddings:
+        with transaction.atomic():
+            embeddings_compute_request(project=project)
+    if not ranking.scored_by:
+        # No embeddings yet: the queue keeps its order until they are stored, which asks again.
+        return {"scored_by": ""}
+
+    started = time.perf_counter()
+    ranks = np.empty(len(ranking.pool_ids), dtype=np.float64)
+    ranks[ranking.order] = np.arange(1, len(ranking.order) + 1, dtype=np.float64)
+    with transaction.atomic():
+        # Turning the loop off meanwhile wins: its reset to import order is not overwritten.
+        locked = ActiveLearning.objects.select_for_update().get(pk=state.pk)
+        if locked.strategy == Strategy.OFF:
+            return {"scored_by": ""}
+        ranks_write(project_id=project.pk, ids=ranking.pool_ids, ranks=ranks, control=ranking.control)
+        _curve_record(project, ranking)
+        stop_set = state.stop_set
+        if ranking.stop_predictions is not None:
+            previous = stop_predictions_open(project.pk, state.stop_set.get("predictions", "")) if isinstance(
+                state.stop_set, dict
+            ) else None
+            if previous is not None and previous.shape == ranking.stop_predictions.shape:
+                history.append(round(prediction_agreement(previous, ranking.stop_predictions), 4))
+            stop_set = {
+                "items": ranking.stop_set,
+                "predictions": stop_predictions_seal(project.pk, ranking.stop_predictions),
+            }
+        audit_record(
+            actor=None,
+            action="active_learning.refresh",
+            project=project,
+            target=state,
+            details={
+                "strategy": state.strategy,
+                "scored_by": ranking.scored_by,
+                "pool": len(ranking.pool_ids),
+                "labels": ranking.labels,
+                "control_labels": ranking.control_labels,
+                "texts_read": ranking.texts_read,
+            },
+        )
+    ranking.phases["write"] = time.perf_counter() - started
+    logger.info(
+        "Active-learning refresh for project %s ranked %d items by %s; phases %s.",
+        project.pk,
+        len(ranking.pool_ids),
+        ranking.scored_by,
+        " ".join(f"{name}={seconds:.3f}s" for name, seconds in ranking.phases.items()),
+    )
+    return {
+        "scored_by": ranking.scored_by,
+        "stop_set": stop_set,
+        "stop_history": history,
+        "stopped": has_stopped(history),
+    }
+
+
+def _curve_record(project: Project, ranking) -> None:
+    last = LearningCurvePoint.objects.filter(project=project).order_by("-labels", "-id").first()
+    same = last is not None and (last.labels, last.control_labels, last.scored_by) == (
+        ranking.labels,
+        ranking.control_labels,
+        ranking.scored_by,
+    )
+    if same:
+        # A re-rank without new labels (a setting changed) measures the same head again.
+        LearningCurvePoint.objects.filter(pk=last.pk).update(accuracy=ranking.accuracy)
+        return
+    LearningCurvePoint.objects.create(
+        project=project,
+        labels=ranking.labels,
+        control_labels=ranking.control_labels,
+        accuracy=ranking.accuracy,
+        scored_by=ranking.scored_by,
+        model_version=ranking.model_version,
+    )
+
+
+_FINISH_SQL = """
+UPDATE training_activelearning
+   SET refresh_status = CASE WHEN pending_labels >= refresh_every AND strategy <> %s THEN %s ELSE %s END,
+       refreshed_at = %s, refresh_seconds = %s, error = %s
+ WHERE project_id = %s AND refresh_status = %s
+RETURNING refresh_status
+"""
+
+
+def _finish(project_id: int, *, seconds: float, error: str, **fields) -> None:
+    """Record the outcome and go idle, or straight back to queued if enough labels came in meanwhile."""
+    if fields:
+        ActiveLearning.objects.filter(project_id=project_id).update(**fields)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FINISH_SQL,
+            [
+                Strategy.OFF.value,
+                RefreshStatus.QUEUED.value,
+                RefreshStatus.IDLE.value,
+                now,
+                seconds,
+                error,
+                project_id,
+                RefreshStatus.RUNNING.value,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is not None and row[0] == RefreshStatus.QUEUED:
+        _enqueue(project_id)
+
+
+def learning_curve(*, project: Project) -> list[dict]:
+    """Accuracy on the control slice against labels, oldest first; a model version's first point marked."""
+    points = LearningCurvePoint.objects.filter(project=project).select_related("model_version").order_by("labels", "id")
+    seen: set[int] = set()
+    curve = []
+    for point in points:
+        version = point.model_version
+        first_of_version = version is not None and version.pk not in seen
+        if version is not None:
+            seen.add(version.pk)
+        curve.append(
+            {
+                "labels": point.labels,
+                "accuracy": point.accuracy,
+                "control_labels": point.control_labels,
+                "scored_by": point.scored_by,
+                "model_version": version.name if version else None,
+                "activated": first_of_version,
+                "created_at": point.created_at,
+            }
+        )
+    return curve
+
+
+def stopping_hint(*, state: ActiveLearning) -> dict:
+    """Whether the head has stopped changing its predictions on the stop set, for the manager."""
+    history = list(state.stop_history)
+    return {"stopped": state.stopped, "agreement": history[-1] if history else None, "refreshes": len(history)}
