@@ -62,6 +62,12 @@ def _chain_head() -> tuple[int, str]:
     message, the read taking its snapshot only once the lock is held, so it always sees the
     event of whoever held the lock last. SQLite transactions here are IMMEDIATE, so writers are
     already serialised there.
+
+    The lock must be the last one the transaction waits for. PostgreSQL checks foreign keys
+    (deferred, as Django declares them) at COMMIT, when the referenced row may be locked by a
+    transaction that is itself waiting for this lock: a worker storing embeddings of items an
+    annotator is submitting deadlocked that way. So the checks pending so far run first, and
+    the transaction's later statements check theirs at once.
     """
     if connection.vendor != "postgresql":
         previous = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
@@ -70,10 +76,12 @@ def _chain_head() -> tuple[int, str]:
     # No parameters (the key is a constant), so this works with client- and server-side binding.
     with connection.cursor() as cursor:
         cursor.execute(
+            "SET CONSTRAINTS ALL IMMEDIATE; "
             f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_KEY}); "
             f"SELECT {quote('seq')}, {quote('hash')} FROM {quote(AuditEvent._meta.db_table)} "
             f"ORDER BY {quote('seq')} DESC LIMIT 1"
         )
+        cursor.nextset()
         cursor.nextset()
         previous = cursor.fetchone()
     return tuple(previous) if previous else (0, GENESIS_HASH)

@@ -1,4 +1,4 @@
-"""Group near-duplicate texts with keyed MinHash and datasketch's LSH, storing ids only."""
+"""Group near-duplicate texts with keyed MinHash and LSH banding (datasketch's parameters), storing ids only."""
 
 import hashlib
 import io
