@@ -1,7 +1,5 @@
 """Submitting and skipping annotations."""
 
-from datetime import UTC, datetime
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import Http404
@@ -105,20 +103,17 @@ def _item_locked(item: Item) -> Item:
 
 def _release(actor, item: Item) -> bool:
     """Drop the actor's hold on the item; whether it was still live."""
+    # The liveness is compared in SQL against the value the queue writes, so it holds on SQLite
+    # (datetimes stored as text) as on PostgreSQL without parsing anything here.
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
-            "DELETE FROM annotation_itemlock WHERE item_id = %s AND user_id = %s AND purpose = %s RETURNING expires_at",
-            [item.pk, actor.pk, LockPurpose.ANNOTATE.value],
+            "DELETE FROM annotation_itemlock WHERE item_id = %s AND user_id = %s AND purpose = %s"
+            " RETURNING expires_at > %s",
+            [item.pk, actor.pk, LockPurpose.ANNOTATE.value, now],
         )
         row = cursor.fetchone()
-    if row is None:
-        return False
-    expires_at = row[0]
-    if isinstance(expires_at, str):  # SQLite returns the stored text
-        expires_at = datetime.fromisoformat(expires_at)
-    if timezone.is_naive(expires_at):
-        expires_at = timezone.make_aware(expires_at, UTC)
-    return expires_at > timezone.now()
+    return bool(row and row[0])
 
 
 def _suggestion_outcome(prediction: Prediction | None, value: dict, rejected: bool) -> str:

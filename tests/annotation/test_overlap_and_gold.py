@@ -76,6 +76,27 @@ def test_an_expired_hold_frees_its_slot_for_someone_else(team):
     assert queue_next_item(actor=third, project=project).pk == item.pk
 
 
+def test_a_submission_on_an_expired_hold_is_refused_once_others_took_the_slots(team):
+    project, (first, second, third, _) = team
+    item = queue_next_item(actor=first, project=project)
+    queue_next_item(actor=second, project=project)
+    ItemLock.objects.filter(item=item, user=first).update(expires_at=timezone.now() - timedelta(seconds=1))
+    queue_next_item(actor=third, project=project)
+    with pytest.raises(ValidationError, match="reserved by other annotators"):
+        annotation_submit(actor=first, item=item, value={"labels": ["positive"]})
+    # The refusal rolled back with the rest: the expired hold was not silently dropped.
+    assert ItemLock.objects.filter(item=item, user=first).exists()
+
+
+def test_a_submission_on_a_live_hold_is_counted_without_a_recount(team):
+    project, (first, second, *_rest) = team
+    item = queue_next_item(actor=first, project=project)
+    queue_next_item(actor=second, project=project)
+    annotation_submit(actor=first, item=item, value={"labels": ["positive"]})
+    item.refresh_from_db()
+    assert item.annotation_count == 1 and not ItemLock.objects.filter(item=item, user=first).exists()
+
+
 def test_a_skip_frees_the_slot_and_the_item_never_returns_to_the_skipper(team):
     project, (first, second, third, _) = team
     item = queue_next_item(actor=first, project=project)
