@@ -405,9 +405,31 @@ class PiiFinding(models.Model):
 
 
 class NearDupState(models.Model):
-    """A project's near-duplicate index (keyed MinHash signatures and item ids), sealed under its key."""
+    """What a project's near-duplicate buckets were filed for: a threshold and a hash key.
+
+    Buckets filed for another threshold (other bands) or under another key never match, so
+    the next import files the project's items afresh when either differs.
+    """
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="neardup_state")
-    index_ct = models.BinaryField()
     threshold = models.FloatField()
+    key_check = models.CharField(max_length=16)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class NearDupBucket(models.Model):
+    """One LSH band of one keeper item: imports look up the bands of new texts here.
+
+    Holds a keyed 64-bit hash per band (8 rows a keeper at the default threshold), never the
+    text or its signature: candidates are checked against their item's text. Kept in a table so
+    a long import holds one batch in memory, not the index. The foreign keys have no database
+    constraint (a check per row would cost more than the insert); the ORM still deletes a
+    keeper's rows with its item or project, and a candidate whose item is gone is dropped.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "key", "item_id")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    key = models.BigIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_constraint=False)

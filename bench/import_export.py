@@ -91,7 +91,7 @@ def _worker(kind: str, job_id: int, profile: Path | None = None) -> dict:
 
 
 def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Path | None = None) -> dict:
-    from annotation.models import ImportJob, NearDupState, PiiFinding
+    from annotation.models import ImportJob, NearDupBucket, PiiFinding
     from annotation.services.import_jobs import import_job_create
 
     project = _project(actor, f"io-bench {path.stem} {time.time():.0f}")
@@ -102,7 +102,7 @@ def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Pa
     upload_s = time.perf_counter() - t0
     run = _worker("import", job.pk, profile)
     job = ImportJob.objects.get(pk=job.pk)
-    state = NearDupState.objects.filter(project=project).first()
+    buckets = NearDupBucket.objects.filter(project=project).count()
     total_s = upload_s + run["job_s"]
     return {
         "n": n, "project_id": project.pk, "status": job.status, "error": job.error or None,
@@ -114,7 +114,7 @@ def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Pa
         "pii_findings": PiiFinding.objects.filter(project=project).count(), "upload_mib": round(job.upload_bytes / 2**20, 1),
         "worker_cpu_s": round(run["cpu_s"], 2), "db_backend_cpu_s": round(run["db_cpu_s"], 2),
         "rows_per_cpu_s": round(n / (run["cpu_s"] + run["db_cpu_s"]), 1),
-        "neardup_state_mib": round(len(state.index_ct) / 2**20, 1) if state else None,
+        "neardup_bucket_rows": buckets,
         "rss_timeline": {"columns": ["seconds", "rows_read", "rss_mib"], "samples": run["timeline"]},
     }
 
@@ -157,7 +157,6 @@ STAGES = [
     ("build items (encrypt text, blind index)", "annotation/services/imports.py", "_item_build"),
     ("insert items, findings (COPY)", "annotation/services/bulk_insert.py", "rows_insert"),
     ("near-duplicates (MinHash LSH + links)", "annotation/services/imports.py", "_neardup_link"),
-    ("near-duplicate index saved (sealed)", "annotation/services/imports.py", "neardup_save"),
     ("PII findings, annotations, predictions rows", "annotation/services/imports.py", "_extras_create"),
     ("progress on the side connection", "annotation/services/import_jobs.py", "__call__"),
     ("audit", "governance/audit.py", "audit_record"),
@@ -258,7 +257,7 @@ def table(doc: dict) -> str:
         ratio = f"{r['rows_per_s'] / theirs:.2f}" if theirs else "-"
         notes = (f"upload {r['upload_s']} s + job {r['job_s']} s ({r['worker_cpu_s']} s CPU); {r['created']:,} created, "
                  f"{r['duplicates_skipped']:,} exact dup, {r['near_duplicates']:,} near dup, "
-                 f"{r['pii_findings']:,} PII findings; near-dup index {r['neardup_state_mib']} MiB; {r['status']}")
+                 f"{r['pii_findings']:,} PII findings; {r['neardup_bucket_rows']:,} near-dup bucket rows; {r['status']}")
         rows.append(f"| this app | import | {r['n']:,} | {_cell(r['wall_s'], 2)} | {_cell(r['rows_per_s'])} | "
                     f"{_cell(r['rows_per_cpu_s'])} | {_cell(r['rss_ready_mib'])} → {_cell(r['peak_rss_mib'])} | {ratio} | {notes} |")
     for r in ls["imports"]:

@@ -1,30 +1,28 @@
-"""Group near-duplicate texts with keyed MinHash and LSH banding (datasketch's parameters), storing ids only."""
+"""Group near-duplicate texts with keyed MinHash and LSH banding (datasketch's parameters), filing ids only."""
 
 import hashlib
-import io
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
-# The index never holds the text, but its signatures are derived from it: anyone holding
-# the index and the hash key can test whether a guessed text (or a close variant) was
-# imported. Shingles are therefore hashed under a per-project secret key (a keyed table
-# per character drawn with AES-CTR, or keyed BLAKE2b per word shingle), so an index stolen
-# without the key reveals nothing testable; persist it encrypted anyway, and delete it
-# with the project's key (crypto-shredding) like any other derived data.
+# The index never holds the text, but its signatures and band keys are derived from it:
+# anyone holding them and the hash key can test whether a guessed text (or a close variant)
+# was imported. Shingles are therefore hashed under a per-project secret key (a keyed table
+# per character drawn with AES-CTR, or keyed BLAKE2b per word shingle), and band keys start
+# from keyed seeds, so filed keys stolen without the hash key reveal nothing testable;
+# delete them with the project's items, and the key with the project (crypto-shredding).
 
 Key = int | str
 
 _SCHEME = "affine32"
 _WORD = re.compile(r"\w+")
-_MAGIC = b"sensitive-annotator/neardup/v1\n"
 _MIN_HASH_KEY_BYTES = 16
 _MAX_KEY_CHARS = 255
 # Texts are hashed in batches so numpy does the min-hashing for many texts in one pass;
@@ -39,6 +37,8 @@ _CODE_POINTS = 0x110000
 # MurmurHash3's 32-bit finalizer, the pre-mix datasketch applies in its "affine32" scheme;
 # test_neardup checks that signatures equal datasketch's own MinHash.update_batch result.
 _FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+# FNV-1a's 64-bit prime, folding a band's values into its key.
+_FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @dataclass(frozen=True)
@@ -93,18 +93,77 @@ def neardup_groups(matches: Iterable[NearDupMatch]) -> dict[Key, list[Key]]:
     return groups
 
 
+class KeeperStore(Protocol):
+    """Where an index keeps its keepers' LSH buckets: in memory, or in a database table.
+
+    The index hands over band keys (stable 64-bit keyed hashes of signature bands, the band number
+    mixed in) and asks for the keepers filed under them; it verifies every candidate against the
+    threshold on the full signature, so a store may return extra candidates but never miss one.
+    """
+
+    def candidates(self, band_keys: list[int]) -> dict[int, list[Key]]:
+        """Band key -> keepers filed under it, oldest first; keys with no keeper are left out."""
+        ...
+
+    def signatures(self, keys: list[Key], index: "NearDupIndex") -> dict[Key, np.ndarray]:
+        """The signatures of these keepers (a store without them may recompute them with ``index``)."""
+        ...
+
+    def add(self, keepers: list[tuple[Key, np.ndarray, list[int]]]) -> None:
+        """File new keepers: (key, signature, band keys), in the order they were found."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+class MemoryKeeperStore:
+    """Buckets and signatures in memory: for one-off runs, benchmarks and tests.
+
+    Grows with the number of keepers (about 0.6 KB each at 64 permutations); imports file their
+    keepers in a database table instead, so a long file does not grow the importing process.
+    """
+
+    def __init__(self):
+        self._buckets: dict[int, list[Key]] = {}
+        self._signatures: dict[Key, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._signatures)
+
+    def candidates(self, band_keys: list[int]) -> dict[int, list[Key]]:
+        return {key: self._buckets[key] for key in band_keys if key in self._buckets}
+
+    def signatures(self, keys: list[Key], index: "NearDupIndex") -> dict[Key, np.ndarray]:
+        return {key: self._signatures[key] for key in keys}
+
+    def add(self, keepers: list[tuple[Key, np.ndarray, list[int]]]) -> None:
+        for key, signature, band_keys in keepers:
+            if key in self._signatures:
+                raise ValueError(f"key {key!r} is already a keeper in this index")
+            self._signatures[key] = signature
+            for band_key in band_keys:
+                self._buckets.setdefault(band_key, []).append(key)
+
+
 class NearDupIndex:
     """A streaming index: add (key, text) pairs, get back the keeper each text belongs to.
 
-    Only keepers go into the LSH index, so every member of a group is similar to its keeper
-    (no chains of drifting edits), and memory grows with distinct texts, not rows. The index
-    stores keys and signatures (num_perm x 4 bytes per keeper), never the text.
+    Only keepers are filed in the store's buckets, so every member of a group is similar to its
+    keeper (no chains of drifting edits), and the store grows with distinct texts, not rows. The
+    index itself holds one batch at a time; it never keeps the text.
     """
 
-    def __init__(self, config: NearDupConfig | None = None, *, hash_key: bytes):
+    def __init__(
+        self,
+        config: NearDupConfig | None = None,
+        *,
+        hash_key: bytes,
+        store: KeeperStore | None = None,
+    ):
         if not isinstance(hash_key, bytes) or len(hash_key) < _MIN_HASH_KEY_BYTES:
             raise ValueError(f"hash_key must be at least {_MIN_HASH_KEY_BYTES} secret bytes")
         self.config = config or NearDupConfig()
+        self.store = MemoryKeeperStore() if store is None else store
         # BLAKE2b takes keys of at most 64 bytes; hashing a longer key first keeps all its entropy.
         self._hash_key = hash_key if len(hash_key) <= 64 else hashlib.blake2b(hash_key).digest()
         self._cache: dict[str, int] = {}
@@ -113,20 +172,24 @@ class NearDupIndex:
         # datasketch's permutations for this seed, so signatures equal MinHash's (see signatures()).
         probe = MinHash(num_perm=self.config.num_perm, seed=self.config.seed, scheme=_SCHEME)
         self._a, self._b = probe.permutations[0], probe.permutations[1]
-        self._lsh = _Bands(self.config.threshold, self.config.num_perm)
-        self._keys: list[Key] = []
-        self._rows: dict[Key, int] = {}
-        self._signatures = np.empty((1024, self.config.num_perm), dtype=np.uint32)
+        # MinHashLSH's banding for the threshold (its default false positive/negative weights).
+        self._bands, self._rows = _optimal_param(
+            self.config.threshold, self.config.num_perm, 0.5, 0.5
+        )
+        self._band_seeds = _band_seeds(self._hash_key, self._bands)
 
     def __len__(self) -> int:
-        """Number of keepers (groups) in the index."""
-        return len(self._keys)
+        """Number of keepers (groups) in the store."""
+        return len(self.store)
 
     def __reduce__(self):
-        # A pickle would carry the hash key in clear; dumps() leaves it out on purpose.
-        raise TypeError(
-            "NearDupIndex is not picklable: persist it with dumps() and restore it with loads()."
-        )
+        # A pickle would carry the hash key in clear.
+        raise TypeError("NearDupIndex is not picklable: it holds the project's hash key.")
+
+    def key_check(self) -> str:
+        """Tells hash keys apart without revealing them (a keyed hash of a constant): a store
+        filled under another key must be rebuilt, as its buckets would never match."""
+        return hashlib.blake2b(b"neardup-key-check", key=self._hash_key, digest_size=8).hexdigest()
 
     def add(self, key: Key, text: str) -> NearDupMatch:
         return self.add_many([(key, text)])[0]
@@ -152,33 +215,26 @@ class NearDupIndex:
             return [None] * len(texts)
         offsets = np.concatenate(([0], np.cumsum(counts[present])[:-1]))
         # Same arithmetic as MinHash.update_batch (affine32), for all texts of the batch at once.
-        permuted = _fmix(hashes)[:, None] * self._a + self._b
-        minima = iter(np.minimum.reduceat(permuted, offsets, axis=0))
+        # Laid out permutations x shingles, so each minimum runs along contiguous memory: six
+        # times faster than reducing down the columns of shingles x permutations.
+        permuted = self._a[:, None] * _fmix(hashes)[None, :] + self._b[:, None]
+        minima = iter(np.ascontiguousarray(np.minimum.reduceat(permuted, offsets, axis=1).T))
         return [next(minima) if has else None for has in present]
 
-    def dumps(self) -> bytes:
-        """Config, keys and keeper signatures; not the hash key (supply it again to loads())."""
-        header = {"config": asdict(self.config), "key_check": self._key_check(), "keys": self._keys}
-        header = json.dumps(header, separators=(",", ":")).encode()
-        buffer = io.BytesIO()
-        np.save(buffer, self._signatures[: len(self._keys)], allow_pickle=False)
-        return _MAGIC + len(header).to_bytes(8, "big") + header + buffer.getvalue()
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        """One signed 64-bit key per LSH band of each signature row (shape: texts x bands).
 
-    @classmethod
-    def loads(cls, data: bytes, *, hash_key: bytes) -> "NearDupIndex":
-        if not data.startswith(_MAGIC):
-            raise ValueError("Not a near-duplicate index written by NearDupIndex.dumps().")
-        body = data[len(_MAGIC) :]
-        size = int.from_bytes(body[:8], "big")
-        header = json.loads(body[8 : 8 + size])
-        signatures = np.load(io.BytesIO(body[8 + size :]), allow_pickle=False)
-        index = cls(NearDupConfig(**header["config"]), hash_key=hash_key)
-        if header["key_check"] != index._key_check():
-            # Signatures under another key never match: every text would silently be new.
-            raise ValueError("hash_key is not the key this near-duplicate index was built with")
-        for key, signature in zip(header["keys"], signatures, strict=True):
-            index._lsh.insert(index._append(key, signature), signature)
-        return index
+        Stable across processes (unlike Python's hash()), keyed, and with the band number mixed
+        in, so a store can file every band in one table. Two different bands sharing a key only
+        add a candidate, which the threshold check then drops.
+        """
+        rows = signatures[:, : self._bands * self._rows].astype(np.uint64)
+        rows = rows.reshape(len(signatures), self._bands, self._rows)
+        keys = np.broadcast_to(self._band_seeds, (len(signatures), self._bands)).copy()
+        for column in range(self._rows):
+            keys = (keys ^ rows[:, :, column]) * _FNV_PRIME
+        keys ^= keys >> np.uint64(31)
+        return keys.view(np.int64)
 
     def _add_batch(self, batch: list[tuple[Key, str]]) -> list[NearDupMatch]:
         for key, text in batch:
@@ -186,45 +242,51 @@ class NearDupIndex:
             if not isinstance(text, str):
                 raise TypeError(f"text for key {key!r} must be a str, got {type(text).__name__}")
         signatures = self.signatures([text for _, text in batch])
+        present = [signature for signature in signatures if signature is not None]
+        if not present:
+            # Nothing to compare (no word characters): each its own group, not filed.
+            return [NearDupMatch(key, key, 1.0) for key, _ in batch]
+        band_keys = iter(self.band_keys(np.stack(present)).tolist())
+        rows = [
+            (signature, next(band_keys) if signature is not None else None)
+            for signature in signatures
+        ]
+        filed = self.store.candidates(sorted({k for _, keys in rows if keys for k in keys}))
+        stored = {keeper for keepers in filed.values() for keeper in keepers}
+        known = self.store.signatures(list(stored), self) if stored else {}
+        fresh: dict[int, list[Key]] = {}  # keepers found in this batch, by band key
+        keepers: list[tuple[Key, np.ndarray, list[int]]] = []
         results = []
-        for (key, _), signature in zip(batch, signatures, strict=True):
+        for (key, _), (signature, keys) in zip(batch, rows, strict=True):
             if signature is None:
-                # Nothing to compare (no word characters): its own group, not indexed.
                 results.append(NearDupMatch(key, key, 1.0))
                 continue
-            results.append(self._place(key, signature))
+            match = self._best(key, signature, keys, filed, fresh, known)
+            if match.is_keeper:
+                if key in known:
+                    raise ValueError(f"key {key!r} is already a keeper in this index")
+                known[key] = signature
+                keepers.append((key, signature, keys))
+                for band_key in keys:
+                    fresh.setdefault(band_key, []).append(key)
+            results.append(match)
+        self.store.add(keepers)
         return results
 
-    def _place(self, key: Key, signature: np.ndarray) -> NearDupMatch:
-        candidates = self._lsh.query(signature)
-        if candidates:
-            # LSH returns likely candidates only; keep those really above the threshold.
-            rows = np.fromiter(sorted(candidates), dtype=np.int64, count=len(candidates))
-            similarities = (self._signatures[rows] == signature).mean(axis=1)
-            best = int(np.argmax(similarities))  # ties go to the earliest keeper
-            if similarities[best] >= self.config.threshold:
-                return NearDupMatch(key, self._keys[rows[best]], float(similarities[best]))
-        if key in self._rows:
-            raise ValueError(f"key {key!r} is already a keeper in this index")
-        row = self._append(key, signature)
-        self._lsh.insert(row, signature)
+    def _best(self, key, signature, keys, filed, fresh, known) -> NearDupMatch:
+        """The most similar keeper above the threshold (ties: the first found), else the text itself."""
+        candidates = dict.fromkeys(
+            keeper for band_key in keys for keeper in filed.get(band_key, ()) if keeper in known
+        )
+        candidates.update(dict.fromkeys(k for band_key in keys for k in fresh.get(band_key, ())))
+        best, best_similarity = None, -1.0
+        for keeper in candidates:
+            similarity = float(np.count_nonzero(known[keeper] == signature)) / len(signature)
+            if similarity > best_similarity:
+                best, best_similarity = keeper, similarity
+        if best is not None and best_similarity >= self.config.threshold:
+            return NearDupMatch(key, best, best_similarity)
         return NearDupMatch(key, key, 1.0)
-
-    def _append(self, key: Key, signature: np.ndarray) -> int:
-        _check_key(key)
-        row = len(self._keys)
-        if row == len(self._signatures):
-            grown = np.empty((2 * row, self.config.num_perm), dtype=np.uint32)
-            grown[:row] = self._signatures
-            self._signatures = grown
-        self._signatures[row] = signature
-        self._keys.append(key)
-        self._rows[key] = row
-        return row
-
-    def _key_check(self) -> str:
-        """Tells keys apart without revealing them (a keyed hash of a constant)."""
-        return hashlib.blake2b(b"neardup-key-check", key=self._hash_key, digest_size=8).hexdigest()
 
     def _shingle_hashes(self, text: str) -> np.ndarray:
         """The 32-bit keyed hashes of one text's shingles (may repeat; MinHash ignores repeats)."""
@@ -290,56 +352,21 @@ class NearDupIndex:
         return hashes[first + np.arange(counts.sum())], counts
 
 
-class _Bands:
-    """MinHash LSH buckets: the banding of datasketch's MinHashLSH (same bands and rows for the
-    threshold), in about a third of its memory.
-
-    MinHashLSH keeps, per band and keeper, the band's bytes, a set of keys and a reverse table:
-    about 2.4 KB a keeper with the signature, 2.4 GB for a million items. Here a band is one dict
-    from the hash of the band's bytes to a row (an int, a list once two keepers share it): about
-    0.9 KB a keeper. Two different bands hashing alike only add a candidate, and every candidate
-    is checked against the threshold on the full signature anyway. Built in memory only: dumps()
-    stores signatures and keys, and loads() rebuilds the buckets from them.
-    """
-
-    def __init__(self, threshold: float, num_perm: int):
-        bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)  # MinHashLSH's default weights
-        self._slices = [slice(4 * band * rows, 4 * (band + 1) * rows) for band in range(bands)]
-        self._tables: list[dict[int, int | list[int]]] = [{} for _ in range(bands)]
-
-    def _keys(self, signature: np.ndarray) -> list[int]:
-        data = signature.astype(np.uint32, copy=False).tobytes()
-        return [hash(data[part]) for part in self._slices]
-
-    def query(self, signature: np.ndarray) -> set[int]:
-        found: set[int] = set()
-        for table, key in zip(self._tables, self._keys(signature)):
-            rows = table.get(key)
-            if rows is None:
-                continue
-            if isinstance(rows, int):
-                found.add(rows)
-            else:
-                found.update(rows)
-        return found
-
-    def insert(self, row: int, signature: np.ndarray) -> None:
-        for table, key in zip(self._tables, self._keys(signature)):
-            rows = table.get(key)
-            if rows is None:
-                table[key] = row
-            elif isinstance(rows, int):
-                table[key] = [rows, row]
-            else:
-                rows.append(row)
-
-
 def _char_hashing(hash_key: bytes, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """A keyed random 32-bit value per Unicode code point, and ``ngram`` odd weights (AES-CTR)."""
     seed = hashlib.blake2b(b"neardup-char-table", key=hash_key, digest_size=32).digest()
     encryptor = Cipher(algorithms.AES(seed), modes.CTR(bytes(16))).encryptor()
     stream = np.frombuffer(encryptor.update(bytes(4 * (_CODE_POINTS + ngram))), dtype=np.uint32)
     return stream[:_CODE_POINTS], stream[_CODE_POINTS:] | np.uint32(1)
+
+
+def _band_seeds(hash_key: bytes, bands: int) -> np.ndarray:
+    """A keyed 64-bit starting value per band: keys of equal values in two bands differ."""
+    seeds = b"".join(
+        hashlib.blake2b(b"neardup-band-seed:%d" % band, key=hash_key, digest_size=8).digest()
+        for band in range(bands)
+    )
+    return np.frombuffer(seeds, dtype=np.uint64).copy()
 
 
 def _fmix(values: np.ndarray) -> np.ndarray:

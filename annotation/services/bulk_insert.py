@@ -68,29 +68,3 @@ def statistics_refresh(model) -> bool:
             return False
         finally:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
-
-
-def blob_store(obj, field_name: str, blob: bytes) -> None:
-    """Write a large binary value into one row's column (in the caller's transaction).
-
-    Why: Django's psycopg backend binds parameters on the client, so an UPDATE carrying a 250 MB
-    value (the near-duplicate index of a 1,000,000-item project) also builds it as a 500 MB escaped
-    SQL literal. On PostgreSQL the value goes as a binary parameter of its own instead.
-    """
-    model = type(obj)
-    alias = router.db_for_write(model)
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        model.objects.using(alias).filter(pk=obj.pk).update(**{field_name: blob})
-        return
-    import psycopg
-
-    quote = connection.ops.quote_name
-    column = model._meta.get_field(field_name).column
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding
-        cursor.execute(
-            f"UPDATE {quote(model._meta.db_table)} SET {quote(column)} = %b WHERE {quote(model._meta.pk.column)} = %s",
-            [blob, obj.pk],
-        )
-    setattr(obj, field_name, blob)

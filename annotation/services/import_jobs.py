@@ -245,7 +245,6 @@ def import_job_run(*, job_id: int) -> None:
                     for batch in batches(reader.rows()):
                         importer.batch_import(batch)
                         side_progress(importer, reader)
-                    importer.neardup_save()
                     importer.audit(target=job)
             finally:
                 side_progress.close()
@@ -286,7 +285,6 @@ def _run_in_batches(job: ImportJob, importer: Importer, reader: ImportReader) ->
     finally:
         # Rows committed so far are imported whatever stops the reading: record them.
         with transaction.atomic():
-            importer.neardup_save()
             importer.audit(target=job)
 
 

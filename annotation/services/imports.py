@@ -16,7 +16,6 @@ from annotation.models import (
     DataSource,
     Item,
     Label,
-    NearDupState,
     PiiFinding,
     PiiPolicy,
     Prediction,
@@ -24,11 +23,10 @@ from annotation.models import (
     TaskType,
 )
 from annotation.pipeline.cleaning import CleaningPolicy, text_clean
-from annotation.pipeline.neardup import NearDupConfig, NearDupIndex
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
-from annotation.services.bulk_insert import blob_store, rows_insert, statistics_refresh
+from annotation.services.bulk_insert import rows_insert, statistics_refresh
+from annotation.services.neardup_store import neardup_index
 from governance.audit import audit_record
-from governance.crypto import open_sealed, seal
 from governance.keyring import project_cipher
 from governance.pii import pii_detect, pii_mask, pii_pseudonymise
 
@@ -122,7 +120,11 @@ class Importer:
         self.policy = cleaning_policy_of(project)
         self.labels = set(project.labels.values_list("name", flat=True))
         self.tally = ImportTally()
-        self.neardup = self._neardup_load() if project.neardup_threshold else None
+        self.neardup = (
+            neardup_index(project, hash_key=self.cipher.neardup_key)
+            if project.neardup_threshold
+            else None
+        )
         self._placeholders: dict[str, int] = {}
         self._analysed_at = 0  # rows created when the item table's statistics were last refreshed
 
@@ -348,22 +350,6 @@ class Importer:
 
     # --- near duplicates ----------------------------------------------------------------------
 
-    def _neardup_context(self) -> bytes:
-        return self.cipher.context("neardupstate.index")
-
-    def _neardup_load(self) -> NearDupIndex:
-        threshold = self.project.neardup_threshold
-        state = NearDupState.objects.filter(project=self.project).first()
-        if state is not None and state.threshold == threshold:
-            data = open_sealed(self.cipher.aead, bytes(state.index_ct), self._neardup_context())
-            return NearDupIndex.loads(data, hash_key=self.cipher.neardup_key)
-        # No index yet, or one built for another threshold: index the project's items afresh.
-        index = NearDupIndex(NearDupConfig(threshold=threshold), hash_key=self.cipher.neardup_key)
-        items = Item.objects.filter(project=self.project).only(*Item.TEXT_FIELDS).order_by("id")
-        for chunk in batches(items.iterator(chunk_size=BATCH_SIZE)):
-            index.add_many([(item.pk, item.text) for item in chunk])
-        return index
-
     def _neardup_link(self, kept: list) -> None:
         matches = self.neardup.add_many([(item.pk, p.text) for p, item in kept])
         linked = []
@@ -385,16 +371,6 @@ class Importer:
                 }
             )
         Item.objects.bulk_update(linked, ["duplicate_of"], batch_size=BATCH_SIZE)
-
-    def neardup_save(self) -> None:
-        if self.neardup is None:
-            return
-        blob = seal(self.cipher.aead, self.neardup.dumps(), self._neardup_context())
-        state, _ = NearDupState.objects.update_or_create(
-            project=self.project,
-            defaults={"index_ct": b"", "threshold": self.project.neardup_threshold},
-        )
-        blob_store(state, "index_ct", blob)
 
     def audit(self, *, action: str = "items.import", target=None) -> None:
         result = self.tally.result()
@@ -452,7 +428,6 @@ def items_import(
     )
     for batch in batches(reader.rows()):
         importer.batch_import(batch)
-    importer.neardup_save()
     importer.audit()
     result = importer.tally.result()
     if result.created:

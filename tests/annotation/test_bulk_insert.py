@@ -69,13 +69,3 @@ def test_a_statistics_refresh_counts_the_rows_of_the_open_transaction(project):
         assert cursor.fetchone()[0] >= 300
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"  # the short timeout does not outlive the refresh
-
-
-def test_a_large_value_stored_through_blob_store_reads_back_whole(project):
-    from annotation.models import NearDupState
-    from annotation.services.bulk_insert import blob_store
-
-    state = NearDupState.objects.create(project=project, index_ct=b"", threshold=0.8)
-    blob = bytes(range(256)) * 40_000  # 10 MB, every byte value
-    blob_store(state, "index_ct", blob)
-    assert bytes(NearDupState.objects.get(pk=state.pk).index_ct) == blob

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from annotation.pipeline.neardup import NearDupConfig, NearDupIndex, NearDupMatch, neardup_groups
+from annotation.pipeline.neardup import (
+    MemoryKeeperStore,
+    NearDupConfig,
+    NearDupIndex,
+    NearDupMatch,
+    neardup_groups,
+)
 
 KEY = b"project-7-neardup-key-0123456789"
 
@@ -96,32 +102,54 @@ def test_a_text_without_word_characters_is_its_own_group_and_not_indexed():
     assert len(idx) == 0
 
 
-def test_dumped_index_reloads_and_keeps_grouping_against_old_keepers():
+def test_an_index_over_a_filled_store_keeps_grouping_against_its_keepers():
+    store = MemoryKeeperStore()
+    NearDupIndex(hash_key=KEY, store=store).add_many([(1, BASE), (2, UNRELATED[0])])
+    later = NearDupIndex(hash_key=KEY, store=store)
+    assert len(later) == 2
+    assert later.add(3, VARIANTS[1]).keeper == 1
+    assert later.add(4, UNRELATED[2]).is_keeper
+
+
+def test_band_keys_hold_neither_the_text_nor_the_key_and_depend_on_the_key():
     idx = index()
-    idx.add_many([(1, BASE), (2, UNRELATED[0])])
-    data = idx.dumps()
-    restored = NearDupIndex.loads(data, hash_key=KEY)
-    assert restored.config == idx.config
-    assert len(restored) == 2
-    assert restored.add(3, VARIANTS[1]).keeper == 1
-    assert restored.add(4, UNRELATED[2]).is_keeper
+    signatures = np.stack(idx.signatures([BASE, "Reach me at alice.martin@example.org"]))
+    keys = idx.band_keys(signatures)
+    assert keys.dtype == np.int64 and keys.shape == (2, 8)  # threshold 0.7, 64 perms: 8 bands
+    other = NearDupIndex(hash_key=b"another-project-key-987654321000")
+    assert not set(keys.ravel()) & set(other.band_keys(signatures).ravel())
+    for secret in (b"delivery", b"alice", KEY):
+        assert secret not in keys.tobytes()
 
 
-def test_dumped_index_holds_neither_the_text_nor_the_key():
+def test_equal_values_in_two_bands_give_two_different_keys():
     idx = index()
-    idx.add_many([(1, BASE), (2, "Reach me at alice.martin@example.org tomorrow")])
-    data = idx.dumps()
-    for secret in (b"delivery", b"crushed", b"alice", b"example.org", KEY):
-        assert secret not in data
+    keys = idx.band_keys(np.zeros((1, 64), dtype=np.uint32))
+    assert len(set(keys[0])) == 8
 
 
-def test_loading_something_else_is_refused():
-    with pytest.raises(ValueError, match="Not a near-duplicate index"):
-        NearDupIndex.loads(b"{}", hash_key=KEY)
+def test_a_store_returning_extra_candidates_changes_nothing():
+    class Noisy(MemoryKeeperStore):
+        def candidates(self, band_keys):
+            found = super().candidates(band_keys)
+            every = [key for keys in self._buckets.values() for key in keys]
+            return {key: found.get(key, []) + every for key in band_keys}
+
+    matches = NearDupIndex(hash_key=KEY, store=Noisy()).add_many(
+        [(1, BASE), (2, UNRELATED[0]), (3, VARIANTS[0]), (4, UNRELATED[1])]
+    )
+    assert [m.keeper for m in matches] == [1, 2, 1, 4]
+
+
+def test_the_key_check_tells_keys_apart_without_revealing_them():
+    check = index().key_check()
+    assert check == index().key_check()
+    assert check != NearDupIndex(hash_key=b"another-project-key-987654321000").key_check()
+    assert KEY.hex() not in check
 
 
 def test_pickling_is_refused_because_it_would_carry_the_key():
-    with pytest.raises(TypeError, match="dumps"):
+    with pytest.raises(TypeError, match="hash key"):
         pickle.dumps(index())
 
 
@@ -171,9 +199,3 @@ def test_a_lone_surrogate_from_broken_input_is_hashed_like_any_character():
     idx = index()
     assert idx.add(1, "broken \ud800 input from a JSON escape").is_keeper
     assert idx.add(2, "broken \ud800 input from a JSON escape!").keeper == 1
-
-
-def test_loading_with_another_projects_key_is_refused():
-    data = index().dumps()
-    with pytest.raises(ValueError, match="hash_key is not the key this near-duplicate index"):
-        NearDupIndex.loads(data, hash_key=b"another-project-key-987654321000")

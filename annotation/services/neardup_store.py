@@ -1,0 +1,116 @@
+"""A project's near-duplicate index over the NearDupBucket table, so an import holds one batch."""
+
+import json
+
+from django.db import connections, router, transaction
+
+from annotation.models import Item, NearDupBucket, NearDupState, Project
+from annotation.pipeline.neardup import Key, NearDupConfig, NearDupIndex
+
+BATCH_SIZE = 1000
+
+
+class TableKeeperStore:
+    """The KeeperStore of one project: band keys in NearDupBucket, signatures from the items' text.
+
+    Signatures are not stored: the few candidates a batch finds (near-duplicates, and rare band
+    collisions) are re-hashed from their item's text, which is what was hashed when they were
+    filed. An item deleted since (erasure, retention) is no candidate any more.
+    """
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.alias = router.db_for_write(NearDupBucket)
+        self.table = connections[self.alias].ops.quote_name(NearDupBucket._meta.db_table)
+
+    def __len__(self) -> int:
+        return (
+            NearDupBucket.objects.using(self.alias)
+            .filter(project=self.project)
+            .values("item_id")
+            .distinct()
+            .count()
+        )
+
+    def candidates(self, band_keys: list[int]) -> dict[int, list[Key]]:
+        if not band_keys:
+            return {}
+        connection = connections[self.alias]
+        if connection.vendor == "postgresql":
+            where, keys = "key = ANY(%s)", list(band_keys)
+        else:  # one parameter however many keys, where SQLite caps the number of parameters
+            where, keys = "key IN (SELECT value FROM json_each(%s))", json.dumps(band_keys)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT key, item_id FROM {self.table} WHERE project_id = %s AND {where} "
+                "ORDER BY item_id",
+                [self.project.pk, keys],
+            )
+            found: dict[int, list[Key]] = {}
+            for key, item_id in cursor.fetchall():
+                found.setdefault(key, []).append(item_id)
+        return found
+
+    def signatures(self, keys: list[Key], index: NearDupIndex) -> dict:
+        items = list(
+            Item.objects.using(self.alias)
+            .filter(project=self.project, pk__in=keys)
+            .only(*Item.TEXT_FIELDS)
+        )
+        signatures = index.signatures([item.text for item in items])
+        return {
+            item.pk: signature
+            for item, signature in zip(items, signatures, strict=True)
+            if signature is not None
+        }
+
+    def add(self, keepers: list) -> None:
+        if not keepers:
+            return
+        project_id = self.project.pk
+        connection = connections[self.alias]
+        if connection.vendor != "postgresql":
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {self.table} (project_id, key, item_id) VALUES (%s, %s, %s)",
+                    [(project_id, k, key) for key, _, keys in keepers for k in keys],
+                )
+            return
+        rows = "".join(f"{project_id}\t{k}\t{key}\n" for key, _, keys in keepers for k in keys)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(
+                f"COPY {self.table} (project_id, key, item_id) FROM STDIN"
+            ) as copy:
+                copy.write(rows)
+
+    def clear(self) -> None:
+        NearDupBucket.objects.using(self.alias).filter(project=self.project).delete()
+
+
+@transaction.atomic
+def neardup_index(project: Project, *, hash_key: bytes) -> NearDupIndex:
+    """The project's near-duplicate index.
+
+    Its buckets are used as they are when they were filed for this threshold and key; otherwise
+    (first use, a new threshold, another key) the project's items are filed afresh, in batches.
+    """
+    threshold = project.neardup_threshold
+    index = NearDupIndex(
+        NearDupConfig(threshold=threshold), hash_key=hash_key, store=TableKeeperStore(project)
+    )
+    state = NearDupState.objects.select_for_update().filter(project=project).first()
+    if state is not None and state.threshold == threshold and state.key_check == index.key_check():
+        return index
+    index.store.clear()
+    items = Item.objects.filter(project=project).only(*Item.TEXT_FIELDS).order_by("id")
+    chunk = []
+    for item in items.iterator(chunk_size=BATCH_SIZE):
+        chunk.append((item.pk, item.text))
+        if len(chunk) == BATCH_SIZE:
+            index.add_many(chunk)
+            chunk = []
+    index.add_many(chunk)
+    NearDupState.objects.update_or_create(
+        project=project, defaults={"threshold": threshold, "key_check": index.key_check()}
+    )
+    return index

@@ -1,0 +1,120 @@
+"""The near-duplicate index filed in a table: what an import files, refiles, forgets and keeps apart."""
+
+import io
+import json
+
+import pytest
+from django.db import connection
+
+from annotation.models import Item, NearDupBucket, NearDupState
+from annotation.pipeline.readers import ImportRowError
+from annotation.services.imports import items_import
+from governance.keyring import project_cipher
+
+pytestmark = pytest.mark.django_db
+
+BASE = "The delivery was late and the box arrived completely crushed"
+UNRELATED = "Totally unrelated remark about the weather in the mountains"
+BANDS_AT_07 = 8  # 64 permutations at threshold 0.7: 8 bands of 8 rows
+
+
+def _import(project, actor, *records, name="near.jsonl"):
+    content = "".join(json.dumps(record) + "\n" for record in records).encode()
+    return items_import(actor=actor, project=project, stream=io.BytesIO(content), filename=name)
+
+
+@pytest.fixture
+def near_project(project):
+    project.neardup_threshold = 0.7
+    project.save()
+    return project
+
+
+def test_an_import_files_one_bucket_row_per_band_of_each_new_keeper_only(near_project, manager):
+    before = Item.objects.filter(project=near_project).count()
+    result = _import(near_project, manager, {"text": BASE}, {"text": BASE + "!"}, {"text": UNRELATED})
+    assert result.created == 3 and result.near_duplicates == 1
+    keepers = NearDupBucket.objects.filter(project=near_project).values("item_id").distinct()
+    # The project's own sample items were filed first (no buckets yet), then the two new keepers.
+    assert keepers.count() == before + 2
+    duplicate = near_project.items.get(duplicate_of__isnull=False)
+    assert not NearDupBucket.objects.filter(item=duplicate).exists()
+    assert NearDupBucket.objects.filter(item=duplicate.duplicate_of).count() == BANDS_AT_07
+
+
+def test_the_filed_buckets_hold_neither_text_nor_hash_key(near_project, manager):
+    _import(near_project, manager, {"text": BASE})
+    filed = b"".join(
+        key.to_bytes(8, "big", signed=True)
+        for key in NearDupBucket.objects.filter(project=near_project).values_list("key", flat=True)
+    )
+    for secret in (b"delivery", b"crushed", project_cipher(near_project.pk).neardup_key[:8]):
+        assert secret not in filed
+
+
+def test_a_later_import_links_to_a_keeper_filed_by_an_earlier_one(near_project, manager):
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    _import(near_project, manager, {"id": "d", "text": BASE + "!!"}, name="later.jsonl")
+    keeper = near_project.items.get(external_id="k")
+    assert near_project.items.get(external_id="d").duplicate_of_id == keeper.pk
+
+
+def test_deleting_a_keeper_deletes_its_buckets_and_it_is_matched_no_more(near_project, manager):
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    keeper = near_project.items.get(external_id="k")
+    keeper.delete()  # what erasure and retention do
+    assert not NearDupBucket.objects.filter(item_id=keeper.pk).exists()
+    _import(near_project, manager, {"id": "d", "text": BASE + "!"}, name="later.jsonl")
+    assert near_project.items.get(external_id="d").duplicate_of_id is None
+
+
+def test_a_bucket_left_by_a_vanished_item_is_no_candidate(near_project, manager):
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    keeper = near_project.items.get(external_id="k")
+    with connection.cursor() as cursor:  # the item goes behind the ORM's back; its rows stay
+        cursor.execute("DELETE FROM annotation_item WHERE id = %s", [keeper.pk])
+    assert NearDupBucket.objects.filter(item_id=keeper.pk).exists()
+    _import(near_project, manager, {"id": "d", "text": BASE + "!"}, name="later.jsonl")
+    assert near_project.items.get(external_id="d").duplicate_of_id is None
+
+
+def test_a_new_threshold_files_the_projects_items_afresh_with_its_own_bands(near_project, manager):
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    keeper = near_project.items.get(external_id="k")
+    near_project.neardup_threshold = 0.9  # 3 bands of 21 rows
+    near_project.save()
+    _import(near_project, manager, {"id": "d", "text": BASE + "!"}, name="later.jsonl")
+    assert NearDupState.objects.get(project=near_project).threshold == 0.9
+    assert NearDupBucket.objects.filter(item=keeper).count() == 3
+    assert near_project.items.get(external_id="d").duplicate_of_id == keeper.pk
+
+
+def test_a_state_from_before_the_table_refiles_the_items_and_still_links(near_project, manager):
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    NearDupBucket.objects.filter(project=near_project).delete()
+    NearDupState.objects.filter(project=near_project).update(key_check="")  # as migration 0009 leaves it
+    _import(near_project, manager, {"id": "d", "text": BASE + "!"}, name="later.jsonl")
+    keeper = near_project.items.get(external_id="k")
+    assert near_project.items.get(external_id="d").duplicate_of_id == keeper.pk
+    state = NearDupState.objects.get(project=near_project)
+    assert len(state.key_check) == 16
+
+
+def test_a_rejected_import_files_no_bucket(near_project, manager):
+    _import(near_project, manager, {"text": UNRELATED})
+    filed = NearDupBucket.objects.filter(project=near_project).count()
+    with pytest.raises(ImportRowError):
+        _import(near_project, manager, {"text": BASE}, {"text": ""}, name="bad.jsonl")
+    assert NearDupBucket.objects.filter(project=near_project).count() == filed
+    assert not near_project.items.filter(external_id="").exclude(duplicate_of=None).exists()
+
+
+def test_projects_never_match_each_others_keepers(near_project, manager):
+    from tests.factories import project_make
+
+    other = project_make(manager=manager, name="Other", texts=[])
+    other.neardup_threshold = 0.7
+    other.save()
+    _import(near_project, manager, {"text": BASE})
+    _import(other, manager, {"text": BASE + "!"})
+    assert other.items.get().duplicate_of_id is None
