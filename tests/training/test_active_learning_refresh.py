@@ -122,6 +122,25 @@ def test_a_refresh_whose_worker_was_lost_is_taken_over(manager, annotator):
     assert _state(project).refresh_status == RefreshStatus.IDLE
 
 
+@pytest.mark.parametrize(("age", "taken"), [(STALE_SECONDS + 60, True), (5, False)])
+def test_enough_new_labels_take_over_a_lost_refresh_but_not_a_recent_one(
+    manager, annotator, age, taken
+):
+    project = al_project(manager=manager, annotator=annotator, texts=[*POSITIVE, *NEGATIVE])
+    al_on(project, manager)
+    started = timezone.now() - timedelta(seconds=age)
+    ActiveLearning.objects.filter(project=project).update(
+        refresh_status=RefreshStatus.RUNNING, refresh_started_at=started, pending_labels=0
+    )
+    every = _state(project).refresh_every
+
+    active_learning_labels_added(project_id=project.pk, count=every)
+
+    state = _state(project)
+    assert state.refresh_status == (RefreshStatus.QUEUED if taken else RefreshStatus.RUNNING)
+    assert state.pending_labels == every
+
+
 def test_a_recent_running_refresh_is_not_run_twice(manager, annotator):
     project = al_project(manager=manager, annotator=annotator, texts=[*POSITIVE, *NEGATIVE])
     al_on(project, manager)

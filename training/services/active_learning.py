@@ -3,7 +3,6 @@
 import logging
 import time
 from datetime import timedelta
-from datetime import timezone as dt_timezone
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -29,7 +28,8 @@ _UPDATABLE = ("strategy", "control_fraction", "refresh_every")
 _BUMP_SQL = """
 UPDATE training_activelearning SET pending_labels = pending_labels + %s
  WHERE project_id = %s AND strategy <> %s
-RETURNING pending_labels, refresh_every, refresh_status, refresh_started_at
+RETURNING pending_labels, refresh_every, refresh_status,
+          (refresh_started_at IS NULL OR refresh_started_at < %s)
 """
 
 
@@ -88,11 +88,17 @@ def _enqueue(project_id: int) -> None:
     transaction.on_commit(lambda: active_learning_refresh_task.delay(project_id))
 
 
-def _queue_if_idle(project_id: int, *, stale_since=None) -> bool:
-    """idle -> queued (or a stale running -> queued) by one conditional UPDATE; enqueue on success."""
+def _queue_if_idle(project_id: int, *, take_stale: bool = False) -> bool:
+    """idle -> queued (or a stale running -> queued) by one conditional UPDATE; enqueue on success.
+
+    A run still "running" after STALE_SECONDS died with its worker; ``take_stale`` takes it over.
+    The times are compared in SQL, against the value as the database stores it.
+    """
     takeable = Q(refresh_status=RefreshStatus.IDLE)
-    if stale_since is not None:
-        takeable |= Q(refresh_status=RefreshStatus.RUNNING, refresh_started_at=stale_since)
+    if take_stale:
+        takeable |= Q(refresh_status=RefreshStatus.RUNNING) & (
+            Q(refresh_started_at__lt=_stale_before()) | Q(refresh_started_at=None)
+        )
     queued = (
         ActiveLearning.objects.filter(takeable, project_id=project_id)
         .exclude(strategy=Strategy.OFF)
@@ -111,7 +117,7 @@ def active_learning_labels_added(*, project_id: int, count: int = 1) -> None:
     the running one queues the next itself when it ends, if enough labels came in meanwhile.
     """
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_BUMP_SQL, [count, project_id, Strategy.OFF.value])
+        cursor.execute(_BUMP_SQL, [count, project_id, Strategy.OFF.value, _stale_before()])
         row = cursor.fetchone()
         if row is not None and connection.vendor == "postgresql":
             # A counter lost in a crash only delays a refresh: no need to wait for the WAL flush
@@ -119,26 +125,13 @@ def active_learning_labels_added(*, project_id: int, count: int = 1) -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     if row is None:
         return
-    pending, every, status, started_at = row
+    pending, every, status, stale = row
     if pending < every:
         return
     if status == RefreshStatus.IDLE:
         _queue_if_idle(project_id)
-    elif status == RefreshStatus.RUNNING and started_at is not None:
-        started_at = _as_datetime(started_at)
-        if started_at < _stale_before():
-            _queue_if_idle(project_id, stale_since=started_at)
-
-
-def _as_datetime(value):
-    # SQLite hands RETURNING values back as text.
-    if isinstance(value, str):
-        from django.utils.dateparse import parse_datetime
-
-        value = parse_datetime(value)
-        if timezone.is_naive(value):
-            value = timezone.make_aware(value, dt_timezone.utc)
-    return value
+    elif status == RefreshStatus.RUNNING and stale:
+        _queue_if_idle(project_id, take_stale=True)
 
 
 def active_learning_refresh_request(*, project: Project, actor=None, force: bool = False) -> bool:
@@ -169,7 +162,7 @@ def active_learning_refresh_request(*, project: Project, actor=None, force: bool
         state.refresh_started_at is None or state.refresh_started_at < _stale_before()
     )
     with transaction.atomic():
-        queued = _queue_if_idle(project.pk, stale_since=state.refresh_started_at if stale else None)
+        queued = _queue_if_idle(project.pk, take_stale=stale)
         if queued and actor is not None:
             audit_record(actor=actor, action="active_learning.refresh_request", project=project, target=state)
     return queued or state.refresh_status == RefreshStatus.RUNNING
