@@ -125,8 +125,7 @@ def main() -> None:
         label = f"near-dup {config.shingle} {config.ngram}-grams, {config.num_perm} perm"
         row = timing(label, len(texts), started, cpu_started, None)
         linked = sum(len(keys) for keys in neardup_groups(matches).values())
-        size_mb = len(index.dumps()) / 1e6
-        row["out"] = f"{len(index):,} keepers, {linked:,} linked, index {size_mb:.1f} MB"
+        row["out"] = f"{len(index):,} keepers, {linked:,} linked"
         results.append(row)
 
     print(f"\n{'step':<48} {'texts':>8} {'texts/s':>9} {'/CPU s':>9}  result")
