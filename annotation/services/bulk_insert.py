@@ -1,6 +1,25 @@
 """Inserting many new rows at once: PostgreSQL's COPY where it runs, bulk_create elsewhere."""
 
 from django.db import OperationalError, connections, router, transaction
+from django.db.models import (
+    BigIntegerField,
+    BinaryField,
+    BooleanField,
+    CharField,
+    FloatField,
+    ForeignKey,
+    IntegerField,
+    PositiveIntegerField,
+)
+
+# Fields whose database value is the attribute itself when it is one of _PLAIN_VALUES (exact
+# types: an enum member or a memoryview takes the field's own path): asking the field costs
+# about a microsecond a value, a fifth of an import's insert time.
+_PLAIN_FIELDS = (
+    BigIntegerField, BinaryField, BooleanField, CharField, FloatField, ForeignKey, IntegerField,
+    PositiveIntegerField,
+)  # fmt: skip
+_PLAIN_VALUES = frozenset({int, str, bytes, bool, float, type(None)})
 
 
 def rows_insert(model, objs: list, *, batch_size: int = 1000) -> None:
@@ -23,8 +42,11 @@ def rows_insert(model, objs: list, *, batch_size: int = 1000) -> None:
     meta = model._meta
     pk = meta.pk
     fields = [field for field in meta.concrete_fields if field is not pk]
+    plain = [type(field) in _PLAIN_FIELDS for field in fields]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(column) for column in [pk.column, *(field.column for field in fields)])
+    columns = ", ".join(
+        quote(column) for column in [pk.column, *(field.column for field in fields)]
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -34,9 +56,13 @@ def rows_insert(model, objs: list, *, batch_size: int = 1000) -> None:
             setattr(obj, pk.attname, new_id)
         with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row(
-                    [obj.pk, *(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields)]
-                )
+                row = [obj.pk]
+                for field, is_plain in zip(fields, plain):
+                    value = getattr(obj, field.attname)
+                    if not (is_plain and type(value) in _PLAIN_VALUES):
+                        value = field.get_db_prep_save(field.pre_save(obj, True), connection)
+                    row.append(value)
+                copy.write_row(row)
     for obj in objs:
         obj._state.adding, obj._state.db = False, alias
 
@@ -68,3 +94,30 @@ def statistics_refresh(model) -> bool:
             return False
         finally:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+def values_present(model, *, project_id: int, field_name: str, values) -> set:
+    """Which of ``values`` the project's rows of ``model`` hold in ``field_name`` (a plain column).
+
+    Why not ``filter(field__in=values)``: Django prepares each of the 1,000 values of an import
+    batch one by one (a tenth of a batch's database time). On PostgreSQL the values go as one
+    array parameter instead; elsewhere the ORM's lookup is used.
+    """
+    values = list(values)
+    if not values:
+        return set()
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    rows = model.objects.using(alias).filter(project_id=project_id)
+    if connection.vendor != "postgresql":
+        lookup = {f"{field_name}__in": values}
+        return set(rows.filter(**lookup).values_list(field_name, flat=True))
+    quote = connection.ops.quote_name
+    column = quote(model._meta.get_field(field_name).column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM {quote(model._meta.db_table)} "
+            f"WHERE project_id = %s AND {column} = ANY(%s)",
+            [project_id, values],
+        )
+        return {value for (value,) in cursor.fetchall()}

@@ -24,7 +24,7 @@ from annotation.models import (
 )
 from annotation.pipeline.cleaning import CleaningPolicy, text_clean
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
-from annotation.services.bulk_insert import rows_insert, statistics_refresh
+from annotation.services.bulk_insert import rows_insert, statistics_refresh, values_present
 from annotation.services.neardup_store import neardup_index
 from governance.audit import audit_record
 from governance.keyring import project_cipher
@@ -224,14 +224,8 @@ class Importer:
         self.tally.rows += len(batch)
         prepared = [p for p in map(self._prepare, batch) if p is not None]
         ids = [p.row.external_id for p in prepared if p.row.external_id]
-        existing = (
-            set(
-                Item.objects.filter(project=self.project, external_id__in=ids).values_list(
-                    "external_id", flat=True
-                )
-            )
-            if ids
-            else set()
+        existing = values_present(
+            Item, project_id=self.project.pk, field_name="external_id", values=ids
         )
         fresh = [p for p in prepared if not p.row.external_id or p.row.external_id not in existing]
         self.tally.skipped_existing += len(prepared) - len(fresh)
@@ -241,14 +235,8 @@ class Importer:
         # batches are in the database already (committed, or inside this same transaction), so
         # only this batch's indexes are held: memory stays flat however long the file is.
         wanted = {item.text_index for p, item in built if not item.external_id}
-        seen = (
-            set(
-                Item.objects.filter(project=self.project, text_index__in=wanted).values_list(
-                    "text_index", flat=True
-                )
-            )
-            if wanted
-            else set()
+        seen = values_present(
+            Item, project_id=self.project.pk, field_name="text_index", values=wanted
         )
         kept = []
         for p, item in built:

@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from annotation.models import Annotation, AnnotationStatus, Item
-from annotation.services.bulk_insert import rows_insert, statistics_refresh
+from annotation.models import Annotation, AnnotationStatus, Item, PiiFinding, PiiPolicy
+from annotation.services.bulk_insert import rows_insert, statistics_refresh, values_present
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,33 @@ def test_a_statistics_refresh_counts_the_rows_of_the_open_transaction(project):
         assert cursor.fetchone()[0] >= 300
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"  # the short timeout does not outlive the refresh
+
+
+def test_values_of_every_kind_are_stored_as_the_fields_would_store_them(project):
+    item = _items(project, ["a text with a finding"])[0]
+    item.queue_rank, item.is_gold, item.annotation_count = 0.25, True, 3
+    rows_insert(Item, [item])
+    finding = PiiFinding(
+        project=project, item=item, entity="EMAIL", start=2, end=6, score=0.85, action=PiiPolicy.MASK
+    )
+    rows_insert(PiiFinding, [finding])
+    stored = Item.objects.get(pk=item.pk)
+    assert (stored.queue_rank, stored.is_gold, stored.annotation_count) == (0.25, True, 3)
+    assert bytes(stored.text_ct) == bytes(item.text_ct) and stored.source_id is None
+    row = PiiFinding.objects.values("entity", "start", "end", "score", "action", "status").get()
+    assert row == {
+        "entity": "EMAIL", "start": 2, "end": 6, "score": 0.85, "action": "mask", "status": "pending"
+    }
+
+
+def test_values_present_names_only_the_projects_own_values(project, manager):
+    from tests.factories import project_make
+
+    other = project_make(manager=manager, name="Other", texts=[])
+    rows_insert(Item, _items(project, ["kept"]) + _items(other, ["elsewhere"]))
+    found = values_present(
+        Item, project_id=project.pk, field_name="external_id", values=["x-kept", "x-elsewhere", "x-new"]
+    )
+    assert found == {"x-kept"}
+    assert values_present(Item, project_id=project.pk, field_name="external_id", values=[]) == set()
+
