@@ -64,6 +64,39 @@ def test_turning_the_loop_off_puts_the_queue_back_in_import_order(manager, annot
     assert event.details["changes"]["strategy"] == ["least_confidence", "off"]
 
 
+def test_ranks_written_in_many_short_transactions_all_land(manager, annotator, monkeypatch):
+    from training.services import active_ranking
+
+    monkeypatch.setattr(active_ranking, "RANK_CHUNK", 3)  # 14 items: five transactions
+    project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
+    al_on(project, manager, control_fraction=0.0)
+
+    refresh(project)
+
+    assert queue_next_item(actor=annotator, project=project).text == UNSURE
+    open_ranks = Item.objects.filter(project=project, is_done=False).values_list("queue_rank", flat=True)
+    assert sorted(open_ranks) == [1.0, 2.0]
+
+
+def test_a_loop_turned_off_while_ranks_are_written_keeps_import_order(manager, annotator, monkeypatch):
+    from training.services import active_ranking
+
+    project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
+    al_on(project, manager, control_fraction=0.0)
+    write = active_ranking.ranks_write
+
+    def write_then_turn_off(**kwargs):  # a manager turns the loop off between two chunks
+        write(**kwargs)
+        active_learning_update(actor=manager, project=project, strategy="off")
+
+    monkeypatch.setattr(active_ranking, "ranks_write", write_then_turn_off)
+    refresh(project)
+
+    assert set(Item.objects.filter(project=project).values_list("queue_rank", flat=True)) == {0.0}
+    assert not LearningCurvePoint.objects.filter(project=project).exists()
+    assert queue_next_item(actor=annotator, project=project).text == CONFIDENT
+
+
 def test_a_refresh_records_a_learning_curve_point_and_is_audited(manager, annotator):
     project = _labelled_project(manager, annotator, pool_first=[CONFIDENT, UNSURE])
     al_on(project, manager)

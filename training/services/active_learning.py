@@ -259,12 +259,15 @@ def _refresh(state: ActiveLearning) -> dict:
     started = time.perf_counter()
     ranks = np.empty(len(ranking.pool_ids), dtype=np.float64)
     ranks[ranking.order] = np.arange(1, len(ranking.order) + 1, dtype=np.float64)
+    if ActiveLearning.objects.filter(pk=state.pk, strategy=Strategy.OFF).exists():
+        return {"scored_by": ""}
+    ranks_write(project_id=project.pk, ids=ranking.pool_ids, ranks=ranks, control=ranking.control)
     with transaction.atomic():
-        # Turning the loop off meanwhile wins: its reset to import order is not overwritten.
         locked = ActiveLearning.objects.select_for_update().get(pk=state.pk)
         if locked.strategy == Strategy.OFF:
+            # Turned off while the ranks were written: its reset to import order wins.
+            Item.objects.filter(project=project).exclude(queue_rank=0).update(queue_rank=0)
             return {"scored_by": ""}
-        ranks_write(project_id=project.pk, ids=ranking.pool_ids, ranks=ranks, control=ranking.control)
         _curve_record(project, ranking)
         stop_set = state.stop_set
         if ranking.stop_predictions is not None:

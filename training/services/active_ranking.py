@@ -305,15 +305,26 @@ UPDATE annotation_item AS i SET queue_rank = v.rank, in_control = v.control
 _RANKS_SQL = "UPDATE annotation_item SET queue_rank = %s, in_control = %s WHERE id = %s AND project_id = %s"
 
 
+# Rows per rank-writing transaction. Annotators' queue skips rows another transaction has locked
+# and waits a moment for them (annotation/services/queue.py); one statement over a 100,000-item
+# pool would lock every open item for longer than that wait, so they would be told the queue is
+# empty. 2,000 rows take a few milliseconds.
+RANK_CHUNK = 2000
+
+
 def ranks_write(*, project_id: int, ids: np.ndarray, ranks: np.ndarray, control: np.ndarray) -> None:
-    """Write every rank in one statement (PostgreSQL) or one transaction, so the queue is never half-ranked."""
-    ids_list = [int(i) for i in ids]
-    ranks_list = [float(r) for r in ranks]
-    control_list = [bool(c) for c in control]
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_RANKS_PG_SQL, [ids_list, ranks_list, control_list, project_id])
-        else:
-            cursor.executemany(
-                _RANKS_SQL, [(r, c, i, project_id) for i, r, c in zip(ids_list, ranks_list, control_list)]
-            )
+    """Write the ranks in short transactions of RANK_CHUNK rows each, in id order.
+
+    Between two chunks the queue mixes new and old ranks for a few milliseconds; a queue order
+    is a preference, so that is harmless, while a long lock on every open item is not.
+    """
+    order = np.argsort(ids, kind="stable")
+    for start in range(0, len(order), RANK_CHUNK):
+        part = order[start : start + RANK_CHUNK]
+        rows = [(int(ids[i]), float(ranks[i]), bool(control[i])) for i in part]
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                columns = [list(column) for column in zip(*rows)]
+                cursor.execute(_RANKS_PG_SQL, [*columns, project_id])
+            else:
+                cursor.executemany(_RANKS_SQL, [(r, c, i, project_id) for i, r, c in rows])
