@@ -51,7 +51,7 @@ def _actor():
 
 def _project(actor, name: str):
     from annotation.models import PiiPolicy
-    from annotation.services.import_jobs import import_policy_update
+    from annotation.services.import_policies import import_policy_update
     from annotation.services.projects import project_create
 
     project = project_create(actor=actor, name=name, labels=[{"name": label} for label in corpus.LABELS])
@@ -157,7 +157,7 @@ STAGES = [
     ("build items (encrypt text, blind index)", "annotation/services/imports.py", "_item_build"),
     ("insert items, findings (COPY)", "annotation/services/bulk_insert.py", "rows_insert"),
     ("near-duplicates (MinHash LSH + links)", "annotation/services/imports.py", "_neardup_link"),
-    ("PII findings, annotations, predictions rows", "annotation/services/imports.py", "_extras_create"),
+    ("PII findings, annotations, predictions rows", "annotation/services/import_rows.py", "create"),
     ("progress on the side connection", "annotation/services/import_jobs.py", "__call__"),
     ("audit", "governance/audit.py", "audit_record"),
 ]

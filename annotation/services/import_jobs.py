@@ -18,8 +18,6 @@ from annotation.models import (
     ImportJob,
     ImportOnError,
     ImportStatus,
-    Item,
-    PiiFinding,
     Project,
 )
 from annotation.pipeline.readers import ImportReader, ImportRowError
@@ -32,7 +30,6 @@ from annotation.services.import_uploads import (
 from annotation.services.imports import REPORT_LIMIT, Importer, batches, embeddings_request
 from governance.access import has_project_perm
 from governance.audit import audit_record
-from governance.pii import pii_reidentify
 from governance.roles import Perm
 
 logger = logging.getLogger(__name__)
@@ -178,8 +175,13 @@ def import_jobs_stale_fail(*, project: Project | None = None) -> int:
                 continue
             if job.on_error == ImportOnError.REJECT:
                 ImportJob.objects.filter(pk=job.pk).update(created=0, skipped=0, near_duplicates=0)
-            audit_record(actor="system", action="items.import.stale", project=job.project, target=job,
-                         details={"heartbeat_at": job.heartbeat_at.isoformat()})
+            audit_record(
+                actor="system",
+                action="items.import.stale",
+                project=job.project,
+                target=job,
+                details={"heartbeat_at": job.heartbeat_at.isoformat()},
+            )
         upload_delete(job)
         failed += 1
     return failed
@@ -316,107 +318,3 @@ def _finish(job: ImportJob, status: str, *, report: dict | None = None, error: s
     if status == ImportStatus.FAILED and job.on_error == ImportOnError.REJECT:
         fields.update(created=0, skipped=0, near_duplicates=0)
     ImportJob.objects.filter(pk=job.pk).update(**fields)
-
-
-# --- provenance, findings, reveal ------------------------------------------------------------
-
-
-@transaction.atomic
-def data_source_create(
-    *,
-    actor,
-    project: Project,
-    name: str,
-    origin: str = "",
-    licence: str = "",
-    consent_basis: str = "",
-    collection_date=None,
-    retention_days=None,
-) -> DataSource:
-    if DataSource.objects.filter(project=project, name=name).exists():
-        raise ValidationError(
-            {"name": gettext("The project already has a data source of this name.")}
-        )
-    source = DataSource.objects.create(
-        project=project,
-        name=name,
-        origin=origin,
-        licence=licence,
-        consent_basis=consent_basis,
-        collection_date=collection_date,
-        retention_days=retention_days,
-        created_by=actor,
-    )
-    audit_record(
-        actor=actor,
-        action="datasource.create",
-        project=project,
-        target=source,
-        details={"name": name},
-    )
-    return source
-
-
-@transaction.atomic
-def import_policy_update(
-    *,
-    actor,
-    project: Project,
-    cleaning_policy: dict,
-    pii_policy: str,
-    neardup_threshold: float | None,
-) -> Project:
-    from annotation.services.imports import cleaning_policy_of
-
-    project.cleaning_policy, project.pii_policy, project.neardup_threshold = (
-        cleaning_policy,
-        pii_policy,
-        neardup_threshold,
-    )
-    try:
-        cleaning_policy_of(project)
-    except (TypeError, ValueError) as error:
-        raise ValidationError({"cleaning_policy": str(error)}) from None
-    project.full_clean()
-    project.save(update_fields=["cleaning_policy", "pii_policy", "neardup_threshold", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="project.import_policy",
-        project=project,
-        details={
-            "cleaning_policy": cleaning_policy,
-            "pii_policy": pii_policy,
-            "neardup_threshold": neardup_threshold,
-        },
-    )
-    return project
-
-
-@transaction.atomic
-def pii_finding_review(*, actor, finding: PiiFinding, status: str) -> PiiFinding:
-    finding.status, finding.reviewed_by, finding.reviewed_at = status, actor, timezone.now()
-    finding.full_clean()
-    finding.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-    audit_record(
-        actor=actor,
-        action="pii.review",
-        project=finding.project,
-        target=finding,
-        details={"item": finding.item_id, "entity": finding.entity, "status": status},
-    )
-    return finding
-
-
-@transaction.atomic
-def item_pii_reveal(*, actor, item: Item) -> str:
-    """The item's text with its pseudonyms put back; managers only, and every reveal is audited."""
-    if not has_project_perm(user=actor, project=item.project, perm=Perm.MANAGE_MEMBERS):
-        raise PermissionError("Only the project's managers may reveal pseudonymised values.")
-    audit_record(
-        actor=actor,
-        action="pii.reveal",
-        project=item.project,
-        target=item,
-        details={"tokens": len(item.pii_mapping)},
-    )
-    return pii_reidentify(item.text, item.pii_mapping)

@@ -1,30 +1,25 @@
 """Importing items from an uploaded file: cleaning, labels, PII, dedup and near-dup links, batch by batch."""
 
-import hmac
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import BinaryIO
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
 
 from annotation.models import (
-    Annotation,
-    AnnotationStatus,
     DataSource,
     Item,
     Label,
-    PiiFinding,
     PiiPolicy,
-    Prediction,
     Project,
     TaskType,
 )
 from annotation.pipeline.cleaning import CleaningPolicy, text_clean
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
 from annotation.services.bulk_insert import rows_insert, statistics_refresh, values_present
+from annotation.services.import_rows import ImportedRows
 from annotation.services.neardup_store import neardup_index
 from governance.audit import audit_record
 from governance.keyring import project_cipher
@@ -35,13 +30,6 @@ BATCH_SIZE = 1000
 ANALYZE_FIRST = 10_000
 # Report lines kept per import (bad rows, near-duplicate links): the counters go on past it.
 REPORT_LIMIT = 10_000
-# Label Studio predictions keep their model version behind this prefix; CoNLL spans become
-# predictions of this version, so an annotator confirms them rather than inheriting them.
-LABELSTUDIO_PREFIX = "labelstudio:"
-CONLL_MODEL_VERSION = "import:conll"
-# Annotations from another tool are credited to one inactive placeholder account per source user
-# and project, named by a keyed hash of the source user id/email so no address is stored in clear.
-PLACEHOLDER_PREFIX = "imported-"
 
 
 @dataclass(frozen=True)
@@ -125,7 +113,7 @@ class Importer:
             if project.neardup_threshold
             else None
         )
-        self._placeholders: dict[str, int] = {}
+        self.rows = ImportedRows(project, self.cipher)
         self._analysed_at = 0  # rows created when the item table's statistics were last refreshed
 
     # --- per row ------------------------------------------------------------------------------
@@ -251,7 +239,7 @@ class Importer:
             # At 10,000, 20,000, 40,000 ... new rows: a few refreshes, however long the file.
             statistics_refresh(Item)
             self._analysed_at = self.tally.created
-        self._extras_create(kept)
+        self.rows.create(kept)
         if self.neardup is not None:
             self._neardup_link(kept)
 
@@ -263,78 +251,10 @@ class Importer:
         item.meta = p.meta
         if p.mapping:
             item.pii_mapping = p.mapping
-        submitted = {self._annotator_id(entry["annotator"]) for entry in p.row.annotations}
+        submitted = {self.rows.annotator_id(entry["annotator"]) for entry in p.row.annotations}
         item.annotation_count = len(submitted)
         item.is_done = item.annotation_count >= self.project.overlap
         return item
-
-    def _extras_create(self, kept: list) -> None:
-        findings, annotations, predictions = [], [], []
-        for p, item in kept:
-            findings += [
-                PiiFinding(
-                    project=self.project,
-                    item=item,
-                    entity=f.entity,
-                    start=f.start,
-                    end=f.end,
-                    score=f.score,
-                    action=self.project.pii_policy,
-                )
-                for f in p.findings
-            ]
-            annotators = set()
-            for entry in p.row.annotations:
-                annotator_id = self._annotator_id(entry["annotator"])
-                if annotator_id in annotators:  # one answer per annotator and item: the first wins
-                    continue
-                annotators.add(annotator_id)
-                annotation = Annotation(
-                    project=self.project,
-                    item=item,
-                    annotator_id=annotator_id,
-                    status=AnnotationStatus.SUBMITTED,
-                )
-                annotation.value = entry["value"]
-                annotations.append(annotation)
-            versions = set()
-            entries = [
-                (LABELSTUDIO_PREFIX + (e["model_version"] or "unknown"), e["value"], e["score"])
-                for e in p.row.predictions
-            ]
-            if p.row.spans:
-                entries.append((CONLL_MODEL_VERSION, {"spans": p.row.spans}, 1.0))
-            for version, value, score in entries:
-                if version[:200] in versions:
-                    continue
-                versions.add(version[:200])
-                prediction = Prediction(
-                    project=self.project,
-                    item=item,
-                    model_version=version[:200],
-                    score=1.0 if score is None else score,
-                )
-                prediction.value = value
-                predictions.append(prediction)
-        rows_insert(PiiFinding, findings, batch_size=BATCH_SIZE)
-        rows_insert(Annotation, annotations, batch_size=BATCH_SIZE)
-        rows_insert(Prediction, predictions, batch_size=BATCH_SIZE)
-
-    def _annotator_id(self, source_user: str | None) -> int:
-        name = source_user or "unknown"
-        if name not in self._placeholders:
-            digest = hmac.digest(
-                self.cipher.index_key, b"import-annotator:" + name.encode(), "sha256"
-            ).hex()
-            username = f"{PLACEHOLDER_PREFIX}p{self.project.pk}-{digest[:16]}"
-            user, created = get_user_model().objects.get_or_create(
-                username=username, defaults={"is_active": False}
-            )
-            if created:
-                user.set_unusable_password()
-                user.save(update_fields=["password"])
-            self._placeholders[name] = user.pk
-        return self._placeholders[name]
 
     # --- near duplicates ----------------------------------------------------------------------
 

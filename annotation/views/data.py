@@ -20,9 +20,9 @@ from annotation.forms import (
 from annotation.models import ImportJob, Item, PiiFinding
 from annotation.pipeline.writers import csv_stream
 from annotation.services.exports import annotations_export, export_content_type
-from annotation.services.import_jobs import (
+from annotation.services.import_jobs import import_job_create
+from annotation.services.import_policies import (
     data_source_create,
-    import_job_create,
     import_policy_update,
     item_pii_reveal,
     pii_finding_review,

@@ -20,12 +20,8 @@ from annotation.models import (
     TaskType,
 )
 from annotation.selectors import item_find_by_text
-from annotation.services.import_jobs import (
-    data_source_create,
-    import_job_create,
-    import_job_run,
-    item_pii_reveal,
-)
+from annotation.services.import_jobs import import_job_create, import_job_run
+from annotation.services.import_policies import data_source_create, item_pii_reveal
 from governance.models import AuditEvent
 from tests.factories import project_make
 

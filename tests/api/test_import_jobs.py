@@ -4,7 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import ImportJob
-from annotation.services.import_jobs import data_source_create, import_job_run
+from annotation.services.import_jobs import import_job_run
+from annotation.services.import_policies import data_source_create
 
 pytestmark = pytest.mark.django_db
 
