@@ -43,9 +43,9 @@ def _tuples(y, multi_label: bool) -> list[tuple[str, ...]]:
     return [tuple(label) if multi_label else (label,) for label in y]
 
 
-def classification_run(data, X_pool, X_test, strategy: str, seed: int, settings: Settings) -> Run:
-    n = X_pool.shape[0]
-    pool_y, test_y = _tuples(data.pool_y, data.multi_label), _tuples(data.test_y, data.multi_label)
+def _simulate(n: int, strategy: str, seed: int, settings: Settings, *, fit, evaluate, uncertain,
+              embeddings) -> Run:
+    """Rounds of fit, score the pool, order the queue, label the next batch, until the budget."""
     rng = np.random.default_rng([seed, STRATEGIES.index(strategy)])
     control = control_mask(np.arange(n), fraction=settings.control, salt=f"sim-{seed}".encode())
     labelled = np.zeros(n, dtype=bool)
@@ -54,22 +54,34 @@ def classification_run(data, X_pool, X_test, strategy: str, seed: int, settings:
     while True:
         started = time.perf_counter()
         rows = np.flatnonzero(labelled)
-        model = head_fit(X_pool[rows], [pool_y[row] for row in rows], labels=data.labels,
-                         multi_label=data.multi_label, seed=seed)
+        model = fit(rows)
         run.labels.append(int(rows.shape[0]))
         if rows.shape[0] >= min(settings.budget, n):
-            run.score.append(accuracy(model, X_test, test_y))
+            run.score.append(evaluate(model))
             break
         unlabelled = np.flatnonzero(~labelled)
-        scores = None
-        if model is not None and strategy != "random":
-            scores = uncertainty(model.predict_proba(X_pool[unlabelled]), strategy=strategy,
-                                 multi_label=data.multi_label)
-        batch = _next_batch(strategy, scores, X_pool[unlabelled], unlabelled, control, settings, rng)
+        scores = uncertain(model, unlabelled) if model is not None and strategy != "random" else None
+        batch = _next_batch(strategy, scores, embeddings[unlabelled], unlabelled, control, settings, rng)
         run.refresh_s.append(time.perf_counter() - started)
-        run.score.append(accuracy(model, X_test, test_y))
+        run.score.append(evaluate(model))
         labelled[batch[: settings.budget - rows.shape[0]]] = True
     return run
+
+
+def classification_run(data, X_pool, X_test, strategy: str, seed: int, settings: Settings) -> Run:
+    pool_y, test_y = _tuples(data.pool_y, data.multi_label), _tuples(data.test_y, data.multi_label)
+
+    def fit(rows):
+        return head_fit(X_pool[rows], [pool_y[row] for row in rows], labels=data.labels,
+                        multi_label=data.multi_label, seed=seed)
+
+    def uncertain(model, unlabelled):
+        return uncertainty(model.predict_proba(X_pool[unlabelled]), strategy=strategy,
+                           multi_label=data.multi_label)
+
+    return _simulate(X_pool.shape[0], strategy, seed, settings, fit=fit,
+                     evaluate=lambda model: accuracy(model, X_test, test_y), uncertain=uncertain,
+                     embeddings=X_pool)
 
 
 def full_pool_accuracy(data, X_pool, X_test) -> float:
@@ -97,32 +109,17 @@ def span_run(pool, test, tag_names, strategy: str, seed: int, settings: Settings
     """Budget and batch count sentences (an annotator's unit of work), the head sees their words."""
     pool_vectors, pool_tags, sentence_vectors = pool
     test_vectors, test_tags = test
-    n = len(pool_vectors)
-    rng = np.random.default_rng([seed, STRATEGIES.index(strategy)])
-    control = control_mask(np.arange(n), fraction=settings.control, salt=f"sim-{seed}".encode())
-    labelled = np.zeros(n, dtype=bool)
-    labelled[seed_rows(n, settings.seed_size, seed)] = True
-    run = Run()
-    while True:
-        started = time.perf_counter()
-        rows = np.flatnonzero(labelled)
-        model = _span_fit(pool_vectors, pool_tags, rows, tag_names, seed)
-        run.labels.append(int(rows.shape[0]))
-        if rows.shape[0] >= min(settings.budget, n):
-            run.score.append(_span_f1(model, test_vectors, test_tags))
-            break
-        unlabelled = np.flatnonzero(~labelled)
-        scores = None
-        if model is not None and strategy != "random":
-            words = [pool_vectors[row] for row in unlabelled]
-            proba = model.predict_proba(np.concatenate(words))
-            per_sentence = np.split(proba, np.cumsum([len(w) for w in words])[:-1])
-            scores = token_uncertainty(per_sentence, strategy=strategy, aggregate=settings.span_aggregate)
-        batch = _next_batch(strategy, scores, sentence_vectors[unlabelled], unlabelled, control, settings, rng)
-        run.refresh_s.append(time.perf_counter() - started)
-        run.score.append(_span_f1(model, test_vectors, test_tags))
-        labelled[batch[: settings.budget - rows.shape[0]]] = True
-    return run
+
+    def uncertain(model, unlabelled):
+        words = [pool_vectors[row] for row in unlabelled]
+        proba = model.predict_proba(np.concatenate(words))
+        per_sentence = np.split(proba, np.cumsum([len(w) for w in words])[:-1])
+        return token_uncertainty(per_sentence, strategy=strategy, aggregate=settings.span_aggregate)
+
+    return _simulate(len(pool_vectors), strategy, seed, settings,
+                     fit=lambda rows: _span_fit(pool_vectors, pool_tags, rows, tag_names, seed),
+                     evaluate=lambda model: _span_f1(model, test_vectors, test_tags),
+                     uncertain=uncertain, embeddings=sentence_vectors)
 
 
 def full_pool_span_f1(pool, test, tag_names) -> float:
