@@ -12,6 +12,7 @@ from annotation.models import (
     DataSource,
     Item,
     Label,
+    NearDupBucket,
     PiiPolicy,
     Project,
     TaskType,
@@ -238,6 +239,10 @@ class Importer:
         if self.tally.created >= max(ANALYZE_FIRST, 2 * self._analysed_at):
             # At 10,000, 20,000, 40,000 ... new rows: a few refreshes, however long the file.
             statistics_refresh(Item)
+            if self.neardup is not None:
+                # The buckets grow 5-8 rows an item: planned from stale statistics, the lookup of a
+                # batch's band keys reads every bucket of the project (170 ms a batch at 1M rows).
+                statistics_refresh(NearDupBucket)
             self._analysed_at = self.tally.created
         self.rows.create(kept)
         if self.neardup is not None:
