@@ -141,6 +141,9 @@ TRAINING_QUEUE = _get("TRAINING_QUEUE", "gpu")
 # How long an item handed to an annotator stays reserved for them.
 QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)
 IMPORT_MAX_TEXT_CHARS = _int("IMPORT_MAX_TEXT_CHARS", 100_000)
+# Processes that clean and scan a background import's rows for personal data while the job
+# process writes the previous batch; 0 does it all in the job process.
+IMPORT_SCAN_PROCESSES = _int("IMPORT_SCAN_PROCESSES", max(1, min(4, (os.cpu_count() or 2) - 1)))
 
 LOG_LEVEL = _get("LOG_LEVEL", "INFO")
 

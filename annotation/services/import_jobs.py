@@ -21,13 +21,19 @@ from annotation.models import (
     Project,
 )
 from annotation.pipeline.readers import ImportReader, ImportRowError
+from annotation.services.import_scan import RowScanner
 from annotation.services.import_uploads import (
     CHUNK_BYTES,
     SealedUploadReader,
     upload_delete,
     upload_seal,
 )
-from annotation.services.imports import REPORT_LIMIT, Importer, batches, embeddings_request
+from annotation.services.imports import (
+    REPORT_LIMIT,
+    Importer,
+    embeddings_request,
+    scanned_batches,
+)
 from governance.access import has_project_perm
 from governance.audit import audit_record
 from governance.roles import Perm
@@ -238,18 +244,20 @@ def import_job_run(*, job_id: int) -> None:
             max_text_chars=settings.IMPORT_MAX_TEXT_CHARS,
             on_error=job.on_error,
         )
-        if skip:
-            _run_in_batches(job, importer, reader)
-        else:
-            side_progress = _SideProgress(job)
-            try:
-                with transaction.atomic():
-                    for batch in batches(reader.rows()):
-                        importer.batch_import(batch)
-                        side_progress(importer, reader)
-                    importer.audit(target=job)
-            finally:
-                side_progress.close()
+        scanner = RowScanner(importer.scan_policy, processes=settings.IMPORT_SCAN_PROCESSES)
+        with scanner:
+            if skip:
+                _run_in_batches(job, importer, reader, scanner)
+            else:
+                side_progress = _SideProgress(job)
+                try:
+                    with transaction.atomic():
+                        for batch, scans in scanned_batches(reader.rows(), scanner):
+                            importer.batch_import(batch, scans)
+                            side_progress(importer, reader)
+                        importer.audit(target=job)
+                finally:
+                    side_progress.close()
         _progress(job, importer, reader)
         _finish(job, ImportStatus.SUCCEEDED, report=_report(importer, reader))
     except ImportRowError as error:
@@ -278,11 +286,13 @@ def import_job_run(*, job_id: int) -> None:
         embeddings_request(project=job.project)
 
 
-def _run_in_batches(job: ImportJob, importer: Importer, reader: ImportReader) -> None:
+def _run_in_batches(
+    job: ImportJob, importer: Importer, reader: ImportReader, scanner: RowScanner
+) -> None:
     try:
-        for batch in batches(reader.rows()):
+        for batch, scans in scanned_batches(reader.rows(), scanner):
             with transaction.atomic():
-                importer.batch_import(batch)
+                importer.batch_import(batch, scans)
             _progress(job, importer, reader)
     finally:
         # Rows committed so far are imported whatever stops the reading: record them.

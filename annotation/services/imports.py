@@ -13,18 +13,17 @@ from annotation.models import (
     Item,
     Label,
     NearDupBucket,
-    PiiPolicy,
     Project,
     TaskType,
 )
-from annotation.pipeline.cleaning import CleaningPolicy, text_clean
+from annotation.pipeline.cleaning import CleaningPolicy
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
 from annotation.services.bulk_insert import rows_insert, statistics_refresh, values_present
 from annotation.services.import_rows import ImportedRows
+from annotation.services.import_scan import RowScan, RowScanner, ScanPolicy, rows_scan
 from annotation.services.neardup_store import neardup_index
 from governance.audit import audit_record
 from governance.keyring import project_cipher
-from governance.pii import pii_detect, pii_mask, pii_pseudonymise
 
 BATCH_SIZE = 1000
 # New rows after which the item table's statistics are first refreshed (see statistics_refresh).
@@ -74,6 +73,30 @@ def batches(rows, size: int = BATCH_SIZE):
         yield batch
 
 
+def scanned_batches(rows, scanner: RowScanner):
+    """Batches with their rows' scans, the next batch's scan started before a batch is handed out.
+
+    When reading stops with an error, the batch already read is still handed out (with its scan)
+    before the error is raised, so "skip" mode imports every row it counted.
+    """
+    iterator, pending = batches(rows), None
+    while True:
+        try:
+            batch = next(iterator, None)
+        except ImportRowError:
+            if pending is not None:
+                yield pending[0], pending[1].get()
+            raise
+        if batch is None:
+            break
+        submitted = scanner.submit([row.text for row in batch])
+        if pending is not None:
+            yield pending[0], pending[1].get()
+        pending = (batch, submitted)
+    if pending is not None:
+        yield pending[0], pending[1].get()
+
+
 def cleaning_policy_of(project: Project) -> CleaningPolicy:
     values = dict(project.cleaning_policy or {})
     if "languages" in values:
@@ -106,7 +129,11 @@ class Importer:
         self.project, self.actor, self.filename, self.fail = project, actor, filename, fail
         self.source, self.create_missing_labels = source, create_missing_labels
         self.cipher = project_cipher(project.pk)
-        self.policy = cleaning_policy_of(project)
+        self.scan_policy = ScanPolicy(
+            cleaning=cleaning_policy_of(project),
+            pii=project.pii_policy,
+            pseudonym_key=self.cipher.pseudonym_key,
+        )
         self.labels = set(project.labels.values_list("name", flat=True))
         self.tally = ImportTally()
         self.neardup = (
@@ -172,19 +199,14 @@ class Importer:
             self.labels.add(name)
             self.tally.labels_created.append(name)
 
-    def _prepare(self, row: ImportRow) -> _Prepared | None:
-        cleaned = text_clean(row.text, self.policy)
+    def _prepare(self, row: ImportRow, scan: RowScan) -> _Prepared | None:
+        cleaned = scan.cleaned
         if cleaned.rejected:
             self.fail(self._error(row, "text", cleaned.rejected_reason))
             return None
         if not self._values_check(row):
             return None
-        text, mapping = cleaned.text, {}
-        findings = pii_detect(text)
-        if findings and self.project.pii_policy == PiiPolicy.MASK:
-            text = pii_mask(text, findings)
-        elif findings and self.project.pii_policy == PiiPolicy.PSEUDONYMISE:
-            text, mapping = pii_pseudonymise(text, findings, key=self.cipher.pseudonym_key)
+        text, findings, mapping = scan.text, scan.findings, scan.mapping
         has_spans = row.spans or any(
             "spans" in e["value"] for e in row.annotations + row.predictions
         )
@@ -208,10 +230,13 @@ class Importer:
 
     # --- per batch ----------------------------------------------------------------------------
 
-    def batch_import(self, batch: list[ImportRow]) -> None:
-        """Import one batch; the caller holds the transaction."""
+    def batch_import(self, batch: list[ImportRow], scans: list[RowScan] | None = None) -> None:
+        """Import one batch, with its rows' scans when a RowScanner made them ahead; the caller
+        holds the transaction."""
         self.tally.rows += len(batch)
-        prepared = [p for p in map(self._prepare, batch) if p is not None]
+        if scans is None:
+            scans = rows_scan([row.text for row in batch], self.scan_policy)
+        prepared = [p for p in map(self._prepare, batch, scans) if p is not None]
         ids = [p.row.external_id for p in prepared if p.row.external_id]
         existing = values_present(
             Item, project_id=self.project.pk, field_name="external_id", values=ids
