@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, FinalSource, Item, Prediction, Project
@@ -68,8 +69,21 @@ def project_progress(*, project: Project, user, max_age_s: float = 0.0) -> Progr
     return Progress(
         total=total,
         done=done,
-        mine=Annotation.objects.filter(project=project, annotator=user, status=AnnotationStatus.SUBMITTED).count(),
+        mine=_submitted_count(project=project, user=user),
     )
+
+
+def _submitted_count(*, project: Project, user) -> int:
+    # Written out: the labelling API asks it on every "next", and building the ORM's COUNT took
+    # twice the CPU the database spent on it (the same statement; the annotator index serves it).
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {q(Annotation._meta.db_table)}"
+            f" WHERE {q('project_id')} = %s AND {q('annotator_id')} = %s AND {q('status')} = %s",
+            [project.pk, user.pk, AnnotationStatus.SUBMITTED.value],
+        )
+        return cursor.fetchone()[0]
 
 
 # Selectors of encrypted content raise DataShredded for a shredded project, even when the list
@@ -182,7 +196,15 @@ def prediction_list(*, project: Project) -> QuerySet[Prediction]:
 
 
 def prediction_latest(*, item: Item) -> Prediction | None:
-    return item.predictions.order_by("-created_at", "-id").first()
+    # Written out (the labelling API asks it on every "next"); the same statement as
+    # item.predictions.order_by("-created_at", "-id").first(), at a third of the CPU.
+    q = connection.ops.quote_name
+    latest = Prediction.objects.raw(
+        f"SELECT * FROM {q(Prediction._meta.db_table)} WHERE {q('item_id')} = %s"
+        f" ORDER BY {q('created_at')} DESC, {q('id')} DESC LIMIT 1",
+        [item.pk],
+    )
+    return next(iter(latest), None)
 
 
 def export_records(*, project: Project) -> Iterator[dict]:

@@ -20,7 +20,6 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 from governance.models import ApiToken
 from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
 
-
 # django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
 # finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
 # lookup, so a check is one indexed join and a deleted project takes its permission rows with it.
@@ -63,7 +62,9 @@ def _grants_sql(with_project: bool) -> str:
     or through a group; parameters: user id, project id, user id, project id.
 
     Hand-written because it runs on every request: Django building the equivalent union cost
-    four times the CPU of running it. Names come from the models, values are parameters.
+    four times the CPU of running it. Names come from the models, values are parameters. The union
+    yields only permission ids, joined to their codenames (and the project) once: PostgreSQL took
+    twice as long to plan the same joins written into each branch.
     """
     from django.contrib.auth import get_user_model
 
@@ -71,27 +72,23 @@ def _grants_sql(with_project: bool) -> str:
     project = q(_project_model()._meta.db_table)
     permission = q(Permission._meta.db_table)
     user_groups = q(get_user_model().groups.through._meta.db_table)
-    columns = f"{permission}.{q('codename')} AS {q('granted')}"
-    if with_project:
-        columns = f"{project}.*, {columns}"
-
-    def grants(table: str, holder_join: str, holder: str) -> str:
-        project_join = f" JOIN {project} ON {project}.{q('id')} = {table}.{q('content_object_id')}"
-        return (
-            f"SELECT {columns} FROM {table}{holder_join}"
-            f" JOIN {permission} ON {permission}.{q('id')} = {table}.{q('permission_id')}"
-            f"{project_join if with_project else ''}"
-            f" WHERE {holder} = %s AND {table}.{q('content_object_id')} = %s"
-        )
-
     direct = q(ProjectUserObjectPermission._meta.db_table)
     via_group = q(ProjectGroupObjectPermission._meta.db_table)
-    group_join = f" JOIN {user_groups} ON {user_groups}.{q('group_id')} = {via_group}.{q('group_id')}"
-    return (
-        grants(direct, "", f"{direct}.{q('user_id')}")
-        + " UNION ALL "
-        + grants(via_group, group_join, f"{user_groups}.{q('user_id')}")
+    held = (
+        f"SELECT {q('permission_id')}, {q('content_object_id')} FROM {direct}"
+        f" WHERE {q('user_id')} = %s AND {q('content_object_id')} = %s"
+        f" UNION ALL SELECT {via_group}.{q('permission_id')}, {via_group}.{q('content_object_id')} FROM {via_group}"
+        f" JOIN {user_groups} ON {user_groups}.{q('group_id')} = {via_group}.{q('group_id')}"
+        f" WHERE {user_groups}.{q('user_id')} = %s AND {via_group}.{q('content_object_id')} = %s"
     )
+    columns = f"{permission}.{q('codename')} AS {q('granted')}"
+    sql = (
+        f"SELECT {project + '.*, ' if with_project else ''}{columns} FROM ({held}) {q('held')}"
+        f" JOIN {permission} ON {permission}.{q('id')} = {q('held')}.{q('permission_id')}"
+    )
+    if with_project:
+        sql += f" JOIN {project} ON {project}.{q('id')} = {q('held')}.{q('content_object_id')}"
+    return sql
 
 
 def project_perms(*, user, project) -> frozenset[str]:

@@ -1,9 +1,13 @@
 """Submitting and skipping annotations."""
 
+import functools
+import json
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotation.models import (
     Annotation,
@@ -11,6 +15,7 @@ from annotation.models import (
     FinalAnnotation,
     FinalSource,
     Item,
+    Label,
     LockPurpose,
     Prediction,
     Project,
@@ -20,17 +25,21 @@ from annotation.models import (
 )
 from annotation.services.queue import slot_free_for
 from governance.audit import audit_record
+from governance.rows import instances_from_rows
 
 MAX_LEAD_TIME_MS = 24 * 60 * 60 * 1000
 MAX_COMMENT_CHARS = 2000
 MAX_SKIP_REASON_CHARS = 500
 
 
-def annotation_value_clean(*, project: Project, text: str, value) -> dict:
-    """Check a value against the project's task type and labels and return its canonical form."""
+def annotation_value_clean(*, project: Project, text: str, value, label_names=None) -> dict:
+    """Check a value against the project's task type and labels and return its canonical form.
+
+    ``label_names``: the project's label names when the caller has just read them; read here otherwise.
+    """
     if not isinstance(value, dict):
         raise ValidationError({"value": "must be an object such as {\"labels\": [\"positive\"]}."})
-    label_names = set(project.labels.values_list("name", flat=True))
+    label_names = set(project.labels.values_list("name", flat=True) if label_names is None else label_names)
     if project.task_type == TaskType.SPANS:
         spans = value.get("spans")
         if not isinstance(spans, list):
@@ -97,8 +106,76 @@ def value_key(value: dict | None):
     return ("labels", frozenset(value.get("labels", ())))
 
 
-def _item_locked(item: Item) -> Item:
-    return Item.objects.select_for_update(of=("self",)).select_related("project").get(pk=item.pk)
+# Item ids are 64-bit (BigAutoField); a larger id from a URL matches no row, and the statements
+# below must not hand the database an integer it cannot hold.
+_ID_RANGE = (-(2**63), 2**63 - 1)
+# The project's label names as one JSON array: the only spelling that differs between the backends.
+_LABEL_NAMES_JSON = {"postgresql": "json_agg", "sqlite": "json_group_array"}
+
+# The two reads of every submit are written out: the ORM took more CPU to build each of them
+# than the database took to run it, and the first one also brings the label names along.
+
+
+@functools.cache
+def _locked_sql(for_update: bool) -> str:
+    """The item and its project's label names as a JSON array; parameters: item, project."""
+    q = connection.ops.quote_name
+    columns = [f"i.{q(field.column)}" for field in Item._meta.concrete_fields]
+    columns.append(
+        f"(SELECT {_LABEL_NAMES_JSON[connection.vendor]}(l.{q('name')}) FROM {q(Label._meta.db_table)} l"
+        f" WHERE l.{q('project_id')} = i.{q('project_id')})"
+    )
+    return (
+        f"SELECT {', '.join(columns)} FROM {q(Item._meta.db_table)} i"
+        f" WHERE i.{q('id')} = %s AND i.{q('project_id')} = %s"
+    ) + (" FOR UPDATE OF i" if for_update else "")
+
+
+@functools.cache
+def _answer_sql() -> str:
+    """The annotator's annotation of the item; parameters: item, annotator."""
+    q = connection.ops.quote_name
+    columns = ", ".join(q(field.column) for field in Annotation._meta.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {q(Annotation._meta.db_table)}"
+        f" WHERE {q('item_id')} = %s AND {q('annotator_id')} = %s"
+    )
+
+
+def _item_locked(item: Item, actor) -> tuple[Item, Annotation | None, list[str]]:
+    """The item read again with its row locked, ``actor``'s annotation of it (None if none yet) and
+    the project's label names.
+
+    404 unless the item is (still) in the item's project, whose instance the locked item keeps: the
+    API passes only the item's id with the project it has just checked access to, so neither is
+    read twice. The annotation is read by a statement of its own, once the lock is held, so it
+    sees what the lock's previous holder (a reviewer, the same annotator in another tab) committed.
+    SQLite has no row locks; there the whole write transaction is already exclusive (IMMEDIATE).
+    """
+    try:
+        item_id = int(item.pk)
+    except (TypeError, ValueError):
+        raise Http404(gettext("No such item in this project.")) from None
+    if not _ID_RANGE[0] <= item_id <= _ID_RANGE[1]:
+        raise Http404(gettext("No such item in this project."))
+    with connection.cursor() as cursor:
+        cursor.execute(_locked_sql(connection.features.has_select_for_update_of), [item_id, item.project_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise Http404(gettext("No such item in this project."))
+        cursor.execute(_answer_sql(), [item_id, actor.pk])
+        answer = cursor.fetchone()
+    (locked,) = instances_from_rows(Item, [row])
+    # The caller's project: the API's is already loaded; the pages' is read here once.
+    locked.project = item.project
+    annotation = None
+    if answer is not None:
+        (annotation,) = instances_from_rows(Annotation, [answer])
+        annotation.item, annotation.project, annotation.annotator = locked, locked.project, actor
+    # PostgreSQL's driver parses JSON, SQLite's hands back text; no labels at all is NULL there.
+    label_names = row[-1]
+    label_names = json.loads(label_names) if isinstance(label_names, str) else label_names or []
+    return locked, annotation, label_names
 
 
 def _release(actor, item: Item) -> bool:
@@ -176,9 +253,9 @@ def annotation_submit(
     ``prediction_id`` names the suggestion that was shown; whether it was accepted unchanged,
     modified or rejected is derived here and kept with the annotation, per model version.
     """
-    item = _item_locked(item)
+    item, annotation, label_names = _item_locked(item, actor)
     project = item.project
-    clean_value = annotation_value_clean(project=project, text=item.text, value=value)
+    clean_value = annotation_value_clean(project=project, text=item.text, value=value, label_names=label_names)
     if not isinstance(lead_time_ms, int) or not 0 <= lead_time_ms <= MAX_LEAD_TIME_MS:
         raise ValidationError({"lead_time_ms": f"must be a whole number of milliseconds between 0 and {MAX_LEAD_TIME_MS}."})
     if len(comment) > MAX_COMMENT_CHARS:
@@ -189,7 +266,6 @@ def annotation_submit(
         if prediction is None:
             raise ValidationError({"prediction_id": "No such prediction for this item."})
 
-    annotation = Annotation.objects.filter(item=item, annotator=actor).first()
     counted_before = annotation is not None and annotation.status == AnnotationStatus.SUBMITTED
     if counted_before and FinalAnnotation.objects.filter(item=item, source=FinalSource.REVIEW).exists():
         raise ValidationError({"item": "A reviewer has already decided this item; its annotations are final."})
@@ -259,8 +335,7 @@ def annotation_reopen(*, actor, item: Item) -> Item:
 @transaction.atomic
 def item_skip(*, actor, item: Item, reason: str = "") -> Annotation:
     """Pass on an item; it leaves this annotator's queue and stays open for others."""
-    item = _item_locked(item)
-    annotation = Annotation.objects.filter(item=item, annotator=actor).first()
+    item, annotation, _label_names = _item_locked(item, actor)
     if annotation is not None and annotation.status == AnnotationStatus.SUBMITTED:
         raise ValidationError({"item": "You already submitted this item; it cannot be skipped now."})
     if annotation is None:

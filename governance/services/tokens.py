@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from governance.audit import audit_record
 from governance.models import ApiToken
+from governance.token_selectors import api_token_candidates
 
 TOKEN_MARK = "sa_"
 # Tokens are recognisable by their first characters: the mark and 8 random hex digits.
@@ -93,8 +94,7 @@ def api_token_find(*, plaintext: str) -> ApiToken | None:
     if not plaintext.startswith(TOKEN_MARK) or len(plaintext) <= PREFIX_LENGTH:
         return None
     digest = token_digest(plaintext)
-    candidates = ApiToken.objects.filter(prefix=plaintext[:PREFIX_LENGTH]).select_related("user")
-    for candidate in candidates:
+    for candidate in api_token_candidates(prefix=plaintext[:PREFIX_LENGTH]):
         if hmac.compare_digest(candidate.digest, digest):
             return candidate
     return None
