@@ -17,14 +17,19 @@ from types import SimpleNamespace
 PEERS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "peers"
 
 
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and its descendants, from /proc (no psutil in this venv)."""
+def tree_memory_kib(pid: int) -> int:
+    """Memory of a process and its descendants, from /proc (no psutil in this venv).
+
+    Each process counts its proportional set size (PSS: pages shared with others split between
+    them), so forked children that share their parent's pages are not counted twice, as a sum of
+    RSS would; for a lone process PSS is its RSS less its share of the shared libraries.
+    """
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
         try:
-            with open(f"/proc/{current}/status") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     stack += [int(child) for child in children.read().split()]
@@ -51,10 +56,10 @@ def tree_cpu_s(pid: int) -> float:
 
 
 class PeakSampler:
-    """Samples a process tree's RSS every ``interval`` seconds in a thread; keeps the peak.
+    """Samples a process tree's memory (PSS, see tree_memory_kib) every ``interval`` seconds in a thread; keeps the peak.
 
     With ``progress`` (a callable returning rows done so far), every ``timeline_every``-th sample
-    also records (seconds, rows, RSS MiB): how memory moves as the file is read.
+    also records (seconds, rows, MiB): how memory moves as the file is read.
     """
 
     def __init__(self, pid: int, interval: float = 0.2, progress=None, timeline_every: int = 10):
@@ -66,7 +71,7 @@ class PeakSampler:
     def _run(self) -> None:
         start = time.perf_counter()
         while not self._stop.is_set():
-            rss = tree_rss_kib(self.pid)
+            rss = tree_memory_kib(self.pid)
             self.peak_kib = max(self.peak_kib, rss)
             if self.progress is not None and self.samples % self.timeline_every == 0:
                 self.timeline.append([round(time.perf_counter() - start, 1), self.progress(), round(rss / 1024, 1)])
@@ -80,7 +85,7 @@ class PeakSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak_kib = max(self.peak_kib, tree_rss_kib(self.pid))
+        self.peak_kib = max(self.peak_kib, tree_memory_kib(self.pid))
 
 
 class LabelStudioRun:

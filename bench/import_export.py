@@ -248,7 +248,7 @@ def _cell(value, digits=1) -> str:
 
 def table(doc: dict) -> str:
     ls = doc.get("label_studio") or {"imports": [], "exports": []}
-    head = ("| tool | step | N | wall s | rows/s | rows per CPU-s | RSS MiB (ready → peak) | x Label Studio "
+    head = ("| tool | step | N | wall s | rows/s | rows per CPU-s | memory MiB (ready → peak) | x Label Studio "
             "| notes |")
     rows = [head, "|" + "---|" * 9]
     ls_import = {r["n"]: r for r in ls["imports"]}
