@@ -96,6 +96,24 @@ def statistics_refresh(model) -> bool:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
+class StatisticsSchedule:
+    """Refreshes the statistics of tables a long import grows: at 10,000 new rows, then at each
+    doubling (20,000, 40,000 ...), so a few times however long the file (see statistics_refresh)."""
+
+    FIRST = 10_000
+
+    def __init__(self, *models):
+        self.models = list(models)
+        self.refreshed_at = 0  # rows added when the statistics were last refreshed
+
+    def rows_added(self, total: int) -> None:
+        """Tell it how many rows the import has added so far."""
+        if total >= max(self.FIRST, 2 * self.refreshed_at):
+            for model in self.models:
+                statistics_refresh(model)
+            self.refreshed_at = total
+
+
 def values_present(model, *, project_id: int, field_name: str, values) -> set:
     """Which of ``values`` the project's rows of ``model`` hold in ``field_name`` (a plain column).
 

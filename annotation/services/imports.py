@@ -18,16 +18,14 @@ from annotation.models import (
 )
 from annotation.pipeline.cleaning import CleaningPolicy
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
-from annotation.services.bulk_insert import rows_insert, statistics_refresh, values_present
+from annotation.services.bulk_insert import StatisticsSchedule, rows_insert, values_present
 from annotation.services.import_rows import ImportedRows
-from annotation.services.import_scan import RowScan, RowScanner, ScanPolicy, rows_scan
+from annotation.services.import_scan import RowScan, RowScanner, ScanPolicy
 from annotation.services.neardup_store import neardup_index
 from governance.audit import audit_record
 from governance.keyring import project_cipher
 
 BATCH_SIZE = 1000
-# New rows after which the item table's statistics are first refreshed (see statistics_refresh).
-ANALYZE_FIRST = 10_000
 # Report lines kept per import (bad rows, near-duplicate links): the counters go on past it.
 REPORT_LIMIT = 10_000
 
@@ -142,7 +140,11 @@ class Importer:
             else None
         )
         self.rows = ImportedRows(project, self.cipher)
-        self._analysed_at = 0  # rows created when the item table's statistics were last refreshed
+        # The item table, and the near-duplicate buckets (5-8 rows an item) when they grow too:
+        # planned from stale statistics, a batch's lookups read every row of the project.
+        self._statistics = StatisticsSchedule(
+            Item, *([NearDupBucket] if self.neardup is not None else [])
+        )
 
     # --- per row ------------------------------------------------------------------------------
 
@@ -230,12 +232,10 @@ class Importer:
 
     # --- per batch ----------------------------------------------------------------------------
 
-    def batch_import(self, batch: list[ImportRow], scans: list[RowScan] | None = None) -> None:
-        """Import one batch, with its rows' scans when a RowScanner made them ahead; the caller
-        holds the transaction."""
+    def batch_import(self, batch: list[ImportRow], scans: list[RowScan]) -> None:
+        """Import one batch with its rows' scans (see scanned_batches); the caller holds the
+        transaction."""
         self.tally.rows += len(batch)
-        if scans is None:
-            scans = rows_scan([row.text for row in batch], self.scan_policy)
         prepared = [p for p in map(self._prepare, batch, scans) if p is not None]
         ids = [p.row.external_id for p in prepared if p.row.external_id]
         existing = values_present(
@@ -261,14 +261,7 @@ class Importer:
             kept.append((p, item))
         rows_insert(Item, [item for _, item in kept], batch_size=BATCH_SIZE)
         self.tally.created += len(kept)
-        if self.tally.created >= max(ANALYZE_FIRST, 2 * self._analysed_at):
-            # At 10,000, 20,000, 40,000 ... new rows: a few refreshes, however long the file.
-            statistics_refresh(Item)
-            if self.neardup is not None:
-                # The buckets grow 5-8 rows an item: planned from stale statistics, the lookup of a
-                # batch's band keys reads every bucket of the project (170 ms a batch at 1M rows).
-                statistics_refresh(NearDupBucket)
-            self._analysed_at = self.tally.created
+        self._statistics.rows_added(self.tally.created)
         self.rows.create(kept)
         if self.neardup is not None:
             self._neardup_link(kept)
@@ -364,8 +357,11 @@ def items_import(
     reader = ImportReader(
         stream, filename=filename, fmt=fmt, max_text_chars=settings.IMPORT_MAX_TEXT_CHARS
     )
-    for batch in batches(reader.rows()):
-        importer.batch_import(batch)
+    # Small files: scanned here, in this process, one batch at a time.
+    for batch, scans in scanned_batches(
+        reader.rows(), RowScanner(importer.scan_policy, processes=0)
+    ):
+        importer.batch_import(batch, scans)
     importer.audit()
     result = importer.tally.result()
     if result.created:

@@ -6,10 +6,9 @@ from django.db import connections, router, transaction
 
 from annotation.models import Item, NearDupBucket, NearDupState, Project
 from annotation.pipeline.neardup import Key, NearDupConfig, NearDupIndex
-from annotation.services.bulk_insert import statistics_refresh
+from annotation.services.bulk_insert import StatisticsSchedule
 
 BATCH_SIZE = 1000
-ANALYZE_FIRST = 10_000  # items filed before the buckets' statistics are first refreshed
 
 
 class TableKeeperStore:
@@ -105,16 +104,14 @@ def neardup_index(project: Project, *, hash_key: bytes) -> NearDupIndex:
         return index
     index.store.clear()
     items = Item.objects.filter(project=project).only(*Item.TEXT_FIELDS).order_by("id")
-    chunk, filed, analysed = [], 0, 0
+    chunk, filed, statistics = [], 0, StatisticsSchedule(NearDupBucket)
     for item in items.iterator(chunk_size=BATCH_SIZE):
         chunk.append((item.pk, item.text))
         if len(chunk) == BATCH_SIZE:
             index.add_many(chunk)
             filed += len(chunk)
             chunk = []
-            if filed >= max(ANALYZE_FIRST, 2 * analysed):  # see Importer.batch_import
-                statistics_refresh(NearDupBucket)
-                analysed = filed
+            statistics.rows_added(filed)
     index.add_many(chunk)
     NearDupState.objects.update_or_create(
         project=project, defaults={"threshold": threshold, "key_check": index.key_check()}

@@ -2,9 +2,15 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotation.models import Annotation, AnnotationStatus, Item, PiiFinding, PiiPolicy
-from annotation.services.bulk_insert import rows_insert, statistics_refresh, values_present
+from annotation.services.bulk_insert import (
+    StatisticsSchedule,
+    rows_insert,
+    statistics_refresh,
+    values_present,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -98,4 +104,22 @@ def test_values_present_names_only_the_projects_own_values(project, manager):
     )
     assert found == {"x-kept"}
     assert values_present(Item, project_id=project.pk, field_name="external_id", values=[]) == set()
+
+
+def test_a_growing_import_refreshes_statistics_at_ten_thousand_rows_then_at_each_doubling():
+    from annotation.models import NearDupBucket
+
+    schedule = StatisticsSchedule(Item, NearDupBucket)
+    refreshed = []
+    for total in (5_000, 10_000, 15_000, 19_000, 20_000, 39_000, 40_000):
+        with CaptureQueriesContext(connection) as queries:
+            schedule.rows_added(total)
+        analyzed = [q["sql"] for q in queries if q["sql"].startswith("ANALYZE")]
+        if schedule.refreshed_at == total:
+            refreshed.append(total)
+            if connection.vendor == "postgresql":  # SQLite plans without such statistics
+                assert len(analyzed) == 2
+        else:
+            assert analyzed == []
+    assert refreshed == [10_000, 20_000, 40_000]
 
