@@ -10,6 +10,13 @@ def import_run_task(job_id: int) -> None:
     import_job_run(job_id=job_id)
 
 
+@shared_task(ignore_result=True, acks_late=True)
+def neardup_refile_task(project_id: int) -> None:
+    from annotation.services.neardup_store import neardup_refile
+
+    neardup_refile(project_id=project_id)
+
+
 @shared_task(ignore_result=True)
 def import_jobs_stale_task() -> None:
     """Periodic (celery beat): stop the imports whose worker died, so none stays 'running' for ever."""

@@ -7,6 +7,7 @@ from django.db import connections, router, transaction
 from annotation.models import Item, NearDupBucket, NearDupState, Project
 from annotation.pipeline.neardup import Key, NearDupConfig, NearDupIndex
 from annotation.services.bulk_insert import StatisticsSchedule
+from governance.keyring import DataShredded, project_cipher
 
 BATCH_SIZE = 1000
 
@@ -117,3 +118,31 @@ def neardup_index(project: Project, *, hash_key: bytes) -> NearDupIndex:
         project=project, defaults={"threshold": threshold, "key_check": index.key_check()}
     )
     return index
+
+
+def neardup_index_stale(*, project: Project) -> None:
+    """Forget what the buckets were filed for, so the next use files the project's items afresh.
+
+    Called when the threshold changes, turned off included: imports made while near-duplicate
+    detection is off file nothing, so buckets kept from before would miss their items.
+    """
+    NearDupState.objects.filter(project=project).update(key_check="")
+
+
+def neardup_refile(*, project_id: int) -> None:
+    """File the project's items for its current threshold now (a worker, after a policy change),
+    so the next import does not do it inside its own request; with near-duplicates off, drop the
+    buckets. An import that starts meanwhile waits on the state row, then finds it current."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return
+    if not project.neardup_threshold:
+        with transaction.atomic():
+            NearDupState.objects.filter(project=project).delete()
+            TableKeeperStore(project).clear()
+        return
+    try:
+        hash_key = project_cipher(project.pk).neardup_key
+    except DataShredded:
+        return  # nothing readable is left to file
+    neardup_index(project, hash_key=hash_key)

@@ -1,6 +1,7 @@
 """The near-duplicate index filed in a table: what an import files, refiles, forgets and keeps apart."""
 
 import io
+import time
 import json
 
 import pytest
@@ -118,3 +119,56 @@ def test_projects_never_match_each_others_keepers(near_project, manager):
     _import(near_project, manager, {"text": BASE})
     _import(other, manager, {"text": BASE + "!"})
     assert other.items.get().duplicate_of_id is None
+
+
+def _policy(project, manager, threshold):
+    from annotation.services.import_policies import import_policy_update
+
+    return import_policy_update(
+        actor=manager,
+        project=project,
+        cleaning_policy=project.cleaning_policy,
+        pii_policy=project.pii_policy,
+        neardup_threshold=threshold,
+    )
+
+
+def test_items_imported_while_detection_was_off_are_matched_once_it_is_back_on(near_project, manager):
+    _import(near_project, manager, {"id": "first", "text": UNRELATED})
+    _policy(near_project, manager, None)
+    _import(near_project, manager, {"id": "k", "text": BASE}, name="while-off.jsonl")
+    _policy(near_project, manager, 0.7)  # the threshold the buckets were filed for before
+    _import(near_project, manager, {"id": "d", "text": BASE + "!"}, name="back-on.jsonl")
+    keeper = near_project.items.get(external_id="k")
+    assert near_project.items.get(external_id="d").duplicate_of_id == keeper.pk
+
+
+def test_a_threshold_left_unchanged_keeps_the_filed_buckets(near_project, manager):
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    state = NearDupState.objects.get(project=near_project)
+    _policy(near_project, manager, 0.7)
+    assert NearDupState.objects.get(project=near_project).key_check == state.key_check
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_files_the_items_again_when_the_threshold_changes(celery_worker_process, manager):
+    from tests.factories import project_make
+
+    project = project_make(manager=manager, name="Refiled", texts=[])
+    project.neardup_threshold = 0.7
+    project.save()
+    _import(project, manager, {"id": "k", "text": BASE}, {"id": "u", "text": UNRELATED})
+    keeper = project.items.get(external_id="k")
+    _policy(project, manager, 0.9)  # 3 bands of 21 rows
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and NearDupBucket.objects.filter(item=keeper).count() != 3:
+        time.sleep(0.2)
+    state = NearDupState.objects.get(project=project)
+    assert (state.threshold, len(state.key_check)) == (0.9, 16)
+    assert NearDupBucket.objects.filter(item=keeper).count() == 3
+    _policy(project, manager, None)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and NearDupBucket.objects.filter(project=project).exists():
+        time.sleep(0.2)
+    assert not NearDupBucket.objects.filter(project=project).exists()
+    assert not NearDupState.objects.filter(project=project).exists()
