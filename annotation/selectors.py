@@ -11,6 +11,7 @@ from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Fin
 from governance.access import has_project_perm, projects_visible_to
 from governance.keyring import project_cipher, project_readable_check
 from governance.roles import Perm
+from governance.rows import instances_from_rows, model_columns
 
 EXPORT_CHUNK = 2000
 
@@ -199,12 +200,14 @@ def prediction_latest(*, item: Item) -> Prediction | None:
     # Written out (the labelling API asks it on every "next"); the same statement as
     # item.predictions.order_by("-created_at", "-id").first(), at a third of the CPU.
     q = connection.ops.quote_name
-    latest = Prediction.objects.raw(
-        f"SELECT * FROM {q(Prediction._meta.db_table)} WHERE {q('item_id')} = %s"
-        f" ORDER BY {q('created_at')} DESC, {q('id')} DESC LIMIT 1",
-        [item.pk],
-    )
-    return next(iter(latest), None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {model_columns(Prediction)} FROM {q(Prediction._meta.db_table)}"
+            f" WHERE {q('item_id')} = %s ORDER BY {q('created_at')} DESC, {q('id')} DESC LIMIT 1",
+            [item.pk],
+        )
+        row = cursor.fetchone()
+    return instances_from_rows(Prediction, [row])[0] if row is not None else None
 
 
 def export_records(*, project: Project) -> Iterator[dict]:

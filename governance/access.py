@@ -19,6 +19,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from governance.models import ApiToken
 from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
+from governance.rows import instances_from_rows, model_columns
 
 # django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
 # finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
@@ -81,9 +82,11 @@ def _grants_sql(with_project: bool) -> str:
         f" JOIN {user_groups} ON {user_groups}.{q('group_id')} = {via_group}.{q('group_id')}"
         f" WHERE {user_groups}.{q('user_id')} = %s AND {via_group}.{q('content_object_id')} = %s"
     )
-    columns = f"{permission}.{q('codename')} AS {q('granted')}"
+    columns = f"{permission}.{q('codename')}"
+    if with_project:
+        columns += ", " + model_columns(_project_model(), project)
     sql = (
-        f"SELECT {project + '.*, ' if with_project else ''}{columns} FROM ({held}) {q('held')}"
+        f"SELECT {columns} FROM ({held}) {q('held')}"
         f" JOIN {permission} ON {permission}.{q('id')} = {q('held')}.{q('permission_id')}"
     )
     if with_project:
@@ -125,11 +128,12 @@ def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT
         project = Project.objects.filter(pk=project_id).first()
     else:
         # The project's row comes with its permission rows (which cascade with it): one query.
-        rows = list(Project.objects.raw(_grants_sql(True), [user.pk, project_id, user.pk, project_id]))
-        perms = frozenset(row.granted for row in rows)
+        with connection.cursor() as cursor:
+            cursor.execute(_grants_sql(True), [user.pk, project_id, user.pk, project_id])
+            rows = cursor.fetchall()
+        perms = frozenset(row[0] for row in rows)
         if rows:
-            project = rows[0]
-            del project.granted
+            (project,) = instances_from_rows(Project, rows[:1], start=1)
     if project is None or Perm.VIEW_PROJECT not in perms:
         raise Http404(gettext("No such project."))
     if perm not in perms:

@@ -1,7 +1,33 @@
 """Model instances from rows of hand-written SELECTs, converted the way the ORM converts its own."""
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.sql import Query
+
+
+def model_columns(model, table: str = "") -> str:
+    """The model's concrete columns in field order, quoted, each prefixed by ``table.`` if given:
+    the SELECT list whose rows ``instances_from_rows`` reads (``*`` follows the table's column
+    order, which migrations need not keep in field order)."""
+    q = connection.ops.quote_name
+    prefix = f"{table}." if table else ""
+    return ", ".join(f"{prefix}{q(field.column)}" for field in model._meta.concrete_fields)
+
+
+def _converters(model) -> tuple[list[str], dict]:
+    """The model's attribute names and its fields' database converters on this connection.
+
+    Kept on the connection object (one per thread): building them costs a compiler and an
+    expression per field, which on the labelling API's hot path was more than the conversion.
+    """
+    cache = connections[DEFAULT_DB_ALIAS].__dict__.setdefault("_rows_converters", {})
+    found = cache.get(model)
+    if found is None:
+        fields = model._meta.concrete_fields
+        compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, None)
+        columns = [field.get_col(model._meta.db_table) for field in fields]
+        converters = compiler.get_converters(columns)
+        found = cache[model] = ([field.attname for field in fields], converters)
+    return found
 
 
 def instances_from_rows(model, rows, *, start: int = 0) -> list:
@@ -11,12 +37,15 @@ def instances_from_rows(model, rows, *, start: int = 0) -> list:
     through the ORM cost more CPU than running them: the values still pass through the fields'
     database converters (SQLite hands back text datetimes and JSON otherwise).
     """
-    fields = model._meta.concrete_fields
-    end = start + len(fields)
-    rows = [row[start:end] for row in rows]
-    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, None)
-    converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in fields])
-    if converters and rows:
-        rows = list(compiler.apply_converters(rows, converters))
-    names = [field.attname for field in fields]
-    return [model.from_db(connection.alias, names, row) for row in rows]
+    names, converters = _converters(model)
+    end = start + len(names)
+    instances = []
+    for row in rows:
+        values = list(row[start:end])
+        for position, (functions, expression) in converters.items():
+            value = values[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            values[position] = value
+        instances.append(model.from_db(connection.alias, names, values))
+    return instances

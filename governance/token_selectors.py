@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from governance.models import ApiToken
-from governance.rows import instances_from_rows
+from governance.rows import instances_from_rows, model_columns
 
 
 def api_token_list(*, user) -> QuerySet[ApiToken]:
@@ -20,11 +20,7 @@ def api_token_list(*, user) -> QuerySet[ApiToken]:
 def _candidates_sql() -> str:
     q = connection.ops.quote_name
     token, user = q(ApiToken._meta.db_table), q(get_user_model()._meta.db_table)
-    columns = ", ".join(
-        f"{table}.{q(field.column)}"
-        for table, model in ((token, ApiToken), (user, get_user_model()))
-        for field in model._meta.concrete_fields
-    )
+    columns = f"{model_columns(ApiToken, token)}, {model_columns(get_user_model(), user)}"
     return (
         f"SELECT {columns} FROM {token} JOIN {user} ON {user}.{q('id')} = {token}.{q('user_id')}"
         f" WHERE {token}.{q('prefix')} = %s"

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
+from annotation.api.base import BaseApi, ListApi, represented
 from annotation.api.projects import ProgressSerializer
 from annotation.models import AnnotationStatus, Item, SuggestionOutcome
 from annotation.selectors import (
@@ -99,7 +99,7 @@ class QueueNextApi(BaseApi):
                 project=project, user=request.user, max_age_s=PROGRESS_MAX_AGE_S
             ),
         }
-        return Response(QueueNextApi.OutputSerializer(data).data)
+        return Response(represented(QueueNextApi.OutputSerializer, data))
 
 
 class AnnotationSubmitApi(BaseApi):
@@ -129,7 +129,8 @@ class AnnotationSubmitApi(BaseApi):
             actor=request.user, item=_item_of(project, item_id), **serializer.validated_data
         )
         return Response(
-            AnnotationListApi.OutputSerializer(annotation).data, status=status.HTTP_201_CREATED
+            represented(AnnotationListApi.OutputSerializer, annotation),
+            status=status.HTTP_201_CREATED,
         )
 
 

@@ -25,7 +25,7 @@ from annotation.models import (
 )
 from annotation.services.queue import slot_free_for
 from governance.audit import audit_record
-from governance.rows import instances_from_rows
+from governance.rows import instances_from_rows, model_columns
 
 MAX_LEAD_TIME_MS = 24 * 60 * 60 * 1000
 MAX_COMMENT_CHARS = 2000
@@ -120,13 +120,12 @@ _LABEL_NAMES_JSON = {"postgresql": "json_agg", "sqlite": "json_group_array"}
 def _locked_sql(for_update: bool) -> str:
     """The item and its project's label names as a JSON array; parameters: item, project."""
     q = connection.ops.quote_name
-    columns = [f"i.{q(field.column)}" for field in Item._meta.concrete_fields]
-    columns.append(
+    label_names = (
         f"(SELECT {_LABEL_NAMES_JSON[connection.vendor]}(l.{q('name')}) FROM {q(Label._meta.db_table)} l"
         f" WHERE l.{q('project_id')} = i.{q('project_id')})"
     )
     return (
-        f"SELECT {', '.join(columns)} FROM {q(Item._meta.db_table)} i"
+        f"SELECT {model_columns(Item, 'i')}, {label_names} FROM {q(Item._meta.db_table)} i"
         f" WHERE i.{q('id')} = %s AND i.{q('project_id')} = %s"
     ) + (" FOR UPDATE OF i" if for_update else "")
 
@@ -135,9 +134,8 @@ def _locked_sql(for_update: bool) -> str:
 def _answer_sql() -> str:
     """The annotator's annotation of the item; parameters: item, annotator."""
     q = connection.ops.quote_name
-    columns = ", ".join(q(field.column) for field in Annotation._meta.concrete_fields)
     return (
-        f"SELECT {columns} FROM {q(Annotation._meta.db_table)}"
+        f"SELECT {model_columns(Annotation)} FROM {q(Annotation._meta.db_table)}"
         f" WHERE {q('item_id')} = %s AND {q('annotator_id')} = %s"
     )
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from annotation.models import Annotation, AnnotationStatus, Item, ItemLock, LockPurpose, Project
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
+from governance.rows import instances_from_rows, model_columns
 
 _CANDIDATES = 8
 # Each lost race means another annotator just took that item: this bounds a busy moment, not work.
@@ -49,7 +50,7 @@ SELECT a.item_id, 1
 # so concurrent claimers spread over the next items; "NOT EXISTS" probes the (item, annotator)
 # unique index per row rather than reading the annotator's whole history.
 _OPEN_SQL = """
-SELECT i.* FROM annotation_item i
+SELECT {columns} FROM annotation_item i
  WHERE i.project_id = %(project)s AND NOT i.is_done
    AND NOT EXISTS (SELECT 1 FROM annotation_annotation a
                     WHERE a.item_id = i.id AND a.annotator_id = %(actor)s)
@@ -137,10 +138,13 @@ def _row_locked(item_id: int) -> Item | None:
 
 
 def _first_open_locked(actor, project: Project, now) -> Item | None:
-    sql = _OPEN_SQL
+    sql = _OPEN_SQL.format(columns=model_columns(Item, "i"))
     if connection.features.has_select_for_update_skip_locked:
         sql += " FOR UPDATE SKIP LOCKED"
-    return next(iter(Item.objects.raw(sql, _params(actor, project, now))), None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(actor, project, now))
+        row = cursor.fetchone()
+    return instances_from_rows(Item, [row])[0] if row is not None else None
 
 
 def _open_item_busy(actor, project: Project, now) -> bool:
@@ -152,7 +156,7 @@ def _open_item_busy(actor, project: Project, now) -> bool:
     if not connection.features.has_select_for_update_skip_locked:
         return False
     with connection.cursor() as cursor:
-        cursor.execute(_OPEN_SQL.replace("SELECT i.*", "SELECT i.id", 1), _params(actor, project, now))
+        cursor.execute(_OPEN_SQL.format(columns="i.id"), _params(actor, project, now))
         return cursor.fetchone() is not None
 
 

@@ -90,6 +90,31 @@ def test_submitting_an_item_again_through_the_api_replaces_the_answer_and_counts
 
 
 @pytest.mark.django_db
+def test_next_and_submit_answer_exactly_what_their_output_serializers_declare(
+    project, annotator, api_client
+):
+    from annotation.api.annotations import AnnotationListApi, QueueNextApi
+    from annotation.selectors import prediction_latest, project_progress
+
+    client = api_client(annotator)
+    shown = _next(client, project).json()
+    item = Item.objects.get(pk=shown["item"]["id"])
+    declared = QueueNextApi.OutputSerializer(
+        {
+            "item": item,
+            "suggestion": prediction_latest(item=item),
+            "progress": project_progress(project=project, user=annotator),
+        }
+    ).data
+    assert shown == declared
+    assert set(shown["item"]) == {"id", "external_id", "text", "meta"}
+    submitted = _submit(client, project, item.pk, ["positive"]).json()
+    annotation = Annotation.objects.get(pk=submitted["id"])
+    assert submitted == AnnotationListApi.OutputSerializer(annotation).data
+    assert submitted["value"] == {"labels": ["positive"]} and submitted["annotator"] == annotator.username
+
+
+@pytest.mark.django_db
 def test_refuses_a_label_the_project_does_not_have(project, annotator, api_client):
     client = api_client(annotator)
     item_id = _next(client, project).json()["item"]["id"]
