@@ -140,6 +140,10 @@ class Importer:
             else None
         )
         self.rows = ImportedRows(project, self.cipher)
+        # A new item's values in field order (no Item field has a mutable default to share).
+        self._item_defaults = {
+            field.attname: field.get_default() for field in Item._meta.concrete_fields
+        } | {"project_id": project.pk, "source_id": source.pk if source is not None else None}
         # The item table, and the near-duplicate buckets (5-8 rows an item) when they grow too:
         # planned from stale statistics, a batch's lookups read every row of the project.
         self._statistics = StatisticsSchedule(
@@ -267,9 +271,9 @@ class Importer:
             self._neardup_link(kept)
 
     def _item_build(self, p: _Prepared) -> Item:
-        # Encrypted values are set after construction: passed to Item(...) they would send Django's
-        # __init__ down its slow keyword path, which costs more than the encryption itself.
-        item = Item(project=self.project, external_id=p.row.external_id, source=self.source)
+        # Built from positional values, the path the ORM takes for the rows it reads: keyword
+        # arguments (project=..., text=...) cost Django's __init__ more than the encryption itself.
+        item = Item(*(self._item_defaults | {"external_id": p.row.external_id}).values())
         item.text = p.text
         item.meta = p.meta
         if p.mapping:
