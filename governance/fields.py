@@ -21,7 +21,7 @@ def _encrypted_property(
     empty: Callable,
     row: Callable[[object], tuple],
     on_set: Callable | None = None,
-) -> property:
+) -> "EncryptedProperty":
     name = column.removesuffix("_ct")
     remembered = f"_{name}_plaintext"
 
@@ -57,7 +57,31 @@ def _encrypted_property(
         setattr(obj, column, blob)
         obj.__dict__[remembered] = (blob, value)
 
-    return property(fget, fset, doc=f"Plaintext of {column}, sealed under the project's data key.")
+    def opened(model, project_id: int, blob, parts: tuple):
+        if not blob:
+            return empty()
+        if any(part in (None, "") for part in parts):
+            raise ValueError(f"{model.__name__}.{name}: the row's keys {parts} are missing.")
+        cipher = keyring.project_cipher(project_id)
+        return open_(cipher, blob, cipher.context(f"{model._meta.model_name}.{name}", *parts))
+
+    prop = EncryptedProperty(
+        fget, fset, doc=f"Plaintext of {column}, sealed under the project's data key."
+    )
+    prop.opener = opened
+    return prop
+
+
+class EncryptedProperty(property):
+    """An encrypted column's property; ``Model.<name>.opened(project_id, blob, *row keys)`` opens a
+    value read without its instance (``values_list`` in bulk reads such as exports), with the same
+    key and associated data as ``instance.<name>``."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.model = owner
+
+    def opened(self, project_id: int, blob, *parts):
+        return self.opener(self.model, project_id, blob, parts)
 
 
 def encrypted_text(column: str, *, row=lambda obj: (), on_set=None) -> property:

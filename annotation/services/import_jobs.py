@@ -255,6 +255,7 @@ def import_job_run(*, job_id: int) -> None:
                         for batch, scans in scanned_batches(reader.rows(), scanner):
                             importer.batch_import(batch, scans)
                             side_progress(importer, reader)
+                        importer.neardup_check()
                         importer.audit(target=job)
                 finally:
                     side_progress.close()
@@ -297,6 +298,7 @@ def _run_in_batches(
     finally:
         # Rows committed so far are imported whatever stops the reading: record them.
         with transaction.atomic():
+            importer.neardup_check()
             importer.audit(target=job)
 
 

@@ -21,7 +21,7 @@ from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
 from annotation.services.bulk_insert import StatisticsSchedule, rows_insert, values_present
 from annotation.services.import_rows import ImportedRows
 from annotation.services.import_scan import RowScan, RowScanner, ScanPolicy
-from annotation.services.neardup_store import neardup_index
+from annotation.services.neardup_store import neardup_index, neardup_index_check
 from governance.audit import audit_record
 from governance.keyring import project_cipher
 
@@ -306,6 +306,11 @@ class Importer:
                 }
             )
         Item.objects.bulk_update(linked, ["duplicate_of"], batch_size=BATCH_SIZE)
+
+    def neardup_check(self) -> None:
+        """For an import that opened its index outside its transaction: see neardup_index_check."""
+        if self.neardup is not None:
+            neardup_index_check(self.project, self.neardup)
 
     def audit(self, *, action: str = "items.import", target=None) -> None:
         result = self.tally.result()

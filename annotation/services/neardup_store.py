@@ -129,6 +129,22 @@ def neardup_index_stale(*, project: Project) -> None:
     NearDupState.objects.filter(project=project).update(key_check="")
 
 
+def neardup_index_check(project: Project, index: NearDupIndex) -> None:
+    """At the end of an import whose index was opened before its own transaction (background
+    jobs): if the buckets were filed afresh or marked stale meanwhile (the threshold changed while
+    it ran), its later batches went in under the old bands, so mark them stale and file again."""
+    state = NearDupState.objects.select_for_update().filter(project=project).first()
+    if state is not None and (state.threshold, state.key_check) == (
+        index.config.threshold,
+        index.key_check(),
+    ):
+        return
+    from annotation.celery_tasks import neardup_refile_task
+
+    neardup_index_stale(project=project)
+    transaction.on_commit(lambda: neardup_refile_task.delay(project.pk))
+
+
 def neardup_refile(*, project_id: int) -> None:
     """File the project's items for its current threshold now (a worker, after a policy change),
     so the next import does not do it inside its own request; with near-duplicates off, drop the

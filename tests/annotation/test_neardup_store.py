@@ -172,3 +172,29 @@ def test_a_worker_files_the_items_again_when_the_threshold_changes(celery_worker
         time.sleep(0.2)
     assert not NearDupBucket.objects.filter(project=project).exists()
     assert not NearDupState.objects.filter(project=project).exists()
+
+
+def test_an_import_whose_buckets_were_refiled_while_it_ran_marks_them_stale(near_project, manager):
+    from annotation.services.neardup_store import neardup_index, neardup_index_check, neardup_refile
+
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    running = neardup_index(near_project, hash_key=project_cipher(near_project.pk).neardup_key)
+    _policy(near_project, manager, 0.9)  # meanwhile: a new threshold, filed by a worker
+    neardup_refile(project_id=near_project.pk)
+    assert NearDupState.objects.get(project=near_project).threshold == 0.9
+    neardup_index_check(near_project, running)  # the import ends, its batches filed at 0.7
+    assert NearDupState.objects.get(project=near_project).key_check == ""
+    _import(near_project, manager, {"id": "d", "text": BASE + "!"}, name="later.jsonl")
+    keeper = near_project.items.get(external_id="k")
+    assert near_project.items.get(external_id="d").duplicate_of_id == keeper.pk
+    assert NearDupBucket.objects.filter(item=keeper).count() == 3
+
+
+def test_an_import_whose_buckets_stayed_current_leaves_them_as_they_are(near_project, manager):
+    from annotation.services.neardup_store import neardup_index, neardup_index_check
+
+    _import(near_project, manager, {"id": "k", "text": BASE})
+    running = neardup_index(near_project, hash_key=project_cipher(near_project.pk).neardup_key)
+    state = NearDupState.objects.get(project=near_project)
+    neardup_index_check(near_project, running)
+    assert NearDupState.objects.get(project=near_project).key_check == state.key_check
