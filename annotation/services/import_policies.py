@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 
 from annotation.models import DataSource, Item, PiiFinding, Project
 from annotation.services.imports import cleaning_policy_of
-from annotation.services.neardup_store import neardup_index_stale
+from annotation.services.neardup_store import neardup_refile_later
 from governance.access import has_project_perm
 from governance.audit import audit_record
 from governance.pii import pii_reidentify
@@ -72,7 +72,8 @@ def import_policy_update(
     project.full_clean()
     project.save(update_fields=["cleaning_policy", "pii_policy", "neardup_threshold", "updated_at"])
     if neardup_threshold != threshold_before:
-        _neardup_refile_later(project)
+        # The filed buckets belong to the old threshold (imports file nothing while it is off).
+        neardup_refile_later(project=project)
     audit_record(
         actor=actor,
         action="project.import_policy",
@@ -84,15 +85,6 @@ def import_policy_update(
         },
     )
     return project
-
-
-def _neardup_refile_later(project: Project) -> None:
-    """A new threshold (or none) makes the filed buckets wrong: mark them stale now, and have a
-    worker file the items again, or drop the buckets, once this change is committed."""
-    from annotation.celery_tasks import neardup_refile_task
-
-    neardup_index_stale(project=project)
-    transaction.on_commit(lambda: neardup_refile_task.delay(project.pk))
 
 
 @transaction.atomic

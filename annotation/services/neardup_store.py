@@ -139,6 +139,12 @@ def neardup_index_check(project: Project, index: NearDupIndex) -> None:
         index.key_check(),
     ):
         return
+    neardup_refile_later(project=project)
+
+
+def neardup_refile_later(*, project: Project) -> None:
+    """Mark the buckets stale now, and have a worker file the items again (or drop the buckets
+    when detection is off) once the caller's transaction commits."""
     from annotation.celery_tasks import neardup_refile_task
 
     neardup_index_stale(project=project)
