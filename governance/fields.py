@@ -33,6 +33,14 @@ def _encrypted_property(
             )
         return cipher.context(f"{obj._meta.model_name}.{name}", *parts)
 
+    def opened(model, project_id: int, blob, parts: tuple):
+        if not blob:
+            return empty()
+        if any(part in (None, "") for part in parts):
+            raise ValueError(f"{model.__name__}.{name}: the row's keys {parts} are missing.")
+        cipher = keyring.project_cipher(project_id)
+        return open_(cipher, blob, cipher.context(f"{model._meta.model_name}.{name}", *parts))
+
     def fget(obj):
         blob = getattr(obj, column)
         if not blob:
@@ -40,8 +48,7 @@ def _encrypted_property(
         memo = obj.__dict__.get(remembered)
         if memo is not None and memo[0] is blob:
             return memo[1]
-        cipher = keyring.project_cipher(obj.project_id)
-        value = open_(cipher, blob, place(obj, cipher))
+        value = opened(type(obj), obj.project_id, blob, row(obj))
         obj.__dict__[remembered] = (blob, value)
         return value
 
@@ -56,14 +63,6 @@ def _encrypted_property(
         blob = seal(cipher, value, place(obj, cipher))
         setattr(obj, column, blob)
         obj.__dict__[remembered] = (blob, value)
-
-    def opened(model, project_id: int, blob, parts: tuple):
-        if not blob:
-            return empty()
-        if any(part in (None, "") for part in parts):
-            raise ValueError(f"{model.__name__}.{name}: the row's keys {parts} are missing.")
-        cipher = keyring.project_cipher(project_id)
-        return open_(cipher, blob, cipher.context(f"{model._meta.model_name}.{name}", *parts))
 
     prop = EncryptedProperty(
         fget, fset, doc=f"Plaintext of {column}, sealed under the project's data key."
