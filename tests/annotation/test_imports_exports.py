@@ -108,3 +108,38 @@ def test_id_ranges_compress_runs_of_consecutive_ids():
 
     assert id_ranges([1, 2, 3, 7, 9, 10]) == [[1, 3], [7, 7], [9, 10]]
     assert id_ranges([]) == []
+
+
+def test_export_lists_every_annotator_of_an_item_in_the_order_they_submitted(
+    project, annotator, second_annotator, manager
+):
+    project.overlap = 2
+    project.save(update_fields=["overlap"])
+    item = queue_next_item(actor=annotator, project=project)
+    annotation_submit(actor=annotator, item=item, value={"labels": ["positive"]})
+    assert queue_next_item(actor=second_annotator, project=project).pk == item.pk
+    annotation_submit(actor=second_annotator, item=item, value={"labels": ["negative"]})
+    export = b"".join(annotations_export(actor=manager, project=project, fmt="jsonl"))
+    (record,) = [json.loads(line) for line in export.splitlines()]
+    assert record["id"] == item.pk and record["text"] == Item.objects.get(pk=item.pk).text
+    assert [(a["annotator"], a["value"]) for a in record["annotations"]] == [
+        (annotator.username, {"labels": ["positive"]}),
+        (second_annotator.username, {"labels": ["negative"]}),
+    ]
+
+
+def test_export_reads_items_across_chunks_in_id_order_with_their_own_answers(
+    project, annotator, manager, monkeypatch
+):
+    import annotation.selectors as selectors
+
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 2)  # the project's items span several chunks
+    answered = []
+    while (item := queue_next_item(actor=annotator, project=project)) is not None:
+        label = "positive" if len(answered) % 2 else "negative"
+        annotation_submit(actor=annotator, item=item, value={"labels": [label]})
+        answered.append((item.pk, label))
+    assert len(answered) > 2
+    export = b"".join(annotations_export(actor=manager, project=project, fmt="jsonl"))
+    records = [json.loads(line) for line in export.splitlines()]
+    assert [(r["id"], r["annotations"][0]["value"]["labels"][0]) for r in records] == sorted(answered)
