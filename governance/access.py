@@ -19,7 +19,8 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from governance.models import ApiToken
 from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
-from governance.rows import instances_from_rows, model_columns
+from governance.rows import instances_from_rows, model_columns, row_id
+
 
 # django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
 # finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
@@ -42,9 +43,8 @@ class ProjectGroupObjectPermission(GroupObjectPermissionBase):
         app_label = "governance"
         indexes = [models.Index(fields=["group", "content_object"], name="project_group_perm_idx")]
 
+
 _ALL_PROJECT_PERMS = frozenset().union(*ROLE_PERMISSIONS.values())
-# Project ids are 64-bit (BigAutoField).
-_ID_RANGE = (-(2**63), 2**63 - 1)
 
 
 def _project_model():
@@ -113,12 +113,8 @@ def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT
     """``access_project`` that also returns every permission the user holds there, so one request
     that needs several answers (e.g. "may annotate" and "may see suggestions") asks once."""
     Project = _project_model()
-    try:
-        project_id = int(project_id)
-    except (TypeError, ValueError):
-        raise Http404(gettext("No such project.")) from None
-    if not _ID_RANGE[0] <= project_id <= _ID_RANGE[1]:
-        # No row has it, and the hand-written query below would hand SQLite an integer it cannot hold.
+    project_id = row_id(project_id)
+    if project_id is None:
         raise Http404(gettext("No such project."))
     project = None
     if not _is_active_user(user):

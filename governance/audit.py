@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.models import AuditEvent
+from governance.rows import model_columns
 
 GENESIS_HASH = "0" * 64
 # Any fixed 64-bit number; it names the PostgreSQL advisory lock that serialises appends.
@@ -126,12 +127,18 @@ _PREV_MARK = "prev-hash-stand-in-7c1e5b2a"
 
 
 @functools.cache
+def _appended_fields() -> list:
+    """The event's fields the append sends; the database fills in seq, prev_hash and hash."""
+    return [f for f in AuditEvent._meta.concrete_fields if f.attname not in ("seq", "prev_hash", "hash")]
+
+
+@functools.cache
 def _append_sql() -> str:
     """Lock the chain, then insert the event after its head; parameters: the genesis hash, the
     columns but seq, prev_hash and hash, then the three parts of the payload around them."""
     quote = connection.ops.quote_name
     table = quote(AuditEvent._meta.db_table)
-    fields = [field for field in AuditEvent._meta.concrete_fields if field.attname not in ("seq", "prev_hash", "hash")]
+    fields = _appended_fields()
     columns = ", ".join(quote(field.column) for field in fields)
     seq, hash_ = quote("seq"), quote("hash")
     return (
@@ -167,8 +174,7 @@ def _chain_append(event: AuditEvent) -> bool:
         return False
     before_prev, rest = payload.split(prev_mark)
     before_seq, after_seq = rest.split(seq_mark)
-    fields = [field for field in AuditEvent._meta.concrete_fields if field.attname not in ("seq", "prev_hash", "hash")]
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in _appended_fields()]
     with connection.cursor() as cursor:
         cursor.execute(_append_sql(), [GENESIS_HASH, *values, before_prev, before_seq, after_seq])
         cursor.nextset()
@@ -182,10 +188,9 @@ def _chain_append(event: AuditEvent) -> bool:
 
 @functools.cache
 def _insert_sql() -> str:
-    quote = connection.ops.quote_name
-    fields = AuditEvent._meta.concrete_fields
-    columns = ", ".join(quote(field.column) for field in fields)
-    return f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    placeholders = ", ".join(["%s"] * len(AuditEvent._meta.concrete_fields))
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    return f"INSERT INTO {table} ({model_columns(AuditEvent)}) VALUES ({placeholders})"
 
 
 def _event_insert(event: AuditEvent) -> None:

@@ -3,6 +3,20 @@
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.sql import Query
 
+# Primary keys are 64-bit (BigAutoField).
+_ID_RANGE = (-(2**63), 2**63 - 1)
+
+
+def row_id(value) -> int | None:
+    """``value`` (a URL part, an id) as a primary key, or None when no row can have it: a number
+    beyond 64 bits must not reach a hand-written query (SQLite cannot hold it), so callers answer
+    "no such row" instead."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if _ID_RANGE[0] <= number <= _ID_RANGE[1] else None
+
 
 def model_columns(model, table: str = "") -> str:
     """The model's concrete columns in field order, quoted, each prefixed by ``table.`` if given:

@@ -25,7 +25,7 @@ from annotation.models import (
 )
 from annotation.services.queue import slot_free_for
 from governance.audit import audit_record
-from governance.rows import instances_from_rows, model_columns
+from governance.rows import instances_from_rows, model_columns, row_id
 
 MAX_LEAD_TIME_MS = 24 * 60 * 60 * 1000
 MAX_COMMENT_CHARS = 2000
@@ -106,9 +106,6 @@ def value_key(value: dict | None):
     return ("labels", frozenset(value.get("labels", ())))
 
 
-# Item ids are 64-bit (BigAutoField); a larger id from a URL matches no row, and the statements
-# below must not hand the database an integer it cannot hold.
-_ID_RANGE = (-(2**63), 2**63 - 1)
 # The project's label names as one JSON array: the only spelling that differs between the backends.
 _LABEL_NAMES_JSON = {"postgresql": "json_agg", "sqlite": "json_group_array"}
 
@@ -150,11 +147,8 @@ def _item_locked(item: Item, actor) -> tuple[Item, Annotation | None, list[str]]
     sees what the lock's previous holder (a reviewer, the same annotator in another tab) committed.
     SQLite has no row locks; there the whole write transaction is already exclusive (IMMEDIATE).
     """
-    try:
-        item_id = int(item.pk)
-    except (TypeError, ValueError):
-        raise Http404(gettext("No such item in this project.")) from None
-    if not _ID_RANGE[0] <= item_id <= _ID_RANGE[1]:
+    item_id = row_id(item.pk)
+    if item_id is None:
         raise Http404(gettext("No such item in this project."))
     with connection.cursor() as cursor:
         cursor.execute(_locked_sql(connection.features.has_select_for_update_of), [item_id, item.project_id])

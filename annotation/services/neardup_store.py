@@ -120,15 +120,6 @@ def neardup_index(project: Project, *, hash_key: bytes) -> NearDupIndex:
     return index
 
 
-def neardup_index_stale(*, project: Project) -> None:
-    """Forget what the buckets were filed for, so the next use files the project's items afresh.
-
-    Called when the threshold changes, turned off included: imports made while near-duplicate
-    detection is off file nothing, so buckets kept from before would miss their items.
-    """
-    NearDupState.objects.filter(project=project).update(key_check="")
-
-
 def neardup_index_check(project: Project, index: NearDupIndex) -> None:
     """At the end of an import whose index was opened before its own transaction (background
     jobs): if the buckets were filed afresh or marked stale meanwhile (the threshold changed while
@@ -143,11 +134,13 @@ def neardup_index_check(project: Project, index: NearDupIndex) -> None:
 
 
 def neardup_refile_later(*, project: Project) -> None:
-    """Mark the buckets stale now, and have a worker file the items again (or drop the buckets
-    when detection is off) once the caller's transaction commits."""
+    """Mark the buckets stale now, so whatever uses them next files the project's items afresh,
+    and have a worker do that (or drop the buckets when detection is off) once the caller's
+    transaction commits. For a changed threshold, turned off included: imports made while
+    detection is off file nothing, so buckets kept from before would miss their items."""
     from annotation.celery_tasks import neardup_refile_task
 
-    neardup_index_stale(project=project)
+    NearDupState.objects.filter(project=project).update(key_check="")
     transaction.on_commit(lambda: neardup_refile_task.delay(project.pk))
 
 
