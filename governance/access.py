@@ -213,6 +213,12 @@ def access_global_roles(*, user) -> None:
         raise PermissionDenied(gettext("Only administrators may change global roles."))
 
 
+def access_accounts(*, user) -> None:
+    """Only admins may create accounts, change them or set their passwords."""
+    if not is_admin(user):
+        raise PermissionDenied(gettext("Only administrators may create or change accounts."))
+
+
 def global_roles_of(*, user) -> list[str]:
     roles = []
     if is_admin(user):
