@@ -14,6 +14,10 @@ final score, mean ± sd over seeds. Writes JSON + Markdown + one PNG per dataset
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/active_learning_sim.py              # all, 3 seeds
     HF_HUB_OFFLINE=1 .venv/bin/python bench/active_learning_sim.py --datasets trec --seeds 5
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/active_learning_sim.py --dataset my.csv \
+        --text-column text --label-column label               # any labelled CSV, TSV or JSONL
+
+Results (JSON, Markdown) are written before the plots, so a missing matplotlib costs the plots only.
 """
 
 import argparse
@@ -36,6 +40,7 @@ from bench._al_data import classification_set, conll_sentences, embeddings_cache
 from bench._al_loop import (  # noqa: E402
     Settings, classification_run, full_pool_accuracy, full_pool_span_f1, span_run,
 )
+from bench._al_file import file_set  # noqa: E402
 from bench._al_report import (  # noqa: E402
     dataset_summary, json_write, markdown_write, plot_write, summary_derive, table_print,
 )
@@ -64,8 +69,8 @@ def _runs(run_one, strategies, seeds, label: str) -> dict:
     return runs
 
 
-def classification_bench(name, encoder, args, settings) -> dict:
-    data = classification_set(name, pool=args.pool, test=args.test)
+def classification_bench(data, encoder, args, settings) -> dict:
+    name = data.name
     started = time.perf_counter()
     X_pool = embeddings_cached(encoder, f"{name}-pool", data.pool_texts)
     X_test = embeddings_cached(encoder, f"{name}-test", data.test_texts)
@@ -109,19 +114,66 @@ def conll_bench(encoder, args, settings) -> dict:
     )
 
 
+def plots_write(results, out_dir: Path) -> list[Path]:
+    """One learning-curve PNG per dataset; none, said so, when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("\nno plots: matplotlib is not installed (.venv/bin/pip install -e '.[bench]', or pip "
+              "install matplotlib); the results above are saved, and --rereport draws them later.")
+        return []
+    paths = []
+    for result in results:
+        paths.append(out_dir / f"{result['dataset']}.png")
+        plot_write(result, paths[-1])
+    return paths
+
+
+def results_write(results, meta, out_dir: Path) -> None:
+    table_print(results, meta)
+    json_write(results, meta, out_dir / "results.json")
+    markdown_write(results, meta, out_dir / "results.md")
+    print(f"\nwritten: {out_dir}/results.json, results.md", flush=True)
+    for path in plots_write(results, out_dir):
+        print(f"written: {path}")
+
+
 def rereport(out_dir: Path) -> None:
     stored = json.loads((out_dir / "results.json").read_text())
-    results = [summary_derive(result) for result in stored["datasets"]]
-    for result in results:
-        plot_write(result, out_dir / f"{result['dataset']}.png")
-    table_print(results, stored["meta"])
-    json_write(results, stored["meta"], out_dir / "results.json")
-    markdown_write(results, stored["meta"], out_dir / "results.md")
+    results_write([summary_derive(result) for result in stored["datasets"]], stored["meta"], out_dir)
+
+
+def datasets_load(args) -> list:
+    """The data sets asked for: built-in names, then --dataset files; each one read before any runs."""
+    loaded = []
+    for name in args.datasets:
+        if name in CLASSIFICATION:
+            loaded.append(classification_set(name, pool=args.pool, test=args.test))
+        elif name == "conll2003":
+            loaded.append(name)
+        else:
+            raise SystemExit(f"unknown dataset {name!r}; expected some of "
+                             f"{', '.join(CLASSIFICATION + ('conll2003',))}, or a file with --dataset")
+    for path in args.dataset:
+        loaded.append(file_set(Path(path), text_column=args.text_column, label_column=args.label_column,
+                               label_separator=args.label_separator, quoting=args.quoting,
+                               pool=args.pool, test=args.test))
+    return loaded
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", default="sst2,trec,ag_news,conll2003")
+    parser.add_argument("--datasets", help="built-in data sets (default: sst2,trec,ag_news,conll2003, "
+                        "or none when --dataset is given)")
+    parser.add_argument("--dataset", action="append", default=[], metavar="PATH",
+                        help="a labelled .csv, .tsv or .jsonl file of your own (repeatable)")
+    parser.add_argument("--text-column", default="text", help="the text field of --dataset files")
+    parser.add_argument("--label-column", default="label", help="the label field of --dataset files")
+    parser.add_argument("--label-separator", help="splits a --dataset label field into several labels "
+                        "(multi-label); JSON lists are multi-label by themselves")
+    parser.add_argument("--quoting", choices=("standard", "none"),
+                        help="quote characters in --dataset CSV/TSV files: 'standard' (quoted fields) or "
+                        "'none' (a quote is a character); default standard for .csv, none for .tsv")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--pool", type=int, default=4000, help="pool cap per classification set")
@@ -146,25 +198,25 @@ def main() -> None:
     unknown = [s for s in args.strategies if s not in STRATEGIES]
     if unknown:
         raise SystemExit(f"unknown strategies {unknown}; expected some of {', '.join(STRATEGIES)}")
-    datasets = [d for d in args.datasets.split(",") if d]
+    if args.datasets is None:
+        args.datasets = "" if args.dataset else "sst2,trec,ag_news,conll2003"
+    args.datasets = [d for d in args.datasets.split(",") if d]
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.rereport:
         return rereport(out_dir)
 
+    datasets = datasets_load(args)
     encoder = _encoder(args.threads)
     started = time.perf_counter()
     results = []
-    for name in datasets:
-        if name in CLASSIFICATION:
-            settings = Settings(args.seed_size, args.batch, args.budget, args.control)
-            results.append(classification_bench(name, encoder, args, settings))
-        elif name == "conll2003":
+    for data in datasets:
+        if data == "conll2003":
             settings = Settings(args.seed_size, args.batch, args.span_budget, args.control, args.span_aggregate)
             results.append(conll_bench(encoder, args, settings))
         else:
-            raise SystemExit(f"unknown dataset {name!r}")
-        plot_write(results[-1], out_dir / f"{name}.png")
+            settings = Settings(args.seed_size, args.batch, args.budget, args.control)
+            results.append(classification_bench(data, encoder, args, settings))
     meta = {
         "encoder": encoder.model_version,
         "seeds": args.seeds, "span_seeds": args.span_seeds or args.seeds, "seed_size": args.seed_size, "batch": args.batch,
@@ -172,10 +224,7 @@ def main() -> None:
         "strategies": args.strategies, "torch_threads": args.threads,
         "cpu_count": os.cpu_count(), "seconds": round(time.perf_counter() - started, 1),
     }
-    table_print(results, meta)
-    json_write(results, meta, out_dir / "results.json")
-    markdown_write(results, meta, out_dir / "results.md")
-    print(f"\nwritten: {out_dir}/results.json, results.md, <dataset>.png")
+    results_write(results, meta, out_dir)
 
 
 if __name__ == "__main__":
