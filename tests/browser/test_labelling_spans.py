@@ -230,3 +230,46 @@ def test_marking_spans_in_a_25000_character_document_works(browser_session, mana
     assert marked[0] == ("Ada 🎉 Lovelace", "PER") and marked[-1] == ("Paris", "LOC")
     assert marked[1] == ("Analytical Engine", "ORG")
     assert browser_session.errors == []
+
+
+def test_a_mouse_drag_that_starts_on_a_marked_word_is_refused_like_the_keyboard_when_spans_may_not_overlap(
+    browser_session, manager, annotator
+):
+    text = "Ada Lovelace visited Paris and London."
+    project = project_make(
+        manager=manager, task_type="spans", labels=ENTITIES, texts=[text], members={annotator: ProjectRole.ANNOTATOR}
+    )
+    page = _open(browser_session, annotator, project)
+    _select(page, "Paris")
+    page.keyboard.press("2")
+    expect(page.locator("#item-text .span-mark.span-end")).to_have_attribute("data-name", "LOC")
+
+    overlap = "That would overlap a span already marked; this project does not allow overlapping spans."
+    paris_and = f"{text.index('Paris')}-{text.index(' London')}"
+    mark = page.locator("#item-text .span-mark.span-end")
+    # From the left edge of the marked "Paris" (where Chrome focuses the span and starts no selection of its
+    # own) onto "and": the drag selects both words, and the label key refuses the overlap, as with the keys.
+    box = mark.bounding_box()
+    _drag(page, {"x": box["x"] + 1, "y": box["y"] + box["height"] / 2}, _point_in(page, "and", 1))
+    expect(page.locator("#item-text")).to_have_attribute("data-cursor", paris_and)
+    page.keyboard.press("1")
+    expect(page.locator("#item-message")).to_have_text(overlap)
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_attribute("data-name", "LOC")
+
+    # From inside the word the browser selects by itself: refused the same way.
+    page.keyboard.press("Escape")
+    _drag(page, _point_in(page, "Paris", 2), _point_in(page, "and", 1))
+    expect(page.locator("#item-text")).to_have_attribute("data-cursor", paris_and)
+    page.keyboard.press("1")
+    expect(page.locator("#item-message")).to_have_text(overlap)
+    expect(mark).to_have_attribute("data-name", "LOC")
+
+    # The same drag ending inside the span (from "visited" onto "Paris") is refused too.
+    _drag(page, _point_in(page, "visited", 1), _point_in(page, "Paris", 2))
+    page.keyboard.press("3")
+    expect(page.locator("#span-list li")).to_have_count(1)
+    page.keyboard.press("Escape")
+    _press_and_wait(page, "Enter")
+    assert _spans(_answer(project.items.get().pk, annotator), text) == [("Paris", "LOC")]
+    assert browser_session.errors == []

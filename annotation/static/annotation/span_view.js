@@ -210,6 +210,45 @@
     return true;
   };
 
+  // The text position under a point on screen, or null outside the text.
+  view.pointInText = function (x, y) {
+    var node = null;
+    var offset = 0;
+    if (document.caretPositionFromPoint) {
+      var position = document.caretPositionFromPoint(x, y);
+      node = position && position.offsetNode;
+      offset = position ? position.offset : 0;
+    } else if (document.caretRangeFromPoint) {
+      var range = document.caretRangeFromPoint(x, y);
+      node = range && range.startContainer;
+      offset = range ? range.startOffset : 0;
+    }
+    return node && this.root.contains(node) ? this.unitOfDom(node, offset) : null;
+  };
+
+  // A drag the browser made no selection for (Chrome starts none when the button goes down on the edge of a
+  // focusable span): the words between where it went down and where it came up, so the drag is never taken
+  // for a click that focuses the span under it.
+  view.syncPointerDrag = function (down, up) {
+    var DRAG_PIXELS = 4;
+    if (!down || Math.abs(up.x - down.x) + Math.abs(up.y - down.y) < DRAG_PIXELS) {
+      return false;
+    }
+    var from = this.pointInText(down.x, down.y);
+    var to = this.pointInText(up.x, up.y);
+    if (from === null || to === null || from === to) {
+      return false;
+    }
+    var tokens = this.index.tokensIn(this.index.cpOfUnit[Math.min(from, to)], this.index.cpEnd(Math.max(from, to)));
+    if (!tokens) {
+      return false;
+    }
+    this.sel = to < from ? { anchor: tokens.last, focus: tokens.first } : { anchor: tokens.first, focus: tokens.last };
+    this.leaveSpan();
+    this.drawCursor(true);
+    return true;
+  };
+
   view.leaveSpan = function () {
     if (this.focusedItem()) {
       document.activeElement.blur();
@@ -304,13 +343,18 @@
   view.bindPointer = function () {
     var self = this;
     var dragged = false;
-    this.root.addEventListener("mousedown", function () {
+    var down = null;
+    this.root.addEventListener("mousedown", function (event) {
       self.drawnNatively = false;
+      down = event.button === 0 ? { x: event.clientX, y: event.clientY } : null;
     });
-    this.root.addEventListener("mouseup", function () {
+    this.root.addEventListener("mouseup", function (event) {
+      var up = { x: event.clientX, y: event.clientY };
+      var from = down;
+      down = null;
       // After the browser has settled the selection for this mouseup.
       window.setTimeout(function () {
-        dragged = self.syncNativeSelection();
+        dragged = self.syncNativeSelection() || self.syncPointerDrag(from, up);
         if (!dragged) {
           var selection = window.getSelection();
           if (selection && selection.rangeCount && selection.isCollapsed && self.root.contains(selection.anchorNode)) {
