@@ -1,4 +1,4 @@
-"""Template filters that ask governance.access what a user may see, for navigation links."""
+"""Template filters: what governance.access lets a user see (navigation links), and safe dict iteration."""
 
 import json
 
@@ -19,3 +19,15 @@ def can_audit(user) -> bool:
 def as_json(value) -> str:
     """An event's details as compact JSON text; autoescaping still applies to the result."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@register.filter
+def entries(mapping) -> list:
+    """A dict's (key, value) pairs, for ``{% for key, value in mapping|entries %}``.
+
+    ``mapping.items`` in a template looks up the key "items" before the method, so a dict that
+    counts removed items ({"items": 3, ...}) iterated over 3 and the page died; likewise
+    "keys" and "values". Templates iterate dicts through this filter only
+    (tests/config/test_templates.py checks).
+    """
+    return list(mapping.items()) if mapping else []

@@ -53,3 +53,27 @@ def test_allows_auditor_to_read_erasure_records_but_not_to_erase(project, admin_
 
 def test_denies_managers_the_erasure_page(project, manager):
     assert client_for(manager).get(reverse("governance:erasure-requests")).status_code == 403
+
+
+def test_the_erasure_page_shows_a_finished_erasure_that_removed_items(project, admin_user, auditor):
+    # The record's totals count "items": the page once iterated totals.items and answered 500.
+    text = project.items.order_by("pk").first().text
+    erasure = erasure_request_create(actor=admin_user, identifier=text)
+    erasure = erasure_run(request_id=erasure.pk)
+    assert erasure.record["totals"]["items"] >= 1
+    for user in (admin_user, auditor):
+        response = client_for(user).get(reverse("governance:erasure-requests"))
+        assert response.status_code == 200
+        assert f"items: {erasure.record['totals']['items']}" in response.text
+
+
+def test_the_erasure_page_lists_totals_named_like_dict_methods(project, admin_user):
+    ErasureRequest.objects.create(
+        requested_by=admin_user,
+        status=ErasureStatus.DONE,
+        record={"totals": {"items": 2, "keys": 3, "values": 4}, "projects": {"7": {"items": 2, "dataset_versions": [1], "exports": []}}},
+    )
+    response = client_for(admin_user).get(reverse("governance:erasure-requests"))
+    assert response.status_code == 200
+    assert "items: 2, keys: 3, values: 4" in response.text
+    assert "project 7: 1 dataset versions, 0 exports" in response.text
