@@ -196,3 +196,23 @@ def test_the_help_overlay_lists_the_keys_and_reviewer_feedback_is_shown(
     expect(page.locator("input[name=label][value=positive]")).to_be_checked()
     expect(page.locator("#item-feedback")).to_have_count(0)
     assert browser_session.errors == []
+
+
+def test_after_a_comment_sent_with_ctrl_enter_the_keys_go_to_the_next_item_not_its_comment_box(
+    browser_session, manager, annotator
+):
+    project = project_make(manager=manager, texts=REVIEWS[:2], members={annotator: ProjectRole.ANNOTATOR})
+    page = _open(browser_session, annotator, project)
+    page.keyboard.press("1")
+    page.keyboard.press("c")
+    page.keyboard.type("Sarcasm?")
+    first = _press_and_wait(page, "Control+Enter")
+
+    expect(page.locator("#comment-input")).not_to_be_focused()
+    page.keyboard.press("2")
+    expect(page.locator("input[name=label][value=negative]")).to_be_checked()
+    second = _press_and_wait(page, "Enter")
+
+    assert (_answer(first, annotator).value, _answer(first, annotator).comment) == ({"labels": ["positive"]}, "Sarcasm?")
+    assert (_answer(second, annotator).value, _answer(second, annotator).comment) == ({"labels": ["negative"]}, "")
+    assert browser_session.errors == []

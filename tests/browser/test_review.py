@@ -90,3 +90,34 @@ def test_a_reviewer_keeps_only_the_spans_they_agree_with(browser_session, team):
     expect(page.locator("#review-empty")).to_be_visible()
     assert FinalAnnotation.objects.get(item=item).value == {"spans": [person, company]}
     assert not browser_session.errors, browser_session.errors
+
+
+def test_after_a_reject_with_a_comment_the_keys_go_to_the_next_item_not_its_comment_box(browser_session, team):
+    project = project_make(
+        manager=team["lead"],
+        texts=["The parcel came late but intact.", "Lovely staff, terrible coffee."],
+        members={team["ann1"]: ProjectRole.ANNOTATOR, team["ann2"]: ProjectRole.ANNOTATOR, team["checker"]: ProjectRole.REVIEWER},
+    )
+    first = _disputed(project, team["ann1"], team["ann2"], {"labels": ["positive"]}, {"labels": ["negative"]})
+    second = _disputed(project, team["ann1"], team["ann2"], {"labels": ["neutral"]}, {"labels": ["positive"]})
+
+    page = browser_session.login(team["checker"])
+    page.goto(f"/projects/{project.pk}/review/")
+    expect(page.locator(f'#review-form[data-item-id="{first.pk}"]')).to_be_visible()
+    page.keyboard.press("r")
+    page.keyboard.type("Both readings miss rule 4.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(f'#review-form[data-item-id="{second.pk}"]')).to_be_visible()
+
+    # The new item has the keys: 3 chooses "neutral" and Enter accepts, nothing is typed into its comment.
+    expect(page.locator("#review-comment")).not_to_be_focused()
+    page.keyboard.press("3")
+    expect(page.locator("input[name=label][value=neutral]")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-empty")).to_be_visible()
+
+    assert set(first.annotations.values_list("status", flat=True)) == {AnnotationStatus.REJECTED}
+    final = FinalAnnotation.objects.get(item=second)
+    assert (final.value, final.decided_by) == ({"labels": ["neutral"]}, team["checker"])
+    assert {review.comment for review in Review.objects.filter(annotation__item=second)} == {""}
+    assert not browser_session.errors, browser_session.errors

@@ -57,6 +57,15 @@
     });
   });
 
+  // htmx gives focus back to the element with the focused element's id after a swap: the next item's
+  // comment box would take the keys meant for the item. Focus leaves the old item before it is replaced.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var slot = document.getElementById("item-slot");
+    if (slot && event.detail.target === slot && slot.contains(document.activeElement)) {
+      document.activeElement.blur();
+    }
+  });
+
   function submit(form) {
     if (inFlight) {
       return;
