@@ -248,6 +248,15 @@ class ProjectSettingsForm(forms.Form):
     )
     allow_overlapping_spans = forms.BooleanField(label=gettext_lazy("Allow overlapping spans"), required=False)
 
+    # Settings that only mean something for some task types; the others never see them.
+    TASK_TYPE_FIELDS = {"allow_overlapping_spans": {TaskType.SPANS}}
+
+    def __init__(self, *args, task_type: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, task_types in self.TASK_TYPE_FIELDS.items():
+            if task_type not in task_types:
+                del self.fields[name]
+
 
 class ItemSkipForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500)

@@ -77,8 +77,13 @@ def _audited_stream(chunks: Iterator[bytes], actor, project: Project, fmt: str, 
             )
 
 
+def format_fits(task_type: str, fmt: str) -> bool:
+    """CoNLL/BIO tags tokens, so only span answers fit it; the other formats fit every task type."""
+    return fmt != "conll" or task_type == TaskType.SPANS
+
+
 def _format_check(project: Project, fmt: str) -> None:
-    if fmt == "conll" and project.task_type != TaskType.SPANS:
+    if not format_fits(project.task_type, fmt):
         raise ValidationError({"format": gettext("CoNLL/BIO exports are for span projects; this project classifies texts.")})
 
 
@@ -91,6 +96,13 @@ JOB_FORMATS = {
 }
 # For the API's schema (a named enum) and its input serializer.
 JOB_FORMAT_CHOICES = sorted(JOB_FORMATS)
+# What the export form offers first: every task type can export it.
+DEFAULT_JOB_FORMAT = "jsonl"
+
+
+def job_formats_for(project: Project) -> list[str]:
+    """The background-export formats that fit the project's task type, the default first."""
+    return [fmt for fmt in JOB_FORMATS if format_fits(project.task_type, fmt)]
 EXPORT_LINK_SECONDS = 5 * 60
 EXPORT_FILE_HOURS = 24
 _PROGRESS_EVERY = 500

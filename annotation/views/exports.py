@@ -10,11 +10,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import form_add_service_errors
 from annotation.services.exports import (
+    DEFAULT_JOB_FORMAT,
     EXPORT_LINK_SECONDS,
     JOB_FORMAT_CHOICES,
     export_download_signature,
     export_get,
     export_request,
+    job_formats_for,
 )
 from governance.access import access_project
 from governance.models import ExportStatus
@@ -25,12 +27,21 @@ _FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "conll": "CoNLL / BIO", "parque
 
 
 class ExportJobForm(forms.Form):
+    """Offers only the formats that fit the project's task type, JSONL chosen; a format posted for
+    another task type reaches the service, whose refusal gives the reason."""
+
     format = forms.ChoiceField(
-        label=gettext_lazy("Format"), choices=[(fmt, _FORMAT_NAMES.get(fmt, fmt)) for fmt in JOB_FORMAT_CHOICES]
+        label=gettext_lazy("Format"),
+        initial=DEFAULT_JOB_FORMAT,
+        choices=[(fmt, _FORMAT_NAMES.get(fmt, fmt)) for fmt in JOB_FORMAT_CHOICES],
     )
     redact = forms.BooleanField(
         label=gettext_lazy("Mask personal data in the texts (e-mails, phone numbers, ids)"), required=False
     )
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["format"].widget.choices = [(fmt, _FORMAT_NAMES.get(fmt, fmt)) for fmt in job_formats_for(project)]
 
 
 def _job_context(request, project, export) -> dict:
@@ -48,7 +59,7 @@ def _job_context(request, project, export) -> dict:
 @login_required
 def export_job_create_view(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id, perm=Perm.EXPORT_DATA)
-    form = ExportJobForm(request.POST)
+    form = ExportJobForm(request.POST, project=project)
     if form.is_valid():
         try:
             export = export_request(actor=request.user, project=project, fmt=form.cleaned_data["format"],
@@ -58,7 +69,7 @@ def export_job_create_view(request, project_id: int):
         else:
             if not request.htmx:
                 return redirect("annotation:export-job", project_id=project.pk, export_id=export.pk)
-            context = {**_job_context(request, project, export), "export_form": ExportJobForm()}
+            context = {**_job_context(request, project, export), "export_form": ExportJobForm(project=project)}
             return render(request, "annotation/partials/_export_panel.html", context)
     return render(request, "annotation/partials/_export_panel.html",
                   {"project": project, "export_form": form}, status=UNPROCESSABLE)

@@ -93,7 +93,7 @@ def project_detail_view(request, project_id: int):
         "job": preannotation_job_latest(project=project) if can["preannotate"] else None,
         "shredded": project_shredded(project=project),
         "settings_form": _settings_form(project) if can["change"] else None,
-        "export_form": ExportJobForm() if can["export"] else None,
+        "export_form": ExportJobForm(project=project) if can["export"] else None,
         "active_learning": active_learning_panel(project=project) if can["view_quality"] else None,
     }
     return render(request, "annotation/project_detail.html", context)
@@ -101,7 +101,7 @@ def project_detail_view(request, project_id: int):
 
 def _settings_form(project, data=None) -> ProjectSettingsForm:
     initial = {name: getattr(project, name) for name in ProjectSettingsForm.base_fields}
-    return ProjectSettingsForm(data, initial=initial)
+    return ProjectSettingsForm(data, initial=initial, task_type=project.task_type)
 
 
 @require_POST
