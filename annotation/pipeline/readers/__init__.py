@@ -16,13 +16,14 @@ from annotation.pipeline.readers.base import (
     text_check,
 )
 from annotation.pipeline.readers.conll import read_conll
-from annotation.pipeline.readers.delimited import read_delimited
+from annotation.pipeline.readers.delimited import QUOTING, read_delimited
 from annotation.pipeline.readers.jsonarray import read_json
 from annotation.pipeline.readers.streams import Source, decode_error_message, open_source
 from annotation.pipeline.readers.text import read_jsonl, read_txt
 
 __all__ = [
     "FORMATS",
+    "QUOTING",
     "ConllOptions",
     "ImportFileRefused",
     "ImportReader",
@@ -155,9 +156,12 @@ class ImportReader:
         limits: ReadLimits | None = None,
         conll: ConllOptions | None = None,
         labelstudio_text_key: str = "text",
+        quoting: str = "auto",
     ):
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
+        if quoting not in QUOTING:
+            raise ValueError(f"quoting must be one of {QUOTING}, not {quoting!r}")
         self._stream, self._on_error = stream, on_error
         self._ctx = Context(
             filename=filename,
@@ -167,9 +171,18 @@ class ImportReader:
             limits=limits or ReadLimits(),
             conll=conll or ConllOptions(),
             labelstudio_text_key=labelstudio_text_key,
+            quoting=quoting,
         )
         self.errors: list[ImportRowError] = []
         self.rows_read = 0
+        # Rows that repeat an earlier row of the file (same id, same text): yielded with
+        # ``repeat_of`` set, for the import to count as duplicates.
+        self.repeats = 0
+
+    @property
+    def quoting_used(self) -> dict[str, str]:
+        """The quoting each CSV/TSV file (or archive member) was read with, by name."""
+        return dict(self._ctx.notes.get("quoting", {}))
 
     def _fail(self, error: ImportRowError) -> None:
         if self._on_error == "reject":
@@ -222,23 +235,31 @@ class ImportReader:
         yield from _read(self._stream, ctx)
 
     def _unique(self, row: ImportRow, seen: dict) -> Item:
+        """The row, marked as a repeat when an earlier row had its id and text; an error when an
+        earlier row had its id and another text (which of the two would be the item?)."""
         first = seen.get(row.external_id)
         if first is None:
-            seen[row.external_id] = (row.member, row.row) if row.member else row.row
+            seen[row.external_id] = (row.member, row.row, hash(row.text))
             return row
-        if isinstance(first, tuple):
+        member, first_row, text_hash = first
+        if text_hash == hash(row.text):
+            row.repeat_of = first_row
+            self.repeats += 1
+            return row
+        if member or row.member:
             where = (
-                f"in this archive: member '{first[0]}' row {first[1]}"
+                f"in this archive: member '{member}' row {first_row}"
                 f" and member '{row.member}' row {row.row}"
             )
         else:
-            where = f"in this file: rows {first} and {row.row}"
+            where = f"in this file: rows {first_row} and {row.row}"
         return ImportRowError(
             filename=self._ctx.filename,
             row=row.row,
             field=row.id_field,
             member=row.member,
-            message=f"'{row.external_id}' appears twice {where}",
+            message=f"'{row.external_id}' appears twice {where}, with different texts; an id names "
+            "one item, so give one of the rows another id",
         )
 
 
@@ -252,6 +273,7 @@ def read_rows(
     limits: ReadLimits | None = None,
     conll: ConllOptions | None = None,
     labelstudio_text_key: str = "text",
+    quoting: str = "auto",
 ) -> Iterator[ImportRow]:
     """Yield validated rows; raise ImportRowError at the first bad one."""
     reader = ImportReader(
@@ -263,5 +285,6 @@ def read_rows(
         limits=limits,
         conll=conll,
         labelstudio_text_key=labelstudio_text_key,
+        quoting=quoting,
     )
     yield from reader.rows()

@@ -26,6 +26,8 @@ class ImportRow:
     predictions: list = field(default_factory=list)
     # The path inside an archive the row came from; empty for a plain file.
     member: str = ""
+    # The earlier row of the file this one repeats (same id, same text); 0 when it is no repeat.
+    repeat_of: int = 0
 
 
 class ImportRowError(ValueError):
@@ -121,6 +123,11 @@ class Context:
     conll: ConllOptions
     labelstudio_text_key: str = "text"
     member: str = ""
+    # CSV/TSV quoting: "auto" (see delimited.py), "standard" (RFC 4180) or "none" (quotes are text).
+    quoting: str = "auto"
+    # What the readers decided while reading (the quoting each delimited file was read with), for
+    # the import's report. Shared by the archive members' contexts.
+    notes: dict = field(default_factory=dict, compare=False)
 
     def error(
         self, row: int | None, field: str | None, message: str, *, fatal: bool = False

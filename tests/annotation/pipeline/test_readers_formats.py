@@ -330,7 +330,8 @@ def test_skip_mode_reports_each_bad_row_and_yields_the_good_ones():
         "member": "",
         "row": 5,
         "field": "id",
-        "message": "'1' appears twice in this file: rows 4 and 5",
+        "message": "'1' appears twice in this file: rows 4 and 5, with different texts; an id names "
+        "one item, so give one of the rows another id",
         "fatal": False,
     }
 

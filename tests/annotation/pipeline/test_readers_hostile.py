@@ -103,14 +103,16 @@ def test_a_utf16_file_with_a_broken_code_unit_names_its_line():
 def test_a_quote_never_closed_is_refused_naming_the_row_where_it_opened(fmt, sep):
     data = b"text" + sep + b"id\nfine" + sep + b'1\n"opened here' + sep + b"2\nmore" + sep + b"3\n"
     rows = []
+    # Standard quoting named: detection would read this TSV without quoting (see test_readers_quoting).
     reader = ImportReader(
-        io.BytesIO(data), filename=f"q.{fmt}", max_text_chars=100, on_error="skip"
-    )
+        io.BytesIO(data), filename=f"q.{fmt}", max_text_chars=100, on_error="skip",
+        quoting="standard",
+    )  # fmt: skip
     with pytest.raises(ImportRowError) as caught:
         rows.extend(reader.rows())
     assert [r.text for r in rows] == ["fine"]
     assert (caught.value.row, caught.value.fatal) == (3, True)
-    assert "never closed" in caught.value.message
+    assert "never closed" in caught.value.message and "quoting 'none'" in caught.value.message
 
 
 def test_an_open_quote_swallowing_the_file_stops_at_the_row_limit_not_at_the_end():
