@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "governance.middleware.AuditContextMiddleware",
     "governance.middleware.DataShreddedMiddleware",
+    "governance.middleware.SessionExpiredMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -153,6 +154,8 @@ CSRF_COOKIE_SECURE = env.IS_PRODUCTION
 CSRF_COOKIE_SAMESITE = "Lax"
 # Scripts never read the CSRF cookie: htmx takes the token from hx-headers in base.html.
 CSRF_COOKIE_HTTPONLY = True
+# A refused CSRF check says the session ended or the page is out of date, never the permission message.
+CSRF_FAILURE_VIEW = "governance.views.sessions.csrf_failure_view"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # The pages carry no inline scripts or styles and htmx is configured not to inject any.
