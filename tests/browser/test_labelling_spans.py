@@ -273,3 +273,46 @@ def test_a_mouse_drag_that_starts_on_a_marked_word_is_refused_like_the_keyboard_
     _press_and_wait(page, "Enter")
     assert _spans(_answer(project.items.get().pk, annotator), text) == [("Paris", "LOC")]
     assert browser_session.errors == []
+
+
+def test_tab_goes_from_span_to_span_and_leaving_with_unsaved_spans_asks_first(browser_session, manager, annotator):
+    text = "Ada Lovelace visited Paris and London."
+    project = project_make(
+        manager=manager, task_type="spans", labels=ENTITIES, texts=[text, "Grace Hopper stayed home."],
+        members={annotator: ProjectRole.ANNOTATOR},
+    )
+    page = _open(browser_session, annotator, project)
+    asked = []
+
+    def on_dialog(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()  # "stay on this page"
+
+    page.on("dialog", on_dialog)
+    _select(page, "Ada Lovelace")
+    page.keyboard.press("1")
+    _select(page, "Paris")
+    page.keyboard.press("2")
+
+    # The cursor is past the last span: Tab goes round to the first span, not to the top bar.
+    page.keyboard.press("Tab")
+    expect(page.locator(".span-mark:focus")).to_have_text("Ada Lovelace")
+    page.keyboard.press("Tab")
+    expect(page.locator(".span-mark:focus")).to_have_text("Paris")
+
+    # Following a link with spans not yet submitted asks first; staying keeps them.
+    page.locator(".topbar .brand").click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    assert page.url.endswith(f"/projects/{project.pk}/label/")
+    expect(page.locator("#span-list li")).to_have_count(2)
+
+    # Back on a span (the click left focus on the link), Enter submits; after that, leaving asks nothing.
+    page.locator("#item-text .span-mark").first.click()
+    expect(page.locator(".span-mark:focus")).to_have_text("Ada Lovelace")
+    item_id = _press_and_wait(page, "Enter")
+    assert _spans(_answer(item_id, annotator), text) == [("Ada Lovelace", "PER"), ("Paris", "LOC")]
+    page.locator(".topbar .brand").click()
+    page.wait_for_url(browser_session.base_url + "/")
+    assert asked == ["beforeunload"]
+    assert browser_session.errors == []

@@ -8,6 +8,7 @@ from annotation.services.annotations import annotation_submit
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
 from governance.roles import ProjectRole
+from tests.browser.conftest import PASSWORD
 from tests.factories import project_make, user_make
 
 pytestmark = pytest.mark.browser
@@ -121,3 +122,34 @@ def test_after_a_reject_with_a_comment_the_keys_go_to_the_next_item_not_its_comm
     assert (final.value, final.decided_by) == ({"labels": ["neutral"]}, team["checker"])
     assert {review.comment for review in Review.objects.filter(annotation__item=second)} == {""}
     assert not browser_session.errors, browser_session.errors
+
+
+def test_a_review_decision_sent_after_the_session_ended_is_kept_and_sent_once_the_reviewer_logs_in_again(
+    browser_session, team
+):
+    project = project_make(
+        manager=team["lead"],
+        texts=["The parcel came late but intact.", "Lovely staff, terrible coffee."],
+        members={team["ann1"]: ProjectRole.ANNOTATOR, team["ann2"]: ProjectRole.ANNOTATOR, team["checker"]: ProjectRole.REVIEWER},
+    )
+    item = _disputed(project, team["ann1"], team["ann2"], {"labels": ["positive"]}, {"labels": ["negative"]})
+    page = browser_session.login(team["checker"])
+    page.goto(f"/projects/{project.pk}/review/")
+    expect(page.locator(f'#review-form[data-item-id="{item.pk}"]')).to_be_visible()
+    page.keyboard.press("3")
+    page.context.clear_cookies(name="sessionid")
+    page.keyboard.press("Enter")
+    expect(page.locator("#flash")).to_contain_text("Your session has expired: log in again to carry on.")
+    expect(page.locator("#review-slot #id_username")).to_have_count(0)
+
+    page.locator("#flash #session-action").click()
+    page.fill("#id_username", team["checker"].username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"**/projects/{project.pk}/review/")
+    expect(page.locator("#flash")).to_have_text("Your answer from before the login has now been sent.")
+    expect(page.locator("#review-empty")).to_be_visible()
+    final = FinalAnnotation.objects.get(item=item)
+    assert (final.value, final.decided_by) == ({"labels": ["neutral"]}, team["checker"])
+    # htmx logs the refused request to the console; that refusal is the point of this test.
+    assert [error for error in browser_session.errors if "Response Status Error Code 401" not in error] == []

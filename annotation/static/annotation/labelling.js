@@ -90,6 +90,7 @@
       ? new window.Labelling.SpanEditor(form, this)
       : new window.Labelling.ClassificationEditor(form);
     this.current = this.snapshot();
+    this.shownAs = JSON.stringify(this.current);
     // Mouse clicks on a label change it before any key handler runs: record them for undo here.
     form.addEventListener("change", function (event) {
       if (event.target.name === "label") {
@@ -141,6 +142,12 @@
       var input = element.querySelector("input");
       element.classList.toggle("is-chosen", !!(input && input.checked));
     });
+  };
+
+  // Work on screen the server has not got: an answer changed since the item was shown, or a comment written.
+  ItemPage.prototype.hasUnsavedWork = function () {
+    var comment = this.form.querySelector("#comment-input");
+    return JSON.stringify(this.snapshot()) !== this.shownAs || !!(comment && comment.value !== comment.defaultValue);
   };
 
   ItemPage.prototype.message = function (text) {
@@ -239,6 +246,16 @@
   }
 
   htmx.onLoad(currentPage);
+
+  // Leaving the page (a link, a reload, closing the tab) with unsaved work asks first. A submitted item is
+  // replaced by the next one, whose controller starts with nothing unsaved, so no question follows a submit.
+  window.addEventListener("beforeunload", function (event) {
+    var form = itemForm();
+    if (form && currentPage() && page.hasUnsavedWork() && !window.Annotator.keptForLogin()) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id === "item-slot") {
       currentPage();

@@ -321,6 +321,10 @@
     var position;
     if (focused) {
       position = order.indexOf(focused) + delta;
+      if (position < 0 || position >= order.length) {
+        // From the last (or first) span, let the browser move focus on: the spans never trap the keyboard.
+        return false;
+      }
     } else {
       var selected = this.selectedRange();
       var from = selected ? selected.start
@@ -332,10 +336,9 @@
       if (delta < 0) {
         position -= 1;
       }
-    }
-    if (position < 0 || position >= order.length) {
-      // Let the browser move focus on: the spans never trap the keyboard.
-      return false;
+      // From the text, Tab always reaches a span: past the last one it goes round to the first (Shift+Tab
+      // before the first, to the last), where the browser would have left for the top bar's links.
+      position = (position + order.length) % order.length;
     }
     this.caret = lowerBound(this.index.ends, order[position].start + 1);
     return this.focusById(order[position].id);
