@@ -72,7 +72,11 @@ class ActiveLearning(models.Model):
     stop_set = models.JSONField(default=list, blank=True)
     stop_history = models.JSONField(default=list, blank=True)
     stopped = models.BooleanField(default=False)
-    # Confident-learning check over labelled items: when it ran, on how many, and the issue rate.
+    # Confident-learning check over labelled items: whether one is queued or running (and since
+    # when), why the last one failed, when the last one finished, on how many, and the issue rate.
+    label_check_status = models.CharField(max_length=10, choices=RefreshStatus.choices, default=RefreshStatus.IDLE)
+    label_check_requested_at = models.DateTimeField(null=True, blank=True)
+    label_check_error = models.TextField(blank=True)
     label_check_at = models.DateTimeField(null=True, blank=True)
     label_check_items = models.PositiveIntegerField(default=0)
     label_issue_rate = models.FloatField(null=True, blank=True)

@@ -32,6 +32,8 @@ def _overview(project) -> dict:
         "stopping_hint": overview["hint"],
         "learning_curve": overview["curve"],
         "label_check": {
+            "status": state.label_check_status,
+            "error": state.label_check_error,
             "checked_at": state.label_check_at,
             "items": state.label_check_items,
             "issue_rate": state.label_issue_rate,
@@ -69,6 +71,8 @@ class ActiveLearningDetailApi(BaseApi):
             created_at = serializers.DateTimeField()
 
         class LabelCheckSerializer(serializers.Serializer):
+            status = serializers.CharField(help_text="idle, queued or running: a requested check is done once idle.")
+            error = serializers.CharField(help_text="Why the last check failed; empty when it did not.")
             checked_at = serializers.DateTimeField(allow_null=True)
             items = serializers.IntegerField()
             issue_rate = serializers.FloatField(allow_null=True)

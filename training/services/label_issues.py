@@ -12,6 +12,7 @@ item keeps its most likely finding only. Span answers are not checked.
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -23,7 +24,7 @@ from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Ite
 from annotation.services.reviews import majority_value, review_resolve
 from governance.audit import audit_record
 from governance.keyring import DataShredded, project_readable_check
-from training.models_active import ActiveLearning, LabelIssue, LabelIssueStatus
+from training.models_active import ActiveLearning, LabelIssue, LabelIssueStatus, RefreshStatus
 from training.services.active_ranking import labelled_values
 from training.services.embeddings import embeddings_matrix
 
@@ -35,6 +36,9 @@ CLASSIFICATION_ONLY = gettext_noop(
 )
 # The "absent" side of a multi-label check: a name no label can have (labels are stripped).
 _ABSENT = ""
+# A check queued or running for longer than this died with its worker (or none is running):
+# the page stops waiting and offers to start it again.
+LABEL_CHECK_STALE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,30 @@ def label_issues_request(*, actor, project: Project) -> None:
         raise ValidationError({"project": CLASSIFICATION_ONLY})
     project_readable_check(project=project)
     ActiveLearning.objects.get_or_create(project=project)
+    # The page follows the check through this status until the worker sets it back to idle.
+    ActiveLearning.objects.filter(project=project).update(
+        label_check_status=RefreshStatus.QUEUED, label_check_requested_at=timezone.now(), label_check_error=""
+    )
     audit_record(actor=actor, action="label_issues.request", project=project, target=project)
 
     from training.celery_tasks import label_issues_task
 
     project_id = project.pk
     transaction.on_commit(lambda: label_issues_task.delay(project_id))
+
+
+def label_check_waiting(state: ActiveLearning | None) -> bool:
+    """Whether a requested check is still to come: queued or running, and not given up as dead."""
+    if state is None or state.label_check_status == RefreshStatus.IDLE:
+        return False
+    since = state.label_check_requested_at
+    return since is not None and since > timezone.now() - timedelta(seconds=LABEL_CHECK_STALE_SECONDS)
+
+
+def _label_check_end(project_id: int, error: str = "") -> None:
+    ActiveLearning.objects.filter(project_id=project_id).update(
+        label_check_status=RefreshStatus.IDLE, label_check_error=error
+    )
 
 
 def labelled_items(*, project: Project) -> dict[int, tuple[str, ...]]:
@@ -113,13 +135,26 @@ def label_issues_run(*, project_id: int) -> int | None:
     project = Project.objects.filter(pk=project_id).first()
     if project is None or not label_check_supported(project):
         logger.info("Project %s is gone or has span answers; no label check.", project_id)
+        _label_check_end(project_id, CLASSIFICATION_ONLY)
         return None
+    ActiveLearning.objects.filter(project=project).update(
+        label_check_status=RefreshStatus.RUNNING, label_check_requested_at=timezone.now()
+    )
     try:
-        given = labelled_items(project=project)
-        ids, matrix = embeddings_matrix(project=project, item_ids=sorted(given))
+        return _label_issues_find(project)
     except DataShredded as error:
         logger.warning("Label check of project %s not run: %s", project_id, error)
+        _label_check_end(project_id, str(error))
         return None
+    except Exception as error:
+        _label_check_end(project_id, f"{type(error).__name__}: {error}")
+        raise
+
+
+def _label_issues_find(project: Project) -> int:
+    project_id = project.pk
+    given = labelled_items(project=project)
+    ids, matrix = embeddings_matrix(project=project, item_ids=sorted(given))
     embedded = len(ids)
     labels = list(project.labels.order_by("order", "id").values_list("name", flat=True))
     # Answers naming a label the project no longer has cannot be checked against the others.
@@ -149,7 +184,11 @@ def label_issues_run(*, project_id: int) -> int | None:
         state.label_check_at = timezone.now()
         state.label_check_items = len(ids)
         state.label_issue_rate = len(findings) / len(ids) if len(ids) else None
-        state.save(update_fields=["label_check_at", "label_check_items", "label_issue_rate", "updated_at"])
+        state.label_check_status, state.label_check_error = RefreshStatus.IDLE, ""
+        state.save(update_fields=[
+            "label_check_at", "label_check_items", "label_issue_rate", "label_check_status", "label_check_error",
+            "updated_at",
+        ])
         # The worker read these items' labels and embeddings, not their text.
         audit_record(
             actor=None,

@@ -18,11 +18,13 @@ from annotation.selectors import item_list
 from annotation.services.reads import items_read_record
 from governance.access import access_project, access_project_with_perms
 from governance.roles import Perm
+from training.models_active import RefreshStatus
 from training.selectors_active import active_learning_state, label_issue_get, label_issue_list
 from training.services.active_learning import active_learning_refresh_request, active_learning_update
 from training.services.label_issues import (
     CLASSIFICATION_ONLY,
     label_check_supported,
+    label_check_waiting,
     label_issue_resolve,
     label_issues_request,
 )
@@ -112,38 +114,65 @@ def active_learning_refresh_view(request, project_id: int):
 # --- label issues -------------------------------------------------------------------------------
 
 
+def _label_issues_panel(request, project, perms, check_error: str | None = None) -> dict:
+    """The check's state and, once no check is pending, the open issues; showing their text is an
+    audited read, so a panel that is still waiting for the worker lists none."""
+    state = active_learning_state(project=project)
+    waiting = label_check_waiting(state)
+    context = {
+        "project": project,
+        "state": state,
+        "waiting": waiting,
+        # Stored in English by the worker; the known reasons are message ids.
+        "last_error": _(state.label_check_error) if state.label_check_error else "",
+        "stalled": state.label_check_status != RefreshStatus.IDLE and not waiting,
+        "check_error": check_error,
+        "supported": label_check_supported(project),
+        "labels": list(project.labels.values_list("name", flat=True)),
+        "can_browse": Perm.BROWSE_ITEMS in perms,
+        "issues": [],
+    }
+    if not waiting:
+        open_issues = label_issue_list(project=project)
+        issues = list(open_issues[:ISSUES_SHOWN])
+        items_read_record(actor=request.user, project=project, items=[issue.item for issue in issues], via="label_issues")
+        context["issues"] = issues
+        context["open_count"] = open_issues.count() if len(issues) == ISSUES_SHOWN else len(issues)
+    return context
+
+
 @require_GET
 @login_required
 def label_issues_view(request, project_id: int):
-    """Open issues, most likely mislabelled first; showing their text is an audited read."""
+    """Open issues, most likely mislabelled first. While a check is queued or running, the panel
+    (htmx asks for it alone) polls this URL every two seconds until the result is in."""
     project, perms = access_project_with_perms(user=request.user, project_id=project_id, perm=Perm.REVIEW)
-    open_issues = label_issue_list(project=project)
-    issues = list(open_issues[:ISSUES_SHOWN])
-    items_read_record(actor=request.user, project=project, items=[issue.item for issue in issues], via="label_issues")
-    context = {
-        "project": project,
-        "issues": issues,
-        "open_count": open_issues.count() if len(issues) == ISSUES_SHOWN else len(issues),
-        "state": active_learning_state(project=project),
-        "supported": label_check_supported(project),
-        "unsupported_note": _(CLASSIFICATION_ONLY),
-        "labels": list(project.labels.values_list("name", flat=True)),
-        "can_browse": Perm.BROWSE_ITEMS in perms,
-    }
+    context = _label_issues_panel(request, project, perms)
+    if request.htmx:
+        return render(request, "training/partials/_label_issues_panel.html", context)
+    context["unsupported_note"] = _(CLASSIFICATION_ONLY)
     return render(request, "training/label_issues.html", context)
 
 
 @require_POST
 @login_required
 def label_issues_check_view(request, project_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.REVIEW)
+    project, perms = access_project_with_perms(user=request.user, project_id=project_id, perm=Perm.REVIEW)
+    error = None
     try:
         label_issues_request(actor=request.user, project=project)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("The label check is running in the background; reload this page in a moment."))
-    return redirect("active:label-issues", project_id=project.pk)
+    except ValidationError as failure:
+        error = " ".join(failure.messages)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, _("The label check is running in the background; this page shows the result when it is done."))
+        return redirect("active:label-issues", project_id=project.pk)
+    context = _label_issues_panel(request, project, perms, check_error=error)
+    return render(
+        request, "training/partials/_label_issues_panel.html", context, status=UNPROCESSABLE if error else 200
+    )
 
 
 @require_POST
