@@ -3,26 +3,27 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from governance.fields import encrypted_json, encrypted_text
 from governance.roles import PROJECT_PERMISSIONS
 
 
 class TaskType(models.TextChoices):
-    SINGLE_LABEL = "single_label", "Single-label classification"
-    MULTI_LABEL = "multi_label", "Multi-label classification"
-    SPANS = "spans", "Named-entity spans"
+    SINGLE_LABEL = "single_label", _("Single-label classification")
+    MULTI_LABEL = "multi_label", _("Multi-label classification")
+    SPANS = "spans", _("Named-entity spans")
 
 
 class ReviewPolicy(models.TextChoices):
-    DISAGREEMENTS = "disagreements", "Review only items where annotators disagree"
-    ALL = "all", "Review every item"
+    DISAGREEMENTS = "disagreements", _("Review only items where annotators disagree")
+    ALL = "all", _("Review every item")
 
 
 class PiiPolicy(models.TextChoices):
-    KEEP = "keep", "Keep personal data, list findings for review"
-    MASK = "mask", "Mask personal data before it is stored"
-    PSEUDONYMISE = "pseudonymise", "Replace personal data by reversible pseudonyms"
+    KEEP = "keep", _("Keep personal data, list findings for review")
+    MASK = "mask", _("Mask personal data before it is stored")
+    PSEUDONYMISE = "pseudonymise", _("Replace personal data by reversible pseudonyms")
 
 
 class Project(models.Model):
@@ -156,8 +157,8 @@ class Item(models.Model):
 
 
 class LockPurpose(models.TextChoices):
-    ANNOTATE = "annotate", "Annotate"
-    REVIEW = "review", "Review"
+    ANNOTATE = "annotate", _("Annotate")
+    REVIEW = "review", _("Review")
 
 
 class ItemLock(models.Model):
@@ -179,16 +180,16 @@ class ItemLock(models.Model):
 
 
 class AnnotationStatus(models.TextChoices):
-    SUBMITTED = "submitted", "Submitted"
-    SKIPPED = "skipped", "Skipped"
+    SUBMITTED = "submitted", _("Submitted")
+    SKIPPED = "skipped", _("Skipped")
     # A reviewer sent it back with a comment: the item returns to its annotator.
-    REJECTED = "rejected", "Rejected by a reviewer"
+    REJECTED = "rejected", _("Rejected by a reviewer")
 
 
 class SuggestionOutcome(models.TextChoices):
-    ACCEPTED = "accepted", "Accepted unchanged"
-    MODIFIED = "modified", "Changed"
-    REJECTED = "rejected", "Rejected"
+    ACCEPTED = "accepted", _("Accepted unchanged")
+    MODIFIED = "modified", _("Changed")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Annotation(models.Model):
@@ -252,9 +253,9 @@ class Prediction(models.Model):
 
 
 class ReviewDecision(models.TextChoices):
-    ACCEPTED = "accepted", "Accepted"
-    CORRECTED = "corrected", "Corrected"
-    REJECTED = "rejected", "Rejected"
+    ACCEPTED = "accepted", _("Accepted")
+    CORRECTED = "corrected", _("Corrected")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Review(models.Model):
@@ -276,8 +277,8 @@ class Review(models.Model):
 
 
 class FinalSource(models.TextChoices):
-    AGREEMENT = "agreement", "Annotators agreed"
-    REVIEW = "review", "Decided by a reviewer"
+    AGREEMENT = "agreement", _("Annotators agreed")
+    REVIEW = "review", _("Decided by a reviewer")
 
 
 class FinalAnnotation(models.Model):
@@ -328,15 +329,15 @@ class DataSource(models.Model):
 
 
 class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class ImportOnError(models.TextChoices):
-    REJECT = "reject", "Reject the file on any bad row"
-    SKIP = "skip", "Skip bad rows"
+    REJECT = "reject", _("Reject the file on any bad row")
+    SKIP = "skip", _("Skip bad rows")
 
 
 class ImportJob(models.Model):
@@ -380,9 +381,9 @@ class ImportJob(models.Model):
 
 
 class PiiFindingStatus(models.TextChoices):
-    PENDING = "pending", "Pending review"
-    CONFIRMED = "confirmed", "Confirmed"
-    DISMISSED = "dismissed", "Dismissed"
+    PENDING = "pending", _("Pending review")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")
 
 
 class PiiFinding(models.Model):

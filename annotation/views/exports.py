@@ -23,7 +23,7 @@ from governance.models import ExportStatus
 from governance.roles import Perm
 
 UNPROCESSABLE = 422
-_FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "conll": "CoNLL / BIO", "parquet": "Parquet"}
+_FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "conll": gettext_lazy("CoNLL / BIO"), "parquet": "Parquet"}
 
 
 class ExportJobForm(forms.Form):

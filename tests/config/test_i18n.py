@@ -308,3 +308,122 @@ def test_the_catalogue_holds_every_translatable_string_of_the_code(tmp_path):
         f"Translatable strings in the code that {PO_PATH} lacks; {FIX}:\n" + "\n".join(missing)
     )
     assert not gone, f"{PO_PATH} holds strings no longer in the code; {FIX}:\n" + "\n".join(gone)
+
+
+# --- strings shown from model choices, enums and form choices --------------------------------
+
+# The apps whose choices reach the pages (modules named "<app>." or "<app>.something").
+PROJECT_APPS = ("annotation", "governance", "training", "config")
+
+
+def _is_project_module(module: str) -> bool:
+    return module.split(".")[0] in PROJECT_APPS
+
+
+def _subclasses(cls) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def _choice_labels() -> list[tuple[str, object, object]]:
+    """(where, value, label) of every choice a page can show: the project's Choices enums, the
+    choices of its models' fields, and the fixed choices of its forms' choice fields."""
+    from django import forms
+    from django.apps import apps
+    from django.db import models
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # imports every view module, and with them every form
+    labels = []
+    for enum in _subclasses(models.Choices):
+        if _is_project_module(enum.__module__):
+            labels += [(f"{enum.__module__}.{enum.__qualname__}", m.value, m.label) for m in enum]
+    for model in apps.get_models():
+        if not _is_project_module(model.__module__):
+            continue
+        for field in model._meta.get_fields():
+            for value, label in getattr(field, "flatchoices", None) or []:
+                labels.append((f"{model._meta.label}.{field.name}", value, label))
+    for form in _subclasses(forms.BaseForm):
+        if not _is_project_module(form.__module__):
+            continue
+        for name, field in form.base_fields.items():
+            if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+                for value, label in field.choices:
+                    labels.append((f"{form.__module__}.{form.__qualname__}.{name}", value, label))
+    return labels
+
+
+def test_finds_the_choices_shown_from_models_enums_and_forms():
+    where = {place for place, _value, _label in _choice_labels()}
+    assert "annotation.models.TaskType" in where
+    assert "annotation.ImportJob.on_error" in where
+    assert "annotation.forms.ImportPolicyForm.pii_policy" in where
+
+
+def test_marks_every_choice_label_for_translation():
+    """A label written as a plain string is never extracted, so pages show it in English."""
+    from django.utils.functional import Promise
+
+    # Plain labels that only restate their value (NFC, JSONL, a label's own name) are not prose.
+    unmarked = sorted(
+        f"{place}: {value!r} -> {label!r}"
+        for place, value, label in _choice_labels()
+        if not isinstance(label, Promise) and str(label).lower() != str(value).lower()
+    )
+    assert not unmarked, (
+        "Choice labels not marked for translation; write them as gettext_lazy('...') (imported as _) "
+        f"and {FIX}:\n" + "\n".join(unmarked)
+    )
+
+
+def test_translates_every_choice_label_into_chinese():
+    from django.utils.functional import Promise
+    from django.utils.translation import override
+
+    catalogue = {
+        entry.msgid: entry
+        for entry in _live_entries(_catalogue())
+        if not entry.msgctxt and not entry.msgid_plural
+    }
+    missing = set()
+    for place, _value, label in _choice_labels():
+        if not isinstance(label, Promise):
+            continue
+        with override("en"):
+            msgid = str(label)
+        entry = catalogue.get(msgid)
+        if entry is None or not entry.msgstr.strip() or "fuzzy" in entry.flags:
+            missing.add(f"{place}: {msgid!r}")
+    assert not missing, f"Choice labels without a Chinese translation in {PO_PATH}; {FIX}:\n" + "\n".join(
+        sorted(missing)
+    )
+
+
+def test_shows_task_types_review_and_personal_data_policies_and_bad_row_handling_in_chinese(
+    client, manager, project
+):
+    from django.utils.translation import gettext, override
+
+    from annotation.models import ImportOnError, PiiPolicy, ReviewPolicy, TaskType
+
+    client.force_login(manager)
+    pages = "".join(
+        client.get(url, HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+        for url in (
+            reverse("annotation:project-list"),
+            reverse("annotation:project-detail", args=[project.pk]),
+            reverse("annotation:imports", args=[project.pk]),
+        )
+    )
+    shown = [TaskType.SINGLE_LABEL, ReviewPolicy.ALL, PiiPolicy.MASK, ImportOnError.SKIP]
+    for choice in shown:
+        with override("en"):
+            english = str(choice.label)
+        with override("zh-hans"):
+            translated = gettext(english)
+        assert translated != english, f"{english!r} has no Chinese translation"
+        assert translated in pages, f"{translated!r} ({english!r}) is not on the Chinese pages"
+        assert english not in pages, f"{english!r} is still shown in English on the Chinese pages"
