@@ -65,6 +65,7 @@ def test_an_answer_sent_after_the_session_ended_is_kept_and_sent_once_the_annota
     page.click("main button[type=submit]")
     page.wait_for_url(f"**/projects/{project.pk}/label/")
     expect(flash).to_have_text("Your answer from before the login has now been sent.")
+    expect(flash).to_have_attribute("data-tone", "ok")
     expect(page.locator(f'#annotation-form[data-item-id="{item_id}"]')).to_have_count(0)
     expect(page.locator("#annotation-form")).to_be_visible()
 

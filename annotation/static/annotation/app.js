@@ -24,6 +24,7 @@
     }
     box.textContent = box.dataset["message" + kind] || box.dataset.messageOther;
     delete box.dataset.problem;
+    delete box.dataset.tone;
     box.hidden = false;
     window.clearTimeout(flash.timer);
     flash.timer = window.setTimeout(function () { box.hidden = true; }, 6000);
@@ -104,6 +105,7 @@
     }
     box.append(link);
     box.dataset.problem = problem.error;
+    delete box.dataset.tone;
     box.hidden = false;
     // It stays until the user acts: a message that went away would leave them without the way back.
     window.clearTimeout(flash.timer);
@@ -138,6 +140,8 @@
       // A refusal (422) comes back as the item with its errors, which say what to change.
       if (box && slot.dataset.sentMessage && event.detail.xhr.status < 300) {
         box.textContent = slot.dataset.sentMessage;
+        delete box.dataset.problem;
+        box.dataset.tone = "ok";
         box.hidden = false;
         window.clearTimeout(flash.timer);
         flash.timer = window.setTimeout(function () { box.hidden = true; }, 6000);
