@@ -68,8 +68,20 @@ def _heat(share: float | None) -> tuple[str, str]:
     return fill, "#ffffff" if mix > 0.55 else "#1f2933"
 
 
+# Chart names are drawn whole (the chart scrolls sideways in its box) up to NAME_CHARS characters;
+# a longer one is shortened with an ellipsis, and every name carries its full text as an SVG <title>.
+# NAME_PX is a generous width of one character of a 12 px label (DejaVu Sans, the widest usual
+# system-ui fallback, averages about 7 px), so a gutter sized with it never cuts a name.
+NAME_CHARS, NAME_PX = 64, 7.5
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+
+
 def _gutter(names) -> int:
-    return min(40 + 7 * max((len(name) for name in names), default=0), 180)
+    """Room left of (or above) the plot for the longest name, drawn whole up to NAME_CHARS."""
+    return 16 + round(NAME_PX * max((len(_short(name)) for name in names), default=0))
 
 
 def _matrix_chart(report) -> dict | None:
@@ -105,10 +117,12 @@ def _matrix_chart(report) -> dict | None:
                 }
             )
     axis = [
-        {"name": name, "at": top + index * CELL + CELL // 2} for index, name in enumerate(names)
+        {"name": name, "short": _short(name), "at": top + index * CELL + CELL // 2}
+        for index, name in enumerate(names)
     ]
     size = len(names) * CELL
-    # The column names lean right at 45 degrees, so the last one needs about a gutter's room.
+    # The column names lean right at 45 degrees, so the last one needs about a gutter's room
+    # to its right, and a gutter above the cells holds the longest (sin 45 of its length, plus air).
     return {
         "width": left + size + top,
         "height": top + size + 8,
@@ -132,6 +146,7 @@ def _labels_chart(report) -> dict | None:
         rows.append(
             {
                 "name": label.name,
+                "short": _short(label.name),
                 "fill": label.color,
                 "y": y,
                 "label_y": y + ROW - 4,
@@ -169,7 +184,7 @@ def _throughput_chart(report) -> dict | None:
     rows, cells = [], []
     for row, who in enumerate(people):
         y = top + row * HOUR_CELL
-        rows.append({"name": who.username, "y": y + HOUR_CELL // 2 + 4})
+        rows.append({"name": who.username, "short": _short(who.username), "y": y + HOUR_CELL // 2 + 4})
         for index, count in enumerate(who.hourly):
             fill, _ink = _heat(count / most if count else None)
             cells.append(
@@ -198,9 +213,10 @@ def _suggestions_chart(report) -> dict | None:
     versions = [version for version in report.model_versions if version.shown]
     if not versions:
         return None
-    left = _gutter(version.model_version or "?" for version in versions)
+    names = [version.model_version or _("unknown model") for version in versions]
+    left = _gutter(names)
     rows = []
-    for index, version in enumerate(versions):
+    for index, (version, version_name) in enumerate(zip(versions, names)):
         x, parts = left, []
         for outcome, fill, name in OUTCOME_FILLS:
             width = round(BAR_WIDTH * getattr(version, outcome) / version.shown)
@@ -215,7 +231,8 @@ def _suggestions_chart(report) -> dict | None:
             x += width
         rows.append(
             {
-                "name": version.model_version or _("unknown model"),
+                "name": version_name,
+                "short": _short(version_name),
                 "y": index * ROW * 1.5,
                 "parts": parts,
                 "text": _("%(share)s accepted of %(shown)d")
@@ -241,6 +258,7 @@ def _gold_chart(report) -> dict | None:
     rows = [
         {
             "name": who.username,
+            "short": _short(who.username),
             "y": index * ROW * 1.5,
             "width": round(BAR_WIDTH * who.gold_accuracy),
             "text": _("%(share)s of %(answered)d")

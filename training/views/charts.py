@@ -10,6 +10,14 @@ PLOT_HEIGHT = 160
 TOP, LEFT, BOTTOM = 12, 36, 70
 CELL = 44
 HEAT_LOW, HEAT_HIGH = (255, 255, 255), (30, 90, 170)
+# A generous width of one character of a 12 px chart label (DejaVu Sans, the widest usual system-ui
+# fallback, averages about 7 px): room sized with it never cuts a label name at the chart's edge.
+NAME_PX = 7.5
+SIN_35, COS_35, SIN_45 = 0.574, 0.819, 0.707
+
+
+def _name_width(names) -> float:
+    return NAME_PX * max((len(name) for name in names), default=4)
 
 
 def score_bars(rows: list[dict]) -> dict | None:
@@ -18,10 +26,14 @@ def score_bars(rows: list[dict]) -> dict | None:
     if not labels:
         return None
     group = BAR * len(SERIES) + GAP
-    width = LEFT + group * len(labels) + GAP
+    # The names lean left at 35 degrees from under their bars: below the plot they need sin 35 of
+    # their length, and left of the first bar cos 35 of it, which pushes the plot right.
+    longest = _name_width(row["label"] for row in labels)
+    shift = max(0, round(COS_35 * longest - (GAP + BAR * len(SERIES) / 2)) + 4)
+    width = LEFT + shift + group * len(labels) + GAP
     bars, names = [], []
     for index, row in enumerate(labels):
-        x0 = LEFT + GAP + index * group
+        x0 = LEFT + shift + GAP + index * group
         for offset, (key, colour) in enumerate(SERIES):
             value = max(0.0, min(1.0, float(row[key])))
             height = round(value * PLOT_HEIGHT, 1)
@@ -39,11 +51,11 @@ def score_bars(rows: list[dict]) -> dict | None:
     ticks = [{"value": f"{tick:.1f}", "y": round(TOP + PLOT_HEIGHT - tick * PLOT_HEIGHT, 1)} for tick in (0, 0.5, 1.0)]
     return {
         "width": width,
-        "height": TOP + PLOT_HEIGHT + BOTTOM,
+        "height": TOP + PLOT_HEIGHT + max(BOTTOM, round(14 + SIN_35 * longest + 12)),
         "bars": bars,
         "names": names,
         "ticks": ticks,
-        "left": LEFT,
+        "left": LEFT + shift,
         "right": width,
         "legend": [{"name": key, "fill": colour} for key, colour in SERIES],
     }
@@ -59,8 +71,10 @@ def confusion_heatmap(confusion: dict | None) -> dict | None:
     if not confusion or "matrix" not in confusion:
         return None
     labels, matrix = confusion["labels"], confusion["matrix"]
-    left = TOP + 10 + max((len(name) for name in labels), default=4) * 7
-    top = left
+    # Row names sit left of the cells; column names lean right at 45 degrees above them, so the
+    # top holds sin 45 of the longest and the last one needs as much room right of the cells.
+    left = TOP + 10 + round(_name_width(labels))
+    top = TOP + 10 + round(SIN_45 * _name_width(labels))
     cells = []
     for row_index, row in enumerate(matrix):
         total = sum(row) or 1
@@ -77,9 +91,13 @@ def confusion_heatmap(confusion: dict | None) -> dict | None:
                     "diagonal": row_index == column_index,
                 }
             )
-    axis = [{"name": name, "at": left + index * CELL + CELL // 2} for index, name in enumerate(labels)]
+    # Each name labels a row (at y) and a column (at x).
+    axis = [
+        {"name": name, "x": left + index * CELL + CELL // 2, "y": top + index * CELL + CELL // 2}
+        for index, name in enumerate(labels)
+    ]
     return {
-        "width": left + CELL * len(labels) + 8,
+        "width": left + CELL * len(labels) + max(8, top - CELL // 2),
         "height": top + CELL * len(labels) + 8,
         "cell": CELL,
         "half": CELL // 2,
