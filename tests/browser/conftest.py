@@ -71,25 +71,30 @@ class BrowserSession:
         self.pages = []
         self.errors: list[str] = []
 
-    def login(self, user, *, password: str = PASSWORD):
+    def anonymous(self, *, viewport: dict | None = None, name: str = "anonymous"):
+        """A page in a context of its own, logged in as nobody; its errors and CSP are watched too."""
         context = self.chromium.new_context(
-            base_url=self.base_url, accept_downloads=True, viewport={"width": 1280, "height": 860}
+            base_url=self.base_url, accept_downloads=True, viewport=viewport or {"width": 1280, "height": 860}
         )
         context.set_default_timeout(15_000)
         page = context.new_page()
-        page.on("response", lambda response: self.check_csp(user.username, response))
-        page.on("pageerror", lambda error: self.errors.append(f"{user.username}: {error}"))
+        page.on("response", lambda response: self.check_csp(name, response))
+        page.on("pageerror", lambda error: self.errors.append(f"{name}: {error}"))
         page.on(
             "console",
             lambda message: (
-                self.errors.append(f"{user.username}: {message.text} at {message.location}")
+                self.errors.append(f"{name}: {message.text} at {message.location}")
                 if message.type == "error"
                 and not message.text.startswith("Failed to load resource")
                 else None
             ),
         )
         self.contexts.append(context)
-        self.pages.append((user.username, page))
+        self.pages.append((name, page))
+        return page
+
+    def login(self, user, *, password: str = PASSWORD, viewport: dict | None = None):
+        page = self.anonymous(viewport=viewport, name=user.username)
         page.goto("/accounts/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", password)
