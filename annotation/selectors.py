@@ -211,6 +211,17 @@ def prediction_latest(*, item: Item) -> Prediction | None:
     return instances_from_rows(Prediction, [row])[0] if row is not None else None
 
 
+def item_suggestion(*, item: Item, may_see_predictions: bool) -> Prediction | None:
+    """The suggestion shown with an item someone labels: its latest prediction, never for a gold item.
+
+    A gold item measures the annotator against its known answer; a suggestion would let them pass
+    by accepting it. It gets none, and nothing else marks it out.
+    """
+    if not may_see_predictions or item.is_gold:
+        return None
+    return prediction_latest(item=item)
+
+
 def export_records(*, project: Project) -> Iterator[dict]:
     """One record per item that has a submitted annotation, with those annotations, in id order.
 

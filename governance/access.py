@@ -11,7 +11,7 @@ import functools
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -143,6 +143,39 @@ def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT
 def access_project(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
     """Return the project if ``user`` holds ``perm`` on it; 404 if they cannot see it, 403 otherwise."""
     return access_project_with_perms(user=user, project_id=project_id, perm=perm)[0]
+
+
+def access_item(*, user, project, item_id, perms: frozenset[str] | None = None):
+    """Return the project's item ``item_id`` if ``user`` may see its text; 404 otherwise.
+
+    Call it after ``access_project`` and before anything else is said about the item (input
+    errors included), and pass the ``perms`` that call returned where it did. Members whose role
+    browses items see every item of the project. Annotators see only the items the queue handed to
+    them (a hold, live or lapsed: they were shown the text then) and those they answered or
+    skipped; any other id answers exactly like one that does not exist, so looping over ids
+    reads nothing. ``annotation_submit`` and ``item_skip`` rely on the same rule for their fast
+    path: an actor with a hold or an answer of their own passes here.
+    """
+    from annotation.models import Annotation, Item, ItemLock, LockPurpose
+    from governance.keyring import project_readable_check
+
+    item_id = row_id(item_id)
+    if item_id is None:
+        raise Http404(gettext("No such item in this project."))
+    if perms is None:
+        perms = project_perms(user=user, project=project)
+    items = Item.objects.filter(pk=item_id, project_id=project.pk)
+    if Perm.BROWSE_ITEMS not in perms:
+        handed = ItemLock.objects.filter(item=OuterRef("pk"), user_id=user.pk, purpose=LockPurpose.ANNOTATE)
+        answered = Annotation.objects.filter(item=OuterRef("pk"), annotator_id=user.pk)
+        items = items.filter(Exists(handed) | Exists(answered))
+    item = items.first()
+    if item is None:
+        raise Http404(gettext("No such item in this project."))
+    # A shredded project says so (410) rather than failing when the text is opened.
+    project_readable_check(project=project)
+    item.project = project
+    return item
 
 
 def projects_visible_to(*, user) -> QuerySet:

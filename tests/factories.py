@@ -3,10 +3,14 @@
 import io
 import itertools
 import json
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from annotation.models import Project, TaskType
+from annotation.models import ItemLock, LockPurpose, Project, TaskType
+from annotation.services.annotations import annotation_submit
 from annotation.services.imports import items_import
 from annotation.services.projects import project_create
 from governance.services.membership import membership_set
@@ -56,3 +60,23 @@ def project_make(
 def items_add(*, project: Project, actor, texts: list[str]):
     lines = "".join(json.dumps({"text": text}) + "\n" for text in texts)
     return items_import(actor=actor, project=project, stream=io.BytesIO(lines.encode()), filename="items.jsonl")
+
+
+def item_hand(*, actor, item) -> None:
+    """Hold ``item`` for ``actor``, as the queue does when it hands the item over.
+
+    The labelling services take an answer or a skip only for an item handed to its annotator (or
+    answered by them before); tests that label chosen items in their own order hand them over here.
+    """
+    ItemLock.objects.update_or_create(
+        item_id=item.pk,
+        user=actor,
+        purpose=LockPurpose.ANNOTATE,
+        defaults={"expires_at": timezone.now() + timedelta(seconds=settings.QUEUE_LOCK_SECONDS)},
+    )
+
+
+def answer_submit(*, actor, item, value, **fields):
+    """``annotation_submit`` for a chosen item: handed to ``actor`` first, then answered."""
+    item_hand(actor=actor, item=item)
+    return annotation_submit(actor=actor, item=item, value=value, **fields)

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from annotation.api.base import BaseApi, ListApi, represented
@@ -10,19 +11,31 @@ from annotation.models import AnnotationStatus, Item, SuggestionOutcome
 from annotation.selectors import (
     PROGRESS_MAX_AGE_S,
     annotation_list,
-    prediction_latest,
+    item_suggestion,
     project_progress,
 )
 from annotation.services.annotations import annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
-from governance.access import access_project, access_project_with_perms
+from governance.access import access_item, access_project, access_project_with_perms
 from governance.roles import Perm
 
 
 def _item_of(project, item_id) -> Item:
     # Not read here: the services read the row again under its lock, in this project, and answer
-    # 404 when it is not there, so a read here would only repeat theirs.
+    # 404 when it is not there or not handed to the actor, so a read here would only repeat theirs.
     return Item(pk=item_id, project=project)
+
+
+def _input_valid(serializer, *, request, project, perms, item_id) -> dict:
+    """The serializer's data; bad input is reported only for an item the caller may see.
+
+    Valid input goes on to the service, whose locked read answers 404 for the others; the gate
+    is asked only here, on the way to a 400, so the fast path reads the item once.
+    """
+    if not serializer.is_valid():
+        access_item(user=request.user, project=project, item_id=item_id, perms=perms)
+        raise ValidationError(serializer.errors)
+    return serializer.validated_data
 
 
 class AnnotationListApi(ListApi):
@@ -92,7 +105,7 @@ class QueueNextApi(BaseApi):
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = {
             "item": item,
-            "suggestion": prediction_latest(item=item) if Perm.VIEW_PREDICTIONS in perms else None,
+            "suggestion": item_suggestion(item=item, may_see_predictions=Perm.VIEW_PREDICTIONS in perms),
             # Team totals may lag a few seconds here (the annotator's own count never does):
             # counting a 100,000-item project on every "next" would cost more than the rest.
             "progress": project_progress(
@@ -122,12 +135,14 @@ class AnnotationSubmitApi(BaseApi):
         responses={201: AnnotationListApi.OutputSerializer},
     )
     def post(self, request, project_id: int, item_id: int):
-        project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
-        serializer = AnnotationSubmitApi.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        annotation = annotation_submit(
-            actor=request.user, item=_item_of(project, item_id), **serializer.validated_data
+        project, perms = access_project_with_perms(
+            user=request.user, project_id=project_id, perm=Perm.ANNOTATE
         )
+        data = _input_valid(
+            AnnotationSubmitApi.InputSerializer(data=request.data),
+            request=request, project=project, perms=perms, item_id=item_id,
+        )  # fmt: skip
+        annotation = annotation_submit(actor=request.user, item=_item_of(project, item_id), **data)
         return Response(
             represented(AnnotationListApi.OutputSerializer, annotation),
             status=status.HTTP_201_CREATED,
@@ -136,7 +151,11 @@ class AnnotationSubmitApi(BaseApi):
 
 class ItemSkipApi(BaseApi):
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+        # Checked by the service, as for the page: a reason must be given.
+        reason = serializers.CharField(
+            max_length=500, required=False, allow_blank=True, default="",
+            help_text="Why you pass on the item (required).",
+        )  # fmt: skip
 
     @extend_schema(
         summary="Pass on an item; it stays open for other annotators",
@@ -144,12 +163,14 @@ class ItemSkipApi(BaseApi):
         responses={201: AnnotationListApi.OutputSerializer},
     )
     def post(self, request, project_id: int, item_id: int):
-        project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
-        serializer = ItemSkipApi.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        annotation = item_skip(
-            actor=request.user, item=_item_of(project, item_id), **serializer.validated_data
+        project, perms = access_project_with_perms(
+            user=request.user, project_id=project_id, perm=Perm.ANNOTATE
         )
+        data = _input_valid(
+            ItemSkipApi.InputSerializer(data=request.data),
+            request=request, project=project, perms=perms, item_id=item_id,
+        )  # fmt: skip
+        annotation = item_skip(actor=request.user, item=_item_of(project, item_id), **data)
         return Response(
             AnnotationListApi.OutputSerializer(annotation).data, status=status.HTTP_201_CREATED
         )

@@ -1,6 +1,5 @@
 """Reviewing through the API: take the next item to review, resolve it into a final answer, or reject."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -10,7 +9,7 @@ from annotation.api.base import BaseApi, ListApi
 from annotation.models import FinalSource, Item
 from annotation.selectors import final_list, item_review_context
 from annotation.services.reviews import majority_value, review_next_item, review_reject, review_resolve
-from governance.access import access_project
+from governance.access import access_item, access_project, access_project_with_perms
 from governance.roles import Perm
 
 
@@ -24,8 +23,11 @@ class FinalSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-def _item_of(project, item_id) -> Item:
-    return get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
+def _item_to_review(request, project_id: int, item_id: int) -> Item:
+    """The item named in the URL, through the gate, before the input is looked at: an item of
+    another project answers 404 whatever the body holds."""
+    project, perms = access_project_with_perms(user=request.user, project_id=project_id, perm=Perm.REVIEW)
+    return access_item(user=request.user, project=project, item_id=item_id, perms=perms)
 
 
 class ReviewNextApi(BaseApi):
@@ -66,10 +68,10 @@ class ReviewResolveApi(BaseApi):
         responses={200: FinalSerializer},
     )
     def post(self, request, project_id: int, item_id: int):
-        project = access_project(user=request.user, project_id=project_id, perm=Perm.REVIEW)
+        item = _item_to_review(request, project_id, item_id)
         serializer = ReviewResolveApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        final = review_resolve(actor=request.user, item=_item_of(project, item_id), **serializer.validated_data)
+        final = review_resolve(actor=request.user, item=item, **serializer.validated_data)
         return Response(FinalSerializer(final).data)
 
 
@@ -87,10 +89,10 @@ class ReviewRejectApi(BaseApi):
         responses={200: AnnotationListApi.OutputSerializer(many=True)},
     )
     def post(self, request, project_id: int, item_id: int):
-        project = access_project(user=request.user, project_id=project_id, perm=Perm.REVIEW)
+        item = _item_to_review(request, project_id, item_id)
         serializer = ReviewRejectApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rejected = review_reject(actor=request.user, item=_item_of(project, item_id), **serializer.validated_data)
+        rejected = review_reject(actor=request.user, item=item, **serializer.validated_data)
         return Response(AnnotationListApi.OutputSerializer(rejected, many=True).data)
 
 

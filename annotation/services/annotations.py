@@ -24,6 +24,7 @@ from annotation.models import (
     TaskType,
 )
 from annotation.services.queue import slot_free_for
+from governance.access import access_item
 from governance.audit import audit_record
 from governance.rows import instances_from_rows, model_columns, row_id
 
@@ -170,8 +171,8 @@ def _item_locked(item: Item, actor) -> tuple[Item, Annotation | None, list[str]]
     return locked, annotation, label_names
 
 
-def _release(actor, item: Item) -> bool:
-    """Drop the actor's hold on the item; whether it was still live."""
+def _release(actor, item: Item) -> bool | None:
+    """Drop the actor's hold on the item: None if they held none, else whether it was still live."""
     # The liveness is compared in SQL against the value the queue writes, so it holds on SQLite
     # (datetimes stored as text) as on PostgreSQL without parsing anything here.
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -182,7 +183,21 @@ def _release(actor, item: Item) -> bool:
             [item.pk, actor.pk, LockPurpose.ANNOTATE.value, now],
         )
         row = cursor.fetchone()
-    return bool(row and row[0])
+    return None if row is None else bool(row[0])
+
+
+def _handed_check(actor, item: Item, annotation: Annotation | None, hold: bool | None) -> None:
+    """Refuse an item the queue never handed to ``actor`` (no hold, live or lapsed) and that they
+    never answered or skipped: looping over ids would otherwise reach every item of the project.
+
+    Runs before the input is looked at, whose errors can quote the text. Those who may not see
+    the item get the gate's 404, exactly as for an id that does not exist; members whose role
+    browses items (who may label too) are told what to do instead.
+    """
+    if annotation is not None or hold is not None:
+        return
+    access_item(user=actor, project=item.project, item_id=item.pk)
+    raise ValidationError({"item": gettext("This item was not handed to you; take the next item from the queue.")})
 
 
 def _suggestion_outcome(prediction: Prediction | None, value: dict, rejected: bool) -> str:
@@ -247,6 +262,9 @@ def annotation_submit(
     """
     item, annotation, label_names = _item_locked(item, actor)
     project = item.project
+    # The actor's hold goes whatever happens next (a refusal rolls the deletion back with the rest).
+    hold = _release(actor, item)
+    _handed_check(actor, item, annotation, hold)
     clean_value = annotation_value_clean(project=project, text=item.text, value=value, label_names=label_names)
     if not isinstance(lead_time_ms, int) or not 0 <= lead_time_ms <= MAX_LEAD_TIME_MS:
         raise ValidationError({"lead_time_ms": f"must be a whole number of milliseconds between 0 and {MAX_LEAD_TIME_MS}."})
@@ -261,13 +279,12 @@ def annotation_submit(
     counted_before = annotation is not None and annotation.status == AnnotationStatus.SUBMITTED
     if counted_before and FinalAnnotation.objects.filter(item=item, source=FinalSource.REVIEW).exists():
         raise ValidationError({"item": "A reviewer has already decided this item; its annotations are final."})
-    # The actor's hold goes whatever happens next (a refusal rolls the deletion back with the rest).
-    held = _release(actor, item)
     if not counted_before and not item.is_gold:
         if item.is_done:
             raise ValidationError({"item": "This item already has all the annotations it needs."})
-        # A live hold was granted under this row lock within the overlap, so it is a free slot.
-        if not held and not slot_free_for(actor=actor, item=item, overlap=project.overlap):
+        # A live hold was granted under this row lock within the overlap, so it is a free slot;
+        # a lapsed one (or an earlier skip) needs a slot nobody else has taken meanwhile.
+        if not hold and not slot_free_for(actor=actor, item=item, overlap=project.overlap):
             raise ValidationError({"item": "This item is reserved by other annotators; take the next item from the queue."})
     if annotation is None:
         annotation = Annotation(project=project, item=item, annotator=actor)
@@ -326,17 +343,32 @@ def annotation_reopen(*, actor, item: Item) -> Item:
 
 @transaction.atomic
 def item_skip(*, actor, item: Item, reason: str = "") -> Annotation:
-    """Pass on an item; it leaves this annotator's queue and stays open for others."""
+    """Pass on an item handed to ``actor``, saying why; it leaves their queue and stays open for others.
+
+    The reason is required here, as the labelling page asks for it, so the API follows the same rule.
+    """
     item, annotation, _label_names = _item_locked(item, actor)
+    # The hold goes with the skip; a refusal rolls its deletion back with the rest.
+    hold = _release(actor, item)
+    _handed_check(actor, item, annotation, hold)
     if annotation is not None and annotation.status == AnnotationStatus.SUBMITTED:
         raise ValidationError({"item": "You already submitted this item; it cannot be skipped now."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": gettext("Say why you skip this item: choose a reason or write one.")})
+    if len(reason) > MAX_SKIP_REASON_CHARS:
+        raise ValidationError(
+            {
+                "reason": gettext("is %(length)d characters long; the limit is %(limit)d.")
+                % {"length": len(reason), "limit": MAX_SKIP_REASON_CHARS}
+            }
+        )
     if annotation is None:
         annotation = Annotation(project=item.project, item=item, annotator=actor)
     annotation.status = AnnotationStatus.SKIPPED
     annotation.value = {}
-    annotation.skip_reason = reason.strip()[:MAX_SKIP_REASON_CHARS]
+    annotation.skip_reason = reason
     annotation.save()
-    _release(actor, item)
     # Whether a reason was given, never its text: the reason is item content and stays encrypted.
     audit_record(
         actor=actor,

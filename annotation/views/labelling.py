@@ -4,17 +4,18 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import AnnotationSubmitForm, ItemSkipForm, form_add_service_errors
 from annotation.models import AnnotationStatus, Item, Project, TaskType
-from annotation.selectors import annotation_own, annotation_previous, item_list, prediction_latest, project_progress
+from annotation.selectors import annotation_own, annotation_previous, item_suggestion, project_progress
 from annotation.services.annotations import annotation_reopen, annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
-from governance.access import access_project, has_project_perm
+from annotation.services.reads import items_read_record
+from governance.access import access_item, access_project, access_project_with_perms, has_project_perm
 from governance.roles import Perm
 
 UNPROCESSABLE = 422
@@ -30,10 +31,11 @@ def _error_messages(form) -> list[str]:
 
 def _item_context(request, project: Project, item: Item | None, form=None) -> dict:
     suggestion = None
-    if item is not None and has_project_perm(
-        user=request.user, project=project, perm=Perm.VIEW_PREDICTIONS
-    ):
-        suggestion = prediction_latest(item=item)
+    if item is not None:
+        suggestion = item_suggestion(
+            item=item,
+            may_see_predictions=has_project_perm(user=request.user, project=project, perm=Perm.VIEW_PREDICTIONS),
+        )
     own = annotation_own(item=item, user=request.user) if item is not None else None
     # What to show as already chosen: the form being re-shown, else the annotator's earlier answer.
     if form is not None:
@@ -68,7 +70,12 @@ def _item_context(request, project: Project, item: Item | None, form=None) -> di
 
 
 def _item_response(request, project, item, form=None):
-    """The item partial for htmx, the whole labelling page otherwise."""
+    """The item partial for htmx, the whole labelling page otherwise.
+
+    A form shown again with its errors shows the item's text again: that read is recorded too.
+    """
+    if form is not None and item is not None:
+        items_read_record(actor=request.user, project=project, items=[item], via="label.form")
     context = _item_context(request, project, item, form)
     status = UNPROCESSABLE if form is not None and form.errors else 200
     template = "annotation/partials/_item.html" if request.htmx else "annotation/label.html"
@@ -98,13 +105,19 @@ def _next_or_page(request, project):
     return _item_response(request, project, queue_next_item(actor=request.user, project=project))
 
 
+def _item_to_label(request, project_id: int, item_id: int) -> tuple[Item, Project]:
+    """The item named in the URL, through the gate, before the request's input is looked at: an
+    id the annotator was not handed answers 404 on every path, errors included."""
+    project, perms = access_project_with_perms(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
+    return access_item(user=request.user, project=project, item_id=item_id, perms=perms), project
+
+
 @never_cache
 @require_GET
 @login_required
 def label_item_view(request, project_id: int, item_id: int):
     """Re-open an item the annotator already answered, to change the answer (undo after submit)."""
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
-    item = get_object_or_404(item_list(project=project), pk=item_id)
+    item, project = _item_to_label(request, project_id, item_id)
     item = annotation_reopen(actor=request.user, item=item)
     return _item_response(request, project, item)
 
@@ -113,8 +126,7 @@ def label_item_view(request, project_id: int, item_id: int):
 @require_POST
 @login_required
 def annotation_submit_view(request, project_id: int, item_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
-    item = get_object_or_404(item_list(project=project), pk=item_id)
+    item, project = _item_to_label(request, project_id, item_id)
     form = AnnotationSubmitForm(
         request.POST,
         label_names=list(project.labels.values_list("name", flat=True)),
@@ -142,8 +154,7 @@ def annotation_submit_view(request, project_id: int, item_id: int):
 @require_POST
 @login_required
 def item_skip_view(request, project_id: int, item_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.ANNOTATE)
-    item = get_object_or_404(item_list(project=project), pk=item_id)
+    item, project = _item_to_label(request, project_id, item_id)
     form = ItemSkipForm(request.POST)
     if form.is_valid():
         try:

@@ -4,17 +4,17 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.forms import ReviewForm, form_add_service_errors
 from annotation.models import Item, Project, TaskType
-from annotation.selectors import item_list, item_review_context, review_progress
+from annotation.selectors import item_review_context, review_progress
 from annotation.services.reads import items_read_record
 from annotation.services.reviews import majority_value, review_next_item, review_reject, review_resolve
 from annotation.views.labelling import UNPROCESSABLE, _error_messages
-from governance.access import access_project
+from governance.access import access_item, access_project, access_project_with_perms
 from governance.roles import Perm
 
 
@@ -74,8 +74,9 @@ def review_next_view(request, project_id: int):
 @login_required
 def review_item_view(request, project_id: int, item_id: int):
     """GET: review this item (also one already decided, to change the decision); POST: decide it."""
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.REVIEW)
-    item = get_object_or_404(item_list(project=project), pk=item_id)
+    project, perms = access_project_with_perms(user=request.user, project_id=project_id, perm=Perm.REVIEW)
+    # Through the gate before the form is read: the errors shown below come with the item's text.
+    item = access_item(user=request.user, project=project, item_id=item_id, perms=perms)
     if request.method == "GET":
         items_read_record(actor=request.user, project=project, items=[item], via="review")
         return _review_response(request, project, item)
@@ -98,4 +99,6 @@ def review_item_view(request, project_id: int, item_id: int):
             if not request.htmx:
                 return redirect("annotation:review", project_id=project.pk)
             return _review_response(request, project, review_next_item(actor=request.user, project=project))
+    # The decision form shown again with its errors shows the item's text again: recorded as a read.
+    items_read_record(actor=request.user, project=project, items=[item], via="review.form")
     return _review_response(request, project, item, form)

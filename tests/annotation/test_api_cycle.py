@@ -13,7 +13,7 @@ from annotation.services.reviews import review_reject
 from governance.keyring import cache_clear as keyring_cache_clear
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
-from tests.factories import project_make, user_make
+from tests.factories import answer_submit, project_make, user_make
 
 # Statements one API call sends inside a test's transaction (so no BEGIN or COMMIT, and no
 # after-commit active-learning counter), once the token's last use is recorded. "next": token,
@@ -143,7 +143,7 @@ def test_a_submit_waiting_for_a_reviewer_sees_the_rejection_the_reviewer_committ
         members={annotator: ProjectRole.ANNOTATOR, reviewer: ProjectRole.REVIEWER},
     )
     item = project.items.get()
-    annotation_submit(actor=annotator, item=item, value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=item, value={"labels": ["positive"]})
     rejected, errors = threading.Event(), []
 
     def review():

@@ -18,7 +18,7 @@ from annotation.services.queue import queue_next_item
 from governance.models import AuditEvent, ExportRecord, ExportStatus
 from governance.roles import ProjectRole
 from governance.services.erasure import erasure_request_create, erasure_run
-from tests.factories import project_make
+from tests.factories import answer_submit, project_make
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def labelled(project, annotator):
     first.text = FORMULA
     first.save()
     for item in project.items.order_by("pk")[:3]:
-        annotation_submit(actor=annotator, item=item, value={"labels": ["positive"]})
+        answer_submit(actor=annotator, item=item, value={"labels": ["positive"]})
     return project
 
 

@@ -11,6 +11,8 @@ from annotation.quality import gold_candidates, gold_item_list, item_by_referenc
 from annotation.services.annotations import annotation_submit
 from annotation.services.gold import item_gold_set
 from annotation.services.imports import items_import
+from annotation.services.projects import project_update
+from annotation.services.queue import queue_next_item
 from governance.models import AuditEvent
 from tests.annotation.test_quality import (
     EMOTION_LABELS,
@@ -20,8 +22,9 @@ from tests.annotation.test_quality import (
     labelled,
     span,
 )
-from tests.annotation.views.support import client_for
-from tests.factories import project_make
+from tests.annotation.views.support import HTMX, client_for
+from tests.api.conftest import prediction_make
+from tests.factories import item_hand, project_make
 
 pytestmark = pytest.mark.django_db
 
@@ -252,6 +255,7 @@ def test_the_gold_page_scores_answers_submitted_through_the_labelling_service(
     # The gold page's accuracy follows what annotators submit through the labelling service.
     item = items_of(project)[0]
     item_gold_set(actor=manager, item=item, value=labelled("positive"))
+    item_hand(actor=annotator, item=item)
     annotation_submit(actor=annotator, item=item, value=labelled("positive"), lead_time_ms=500)
     (row,) = gold_item_list(project=project)
     assert (row.answered, row.correct) == (1, 1)
@@ -263,3 +267,75 @@ def test_the_gold_page_has_no_inline_script_or_style(project, manager):
     page = client_for(manager).get(gold_url(project)).text
     assert page.count("<script") == page.count("<script src=")
     assert " style=" not in page and "<style" not in page
+
+
+# --- what annotators are shown ----------------------------------------------------------------
+
+
+@pytest.fixture
+def gold_with_suggestion(project, manager):
+    """The first item made gold, met at once (gold rate 1), with a model prediction of its answer;
+    the second item, ordinary, has one too."""
+    gold, ordinary = items_of(project)[:2]
+    item_gold_set(actor=manager, item=gold, value=labelled("positive"))
+    project_update(actor=manager, project=project, gold_rate=1.0)
+    prediction_make(item=gold, labels=["positive"], score=0.97)
+    return gold, prediction_make(item=ordinary, labels=["negative"], score=0.61)
+
+
+def _no_suggestion_and_nothing_gold(page: str, gold: Item) -> None:
+    assert gold.text in page
+    assert 'id="suggestion"' not in page and "model-badge" not in page and "is-suggested" not in page
+    assert 'id="prediction-id" value=""' in page
+    assert "gold" not in page.lower()
+
+
+def test_the_labelling_page_shows_a_gold_item_without_the_models_suggestion(
+    project, annotator, gold_with_suggestion
+):
+    gold, _ = gold_with_suggestion
+    page = client_for(annotator).get(reverse("annotation:label", args=[project.pk])).text
+    _no_suggestion_and_nothing_gold(page, gold)
+
+
+def test_the_next_item_partial_shows_a_gold_item_without_the_models_suggestion(
+    project, annotator, gold_with_suggestion
+):
+    gold, _ = gold_with_suggestion
+    response = client_for(annotator).get(reverse("annotation:label-next", args=[project.pk]), **HTMX)
+    _no_suggestion_and_nothing_gold(response.text, gold)
+
+
+def test_reopening_an_answered_gold_item_shows_no_suggestion_either(project, annotator, gold_with_suggestion):
+    gold, _ = gold_with_suggestion
+    assert queue_next_item(actor=annotator, project=project).pk == gold.pk
+    annotation_submit(actor=annotator, item=gold, value=labelled("negative"))
+    response = client_for(annotator).get(
+        reverse("annotation:label-item", args=[project.pk, gold.pk]), **HTMX
+    )
+    assert response.status_code == 200
+    _no_suggestion_and_nothing_gold(response.text, gold)
+
+
+def test_the_api_hands_out_a_gold_item_without_a_suggestion(project, annotator, gold_with_suggestion, api_client):
+    gold, _ = gold_with_suggestion
+    body = api_client(annotator).post(f"/api/projects/{project.pk}/next/").json()
+    assert body["item"]["id"] == gold.pk
+    assert body["suggestion"] is None
+    assert "gold" not in json.dumps(body).lower()
+
+
+def test_ordinary_items_keep_their_suggestion_after_a_gold_item(
+    project, annotator, gold_with_suggestion, api_client
+):
+    gold, ordinary_prediction = gold_with_suggestion
+    client = api_client(annotator)
+    assert client.post(f"/api/projects/{project.pk}/next/").json()["item"]["id"] == gold.pk
+    submitted = client.post(
+        f"/api/projects/{project.pk}/items/{gold.pk}/annotations/", {"value": labelled("positive")}, format="json"
+    )
+    assert submitted.status_code == 201
+    body = client.post(f"/api/projects/{project.pk}/next/").json()
+    assert (body["item"]["id"], body["suggestion"]["id"]) == (ordinary_prediction.item_id, ordinary_prediction.pk)
+    page = client_for(annotator).get(reverse("annotation:label", args=[project.pk])).text
+    assert f'data-prediction-id="{ordinary_prediction.pk}"' in page

@@ -53,7 +53,7 @@ def test_csv_import_keeps_metadata_columns(project, manager):
 def test_export_streams_submitted_annotations_as_jsonl_and_skips_skipped_items(project, annotator):
     first = queue_next_item(actor=annotator, project=project)
     annotation_submit(actor=annotator, item=first, value={"labels": ["positive"]}, lead_time_ms=900)
-    item_skip(actor=annotator, item=queue_next_item(actor=annotator, project=project))
+    item_skip(actor=annotator, item=queue_next_item(actor=annotator, project=project), reason="unclear")
     records = [json.loads(line) for line in b"".join(annotations_export(actor=annotator, project=project, fmt="jsonl")).splitlines()]
     assert [r["id"] for r in records] == [first.pk]
     assert records[0]["annotations"][0] | {"created_at": None, "updated_at": None} == {

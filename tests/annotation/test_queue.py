@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.utils import timezone
 
 from annotation.models import AnnotationStatus, ItemLock
@@ -42,10 +43,20 @@ def test_every_item_is_handed_out_once_across_annotators_until_the_queue_is_empt
     assert queue_next_item(actor=annotator, project=project) is None
 
 
-def test_submitting_an_item_reserved_by_someone_else_is_refused(project, annotator, second_annotator):
+def test_submitting_an_item_reserved_by_someone_else_is_not_found(project, annotator, second_annotator):
     held = queue_next_item(actor=annotator, project=project)
-    with pytest.raises(ValidationError, match="reserved by other annotators"):
+    with pytest.raises(Http404):
         annotation_submit(actor=second_annotator, item=held, value={"labels": ["positive"]})
+
+
+def test_submitting_after_ones_hold_lapsed_and_someone_else_took_the_slot_is_refused(
+    project, annotator, second_annotator
+):
+    held = queue_next_item(actor=annotator, project=project)
+    ItemLock.objects.filter(item=held).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert queue_next_item(actor=second_annotator, project=project).pk == held.pk
+    with pytest.raises(ValidationError, match="reserved by other annotators"):
+        annotation_submit(actor=annotator, item=held, value={"labels": ["positive"]})
 
 
 def test_a_skipped_item_leaves_my_queue_but_stays_open_for_others(project, annotator, second_annotator):

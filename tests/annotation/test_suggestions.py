@@ -7,6 +7,7 @@ from annotation.models import Prediction, SuggestionOutcome
 from annotation.services.annotations import annotation_submit
 from annotation.services.queue import queue_next_item
 from governance.models import AuditEvent
+from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,7 @@ def test_a_suggestion_of_another_item_is_refused(project, annotator, suggested):
     item, prediction = suggested
     other = project.items.exclude(pk=item.pk).first()
     with pytest.raises(ValidationError, match="No such prediction"):
-        annotation_submit(actor=annotator, item=other, value={"labels": ["neutral"]}, prediction_id=prediction.pk)
+        answer_submit(actor=annotator, item=other, value={"labels": ["neutral"]}, prediction_id=prediction.pk)
 
 
 def test_a_comment_is_stored_encrypted_with_the_annotation(annotator, suggested):

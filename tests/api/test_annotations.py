@@ -1,8 +1,8 @@
 import pytest
 
 from annotation.models import Annotation, AnnotationStatus
-from annotation.services.annotations import annotation_submit
 from tests.api.conftest import prediction_make
+from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_includes_the_latest_prediction_as_a_suggestion(project, annotator, api_
 
 def test_answers_204_when_nothing_is_left_for_the_annotator(project, annotator, api_client):
     for item in project.items.all():
-        annotation_submit(actor=annotator, item=item, value={"labels": ["neutral"]})
+        answer_submit(actor=annotator, item=item, value={"labels": ["neutral"]})
     response = _next(api_client(annotator), project)
     assert response.status_code == 204
     assert response.content == b""
@@ -69,6 +69,7 @@ def test_records_which_suggestion_the_answer_started_from(project, annotator, ap
     client = api_client(annotator)
     item = project.items.order_by("id").first()
     prediction = prediction_make(item=item, labels=["negative"])
+    assert _next(client, project).json()["item"]["id"] == item.pk
     response = _submit(
         client, project, item.pk, {"labels": ["positive"]}, prediction_id=prediction.pk
     )
@@ -97,7 +98,9 @@ def test_records_which_suggestion_the_answer_started_from(project, annotator, ap
 )
 def test_rejects_an_invalid_answer_naming_the_field(project, annotator, api_client, body, field):
     item = project.items.order_by("id").first()
-    response = api_client(annotator).post(
+    client = api_client(annotator)
+    assert _next(client, project).json()["item"]["id"] == item.pk
+    response = client.post(
         f"/api/projects/{project.pk}/items/{item.pk}/annotations/", body, format="json"
     )
     assert response.status_code == 400
@@ -105,13 +108,13 @@ def test_rejects_an_invalid_answer_naming_the_field(project, annotator, api_clie
     assert not Annotation.objects.filter(item=item).exists()
 
 
-def test_refuses_an_answer_for_an_item_reserved_by_someone_else(
+def test_hides_an_item_reserved_by_someone_else_from_submission(
     project, annotator, second_annotator, api_client
 ):
-    held = _next(api_client(annotator), project).json()["item"]["id"]
-    response = _submit(api_client(second_annotator), project, held, {"labels": ["positive"]})
-    assert response.status_code == 400
-    assert "reserved by other annotators" in response.json()["item"][0]
+    held = _next(api_client(annotator), project).json()["item"]
+    response = _submit(api_client(second_annotator), project, held["id"], {"labels": ["positive"]})
+    assert response.status_code == 404
+    assert held["text"] not in response.text
 
 
 def test_hides_an_item_of_another_project_from_submission(
@@ -152,7 +155,7 @@ def test_allows_an_annotator_to_skip_an_item(project, annotator, api_client):
 
 def test_refuses_to_skip_an_item_already_submitted(project, annotator, api_client):
     item = project.items.first()
-    annotation_submit(actor=annotator, item=item, value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=item, value={"labels": ["positive"]})
     response = api_client(annotator).post(
         f"/api/projects/{project.pk}/items/{item.pk}/skip/", {}, format="json"
     )
@@ -174,8 +177,8 @@ def test_shows_an_annotator_only_their_own_annotations(
     project, annotator, second_annotator, api_client
 ):
     first, second = project.items.order_by("id")[:2]
-    annotation_submit(actor=annotator, item=first, value={"labels": ["positive"]})
-    annotation_submit(actor=second_annotator, item=second, value={"labels": ["negative"]})
+    answer_submit(actor=annotator, item=first, value={"labels": ["positive"]})
+    answer_submit(actor=second_annotator, item=second, value={"labels": ["negative"]})
     response = api_client(annotator).get(f"/api/projects/{project.pk}/annotations/")
     assert response.status_code == 200
     assert [row["annotator"] for row in response.json()["results"]] == ["annotator"]
@@ -185,8 +188,8 @@ def test_shows_a_reviewer_everyones_annotations(
     project, annotator, second_annotator, reviewer, api_client
 ):
     first, second = project.items.order_by("id")[:2]
-    annotation_submit(actor=annotator, item=first, value={"labels": ["positive"]})
-    annotation_submit(actor=second_annotator, item=second, value={"labels": ["negative"]})
+    answer_submit(actor=annotator, item=first, value={"labels": ["positive"]})
+    answer_submit(actor=second_annotator, item=second, value={"labels": ["negative"]})
     response = api_client(reviewer).get(f"/api/projects/{project.pk}/annotations/")
     rows = response.json()["results"]
     assert [(row["annotator"], row["value"]) for row in rows] == [

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from annotation.services.annotations import annotation_submit, item_skip
+from annotation.services.annotations import item_skip
 from governance.models import AuditEvent
+from tests.factories import answer_submit, item_hand
 
 pytestmark = pytest.mark.django_db
 
@@ -13,10 +14,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def annotated(project, annotator, second_annotator):
     first, second, third = project.items.order_by("id")[:3]
-    annotation_submit(actor=annotator, item=first, value={"labels": ["positive"]}, lead_time_ms=900)
-    annotation_submit(
+    answer_submit(actor=annotator, item=first, value={"labels": ["positive"]}, lead_time_ms=900)
+    answer_submit(
         actor=second_annotator, item=second, value={"labels": ["negative"]}, lead_time_ms=1200
     )
+    item_hand(actor=annotator, item=third)
     item_skip(actor=annotator, item=third, reason="unclear")
     return project
 

@@ -1,6 +1,6 @@
 import pytest
 
-from annotation.services.annotations import annotation_submit
+from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_allows_the_manager_to_delete_a_label_before_annotations_exist(
 def test_refuses_to_delete_a_label_once_the_project_has_annotations(
     project, manager, annotator, api_client
 ):
-    annotation_submit(actor=annotator, item=project.items.first(), value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=project.items.first(), value={"labels": ["positive"]})
     label = project.labels.get(name="neutral")
     response = api_client(manager).delete(f"/api/projects/{project.pk}/labels/{label.pk}/")
     assert response.status_code == 400

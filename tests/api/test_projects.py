@@ -1,9 +1,9 @@
 import pytest
 
 from annotation.models import Project
-from annotation.services.annotations import annotation_submit
 from governance.access import has_project_perm
 from governance.roles import Perm
+from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def test_denies_an_annotator_to_change_the_project(project, annotator, api_clien
 def test_refuses_to_change_the_task_type_once_items_have_annotations(
     project, manager, annotator, api_client
 ):
-    annotation_submit(actor=annotator, item=project.items.first(), value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=project.items.first(), value={"labels": ["positive"]})
     response = api_client(manager).patch(
         f"/api/projects/{project.pk}/", {"task_type": "spans"}, format="json"
     )

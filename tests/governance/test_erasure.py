@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from annotation.models import Annotation, Item
-from annotation.services.annotations import annotation_submit
 from governance.models import AuditEvent, ErasureRequest, ErasureStatus
 from governance.services.erasure import erasure_request_create, erasure_run, subject_items_find
 from training.models import DatasetStatus
 from training.services.datasets import dataset_version_build, dataset_version_create
+from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_finds_the_subject_in_text_metadata_and_blind_index_but_not_inside_other
 def test_erasure_removes_items_annotations_and_dataset_files_and_keeps_no_identifier(
     project, admin_user, manager, annotator, subject_items
 ):
-    annotation_submit(actor=annotator, item=subject_items[0], value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=subject_items[0], value={"labels": ["positive"]})
     version = dataset_version_build(version_id=dataset_version_create(actor=manager, project=project).pk)
     sealed = Path(version.file_path)
 
@@ -93,7 +93,7 @@ def test_finds_the_subject_behind_a_pseudonym_and_lists_downloads_that_already_t
     item.text = "Write to <EMAIL_1> please."
     item.pii_mapping = {"<EMAIL_1>": SUBJECT}
     item.save()
-    annotation_submit(actor=annotator, item=item, value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=item, value={"labels": ["positive"]})
     b"".join(annotations_export(actor=manager, project=project, fmt="jsonl"))
     download = AuditEvent.objects.filter(action="item.read").last()
 

@@ -9,11 +9,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from annotation.models import Annotation, Item
-from annotation.services.annotations import annotation_submit
 from governance.models import AuditEvent, ProjectRetention
 from governance.services.retention import project_retention_set, retention_batch_run
 from training.models import DatasetStatus
 from training.services.datasets import dataset_version_build, dataset_version_create
+from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_rejects_a_retention_period_of_zero_days_naming_the_field(project, manag
 
 def test_deletes_only_expired_items_with_their_annotations_and_audits_each_batch(project, manager, annotator):
     items = list(project.items.order_by("pk"))
-    annotation_submit(actor=annotator, item=items[0], value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=items[0], value={"labels": ["positive"]})
     _age(items[:3], days=40)
     project_retention_set(actor=manager, project=project, days=30)
 
@@ -59,7 +59,7 @@ def test_makes_dataset_versions_holding_expired_items_unreadable_but_keeps_their
     project, manager, annotator
 ):
     item = project.items.order_by("pk").first()
-    annotation_submit(actor=annotator, item=item, value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=item, value={"labels": ["positive"]})
     version = dataset_version_create(actor=manager, project=project)
     version = dataset_version_build(version_id=version.pk)
     path = Path(version.file_path)

@@ -1,9 +1,8 @@
 """Helpers for the active-learning tests: a project whose labelled items make the head sure of some texts."""
 
 from annotation.models import Item
-from annotation.services.annotations import annotation_submit
 from governance.roles import ProjectRole
-from tests.factories import project_make
+from tests.factories import answer_submit, project_make
 from training.services.active_learning import (
     active_learning_refresh_request,
     active_learning_refresh_run,
@@ -48,7 +47,7 @@ def item_of(project, text: str) -> Item:
 
 
 def label(project, annotator, text: str, *names: str):
-    return annotation_submit(actor=annotator, item=item_of(project, text), value={"labels": list(names)})
+    return answer_submit(actor=annotator, item=item_of(project, text), value={"labels": list(names)})
 
 
 def al_on(project, manager, **settings):

@@ -2,11 +2,11 @@ import time
 
 import pytest
 
-from annotation.services.annotations import annotation_submit
 from governance.models import AuditEvent
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_project
 from training.models_active import ActiveLearning, ItemEmbedding, LearningCurvePoint, RefreshStatus
 from training.services.active_learning import active_learning_update
+from tests.factories import answer_submit
 
 pytestmark = pytest.mark.worker
 
@@ -35,7 +35,7 @@ def _settled(project) -> bool:
 def _submit(project, annotator, items, names):
     for item, name in zip(items, names):
         # Each submit commits on its own, and its hook runs after the commit, as in a request.
-        annotation_submit(actor=annotator, item=item, value={"labels": [name]})
+        answer_submit(actor=annotator, item=item, value={"labels": [name]})
 
 
 def test_bursts_of_labels_are_debounced_into_few_refreshes_by_a_real_worker(

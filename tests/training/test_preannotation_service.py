@@ -1,9 +1,8 @@
 import pytest
 
 from annotation.models import Prediction, TaskType
-from annotation.services.annotations import annotation_submit
 from governance.models import AuditEvent
-from tests.factories import project_make
+from tests.factories import answer_submit, project_make
 from training.models import JobStatus, PreannotationJob
 from training.services.preannotation import preannotation_request, preannotation_run
 
@@ -79,7 +78,7 @@ def test_completion_is_audited_as_the_system(project, manager):
 
 def test_items_already_done_get_no_prediction(project, manager, annotator):
     done = project.items.order_by("id").first()
-    annotation_submit(actor=annotator, item=done, value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=done, value={"labels": ["positive"]})
 
     job = _run(project, manager)
 
@@ -91,8 +90,8 @@ def test_items_already_done_get_no_prediction(project, manager, annotator):
 def test_the_logistic_head_takes_over_once_two_labels_have_enough_examples(project, manager, annotator, settings):
     settings.PREANNOTATION_MIN_EXAMPLES_PER_LABEL = 1
     first, second = project.items.order_by("id")[:2]
-    annotation_submit(actor=annotator, item=first, value={"labels": ["positive"]})
-    annotation_submit(actor=annotator, item=second, value={"labels": ["negative"]})
+    answer_submit(actor=annotator, item=first, value={"labels": ["positive"]})
+    answer_submit(actor=annotator, item=second, value={"labels": ["negative"]})
 
     job = _run(project, manager)
 

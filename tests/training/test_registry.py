@@ -8,10 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Prediction, TaskType
-from annotation.services.annotations import annotation_submit
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
-from tests.factories import project_make
+from tests.factories import answer_submit, project_make
 from tests.training.training_support import FAST, ready_version
 from training.ml.encoder import model_fingerprint
 from training.models import JobStatus, ModelVersion, PreannotationJob
@@ -145,7 +144,7 @@ def test_a_span_model_pre_annotates_span_projects_with_entity_spans(manager, ann
     for item, text in zip(items[:64], texts[:64]):
         start = len("then ")
         end = text.index(" saw")
-        annotation_submit(actor=annotator, item=item, value={"spans": [{"start": start, "end": end, "label": "PER"}]})
+        answer_submit(actor=annotator, item=item, value={"spans": [{"start": start, "end": end, "label": "PER"}]})
     sentiment_version = ready_version(project, ml_engineer)
     model = _trained(sentiment_version, ml_engineer, tiny_base, epochs=6)
     assert model.metrics["metric"] == "entity_f1" and "PER" in model.metrics["dev"]["report"]

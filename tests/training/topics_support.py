@@ -3,9 +3,8 @@
 import itertools
 
 from annotation.models import Item
-from annotation.services.annotations import annotation_submit
 from governance.roles import ProjectRole
-from tests.factories import project_make
+from tests.factories import answer_submit, project_make
 from training.services.embeddings import embeddings_compute_run
 
 TOPIC_LABELS = [
@@ -57,7 +56,7 @@ def topic_project(
     for row, (text, topic) in enumerate(pairs):
         given = flipped.get(row, topic)
         labels = given if isinstance(given, list) else [given]
-        annotation_submit(actor=annotator, item=by_text[text], value={"labels": labels})
+        answer_submit(actor=annotator, item=by_text[text], value={"labels": labels})
     embeddings_compute_run(project_id=project.pk, notify=False)
     return project, pairs
 

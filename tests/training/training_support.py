@@ -5,9 +5,8 @@ import time
 
 import pytest
 
-from annotation.services.annotations import annotation_submit
 from governance.roles import ProjectRole
-from tests.factories import project_make
+from tests.factories import answer_submit, project_make
 from training.models import PreannotationJob, TrainingJob
 from training.services.datasets import dataset_version_build, dataset_version_create
 from training.services.registry import base_model_register
@@ -85,7 +84,7 @@ def labelled_project_make(*, manager, annotator, ml_engineer, count: int = 80, u
     )
     items = list(project.items.order_by("id"))
     for item, (_, label) in zip(items[:count], pairs[:count]):
-        annotation_submit(actor=annotator, item=item, value={"labels": [label]})
+        answer_submit(actor=annotator, item=item, value={"labels": [label]})
     return project
 
 

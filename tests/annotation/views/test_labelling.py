@@ -1,9 +1,11 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationStatus, Item, Prediction
+from annotation.models import Annotation, AnnotationStatus, Item, ItemLock, Prediction
 from annotation.selectors import item_find_by_text
 from annotation.services.queue import queue_next_item
 from governance.roles import ProjectRole
@@ -87,8 +89,12 @@ def test_submitting_without_a_label_shows_the_error_inside_the_same_item(project
     assert not Annotation.objects.exists()
 
 
-def test_submitting_an_item_held_by_someone_else_explains_why(project, annotator, second_annotator):
-    held = queue_next_item(actor=second_annotator, project=project)
+def test_submitting_after_ones_hold_lapsed_and_someone_else_took_the_item_explains_why(
+    project, annotator, second_annotator
+):
+    held = queue_next_item(actor=annotator, project=project)
+    ItemLock.objects.filter(item=held).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert queue_next_item(actor=second_annotator, project=project).pk == held.pk
     response = client_for(annotator).post(
         reverse("annotation:annotation-submit", args=[project.pk, held.pk]),
         {"label": "positive"},
@@ -159,7 +165,9 @@ def test_skipping_returns_a_different_item_and_records_the_skip(project, annotat
     client = client_for(annotator)
     client.get(reverse("annotation:label", args=[project.pk]))
     first, second = project.items.order_by("id")[:2]
-    response = client.post(reverse("annotation:item-skip", args=[project.pk, first.pk]), **HTMX)
+    response = client.post(
+        reverse("annotation:item-skip", args=[project.pk, first.pk]), {"reason": "Not English"}, **HTMX
+    )
     assert response.status_code == 200
     assert second.text in response.text and first.text not in response.text
     assert (
