@@ -75,5 +75,6 @@ def test_the_erasure_page_lists_totals_named_like_dict_methods(project, admin_us
     )
     response = client_for(admin_user).get(reverse("governance:erasure-requests"))
     assert response.status_code == 200
-    assert "items: 2, keys: 3, values: 4" in response.text
+    # PostgreSQL's jsonb keeps its own key order.
+    assert all(pair in response.text for pair in ("items: 2", "keys: 3", "values: 4"))
     assert "project 7: 1 dataset versions, 0 exports" in response.text
