@@ -99,6 +99,23 @@ class ItemImportForm(forms.Form):
         choices=[("", gettext_lazy("From the file name"))]
         + [(fmt, fmt.upper()) for fmt in FORMATS],
     )
+    quoting = forms.ChoiceField(
+        label=gettext_lazy("Quotes in CSV and TSV files"),
+        required=False,
+        initial="auto",
+        choices=[
+            ("auto", gettext_lazy("Detect")),
+            ("standard", gettext_lazy("Standard: a field may be wrapped in double quotes")),
+            ("none", gettext_lazy("None: quote characters are part of the text")),
+        ],
+        help_text=gettext_lazy(
+            "Detect reads a CSV file with standard quoting, and a TSV file without quoting unless its "
+            "first lines wrap fields in quotes the way spreadsheets write them."
+        ),
+    )
+
+    def clean_quoting(self) -> str:
+        return self.cleaned_data["quoting"] or "auto"
 
 
 class ImportJobForm(ItemImportForm):

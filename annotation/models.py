@@ -340,6 +340,14 @@ class ImportOnError(models.TextChoices):
     SKIP = "skip", _("Skip bad rows")
 
 
+class ImportQuoting(models.TextChoices):
+    """How a CSV or TSV file quotes its fields (annotation/pipeline/readers/delimited.py)."""
+
+    AUTO = "auto", _("Detect")
+    STANDARD = "standard", _("Standard: a field may be wrapped in double quotes")
+    NONE = "none", _("None: quote characters are part of the text")
+
+
 class ImportJob(models.Model):
     """One uploaded file imported in the background; its report names rows, fields and reasons only."""
 
@@ -354,6 +362,7 @@ class ImportJob(models.Model):
     format = models.CharField(max_length=20, blank=True)
     on_error = models.CharField(max_length=10, choices=ImportOnError.choices, default=ImportOnError.REJECT)
     create_missing_labels = models.BooleanField(default=False)
+    quoting = models.CharField(max_length=10, choices=ImportQuoting.choices, default=ImportQuoting.AUTO)
     status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     # The upload, sealed in chunks under the project key; deleted once the job has finished.
     upload_path = models.CharField(max_length=500, blank=True)

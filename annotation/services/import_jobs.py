@@ -20,7 +20,7 @@ from annotation.models import (
     ImportStatus,
     Project,
 )
-from annotation.pipeline.readers import ImportReader, ImportRowError
+from annotation.pipeline.readers import QUOTING, ImportReader, ImportRowError, detect_format
 from annotation.services.import_scan import RowScanner
 from annotation.services.import_uploads import (
     CHUNK_BYTES,
@@ -71,6 +71,7 @@ def import_job_create(
     on_error: str = ImportOnError.REJECT,
     source: DataSource | None = None,
     create_missing_labels: bool = False,
+    quoting: str = "auto",
 ) -> ImportJob:
     """Seal the upload to disk, record the job, and queue it for a worker once this commits.
 
@@ -82,6 +83,13 @@ def import_job_create(
         raise ValidationError({"source": gettext("The data source belongs to another project.")})
     if on_error not in ImportOnError.values:
         raise ValidationError({"on_error": gettext("Choose 'reject' or 'skip'.")})
+    if quoting not in QUOTING:
+        raise ValidationError({"quoting": gettext("Choose 'auto', 'standard' or 'none'.")})
+    if not fmt:
+        try:
+            detect_format(filename)
+        except ImportRowError as error:  # refused now, not once a worker opened the file
+            raise ValidationError({"file": error.message}) from None
     job = ImportJob.objects.create(
         project=project,
         requested_by=actor,
@@ -90,6 +98,7 @@ def import_job_create(
         format=fmt or "",
         on_error=on_error,
         create_missing_labels=create_missing_labels,
+        quoting=quoting,
     )
     upload_seal(job=job, stream=stream)
     job.save(update_fields=["upload_path", "upload_bytes"])
@@ -102,6 +111,7 @@ def import_job_create(
             "file": job.filename,
             "bytes": job.upload_bytes,
             "on_error": on_error,
+            "quoting": quoting,
             "source": source.name if source else None,
         },
     )
@@ -111,15 +121,32 @@ def import_job_create(
     return job
 
 
-def _progress(job: ImportJob, importer: Importer, reader: ImportReader) -> None:
+def _bad_rows(errors: list[ImportRowError]) -> int:
+    # A fatal error stopped the reading (a quote never closed, too many bad rows): no row of its own.
+    return sum(1 for error in errors if not error.fatal)
+
+
+def _rows_read(reader: ImportReader) -> int:
+    """Rows read, good and bad: each one is created, already present or bad (see _counts)."""
+    return reader.rows_read + _bad_rows(reader.errors)
+
+
+def _counts(importer: Importer, reader: ImportReader) -> dict:
+    """The job's counters; every row read is counted once: rows_read = created + skipped + errors
+    (near duplicates are created items, linked to the first of their group)."""
     tally = importer.tally
+    return {
+        "rows_read": _rows_read(reader),
+        "created": tally.created,
+        "skipped": tally.skipped_existing + tally.duplicates,
+        "near_duplicates": tally.near_count,
+        "errors_count": _bad_rows(reader.errors + tally.errors),
+    }
+
+
+def _progress(job: ImportJob, importer: Importer, reader: ImportReader) -> None:
     ImportJob.objects.filter(pk=job.pk).update(
-        rows_read=reader.rows_read + len(reader.errors),
-        created=tally.created,
-        skipped=tally.skipped_existing + tally.duplicates,
-        near_duplicates=tally.near_count,
-        errors_count=len(reader.errors) + len(tally.errors),
-        heartbeat_at=timezone.now(),
+        **_counts(importer, reader), heartbeat_at=timezone.now()
     )
 
 
@@ -140,7 +167,7 @@ class _SideProgress:
             cursor.execute(
                 f"UPDATE {ImportJob._meta.db_table} SET rows_read = %s, errors_count = %s, "
                 "heartbeat_at = %s WHERE id = %s",
-                [reader.rows_read, len(reader.errors), timezone.now(), self._job_id],
+                [_rows_read(reader), len(reader.errors), timezone.now(), self._job_id],
             )
 
     def close(self) -> None:
@@ -155,6 +182,8 @@ def _report(importer: Importer, reader: ImportReader) -> dict:
         "errors": errors[:REPORT_LIMIT],
         "near_duplicates": importer.tally.near_links[:REPORT_LIMIT],
         "labels_created": importer.tally.labels_created,
+        # The quoting each CSV/TSV file was read with ("auto" decides per file).
+        "quoting": reader.quoting_used,
     }
 
 
@@ -224,14 +253,14 @@ def import_job_run(*, job_id: int) -> None:
             error="The requester may no longer import items; nothing was imported.",
         )
         return
-    skip, stream, importer = job.on_error == ImportOnError.SKIP, None, None
+    skip, stream, importer, reader = job.on_error == ImportOnError.SKIP, None, None, None
     try:
         errors: list[ImportRowError] = []
         importer = Importer(
             project=job.project,
             actor=job.requested_by,
             filename=job.filename,
-            fail=_collector(errors, job.filename) if skip else _raise,
+            fail=_collector(errors, job.filename) if skip else _recorder(errors),
             source=job.source,
             create_missing_labels=job.create_missing_labels,
         )
@@ -243,6 +272,7 @@ def import_job_run(*, job_id: int) -> None:
             fmt=job.format or None,
             max_text_chars=settings.IMPORT_MAX_TEXT_CHARS,
             on_error=job.on_error,
+            quoting=job.quoting,
         )
         scanner = RowScanner(importer.scan_policy, processes=settings.IMPORT_SCAN_PROCESSES)
         with scanner:
@@ -256,6 +286,7 @@ def import_job_run(*, job_id: int) -> None:
                             importer.batch_import(batch, scans)
                             side_progress(importer, reader)
                         importer.neardup_check()
+                        importer.statistics_refresh()
                         importer.audit(target=job)
                 finally:
                     side_progress.close()
@@ -263,8 +294,13 @@ def import_job_run(*, job_id: int) -> None:
         _finish(job, ImportStatus.SUCCEEDED, report=_report(importer, reader))
     except ImportRowError as error:
         if not skip:
+            # The rows read up to the bad one were read all the same: say how many, not 0. A row
+            # the importer refused was counted by the reader already.
+            bad = 0 if error.fatal else 1
+            rows_read = _rows_read(reader) + (0 if error in importer.tally.errors else bad)
             importer.tally = type(importer.tally)()  # rolled back: nothing was imported
             reader.errors.append(error)
+            ImportJob.objects.filter(pk=job.pk).update(rows_read=rows_read, errors_count=bad)
         else:
             if error not in reader.errors and error not in importer.tally.errors:
                 importer.tally.errors.append(error)  # the collector's "too many bad rows"
@@ -278,6 +314,8 @@ def import_job_run(*, job_id: int) -> None:
         )
     except Exception as error:  # recorded on the job; the worker stays up for the next one
         logger.exception("Import job %s failed", job_id)
+        if reader is not None:
+            ImportJob.objects.filter(pk=job.pk).update(rows_read=_rows_read(reader))
         _finish(job, ImportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
     finally:
         if stream is not None:
@@ -299,6 +337,7 @@ def _run_in_batches(
         # Rows committed so far are imported whatever stops the reading: record them.
         with transaction.atomic():
             importer.neardup_check()
+            importer.statistics_refresh()
             importer.audit(target=job)
 
 
@@ -318,15 +357,20 @@ def _collector(errors: list, filename: str):
     return collect
 
 
-def _raise(error: ImportRowError):
-    raise error
+def _recorder(errors: list):
+    """A "reject" job's bad row: noted (so the job knows the importer refused it), then raised."""
+
+    def record(error: ImportRowError) -> None:
+        errors.append(error)
+        raise error
+
+    return record
 
 
 def _finish(job: ImportJob, status: str, *, report: dict | None = None, error: str = "") -> None:
     fields = {"status": status, "finished_at": timezone.now(), "error": error[:2000]}
     if report is not None:
         fields["report"] = report
-        fields["errors_count"] = len(report["errors"])
     if status == ImportStatus.FAILED and job.on_error == ImportOnError.REJECT:
         fields.update(created=0, skipped=0, near_duplicates=0)
     ImportJob.objects.filter(pk=job.pk).update(**fields)

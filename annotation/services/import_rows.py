@@ -23,6 +23,8 @@ class ImportedRows:
     def __init__(self, project: Project, cipher):
         self.project, self.cipher = project, cipher
         self._placeholders: dict[str, int] = {}
+        # Rows inserted so far, by model: the tables whose statistics the import refreshes.
+        self.added = {PiiFinding: 0, Annotation: 0, Prediction: 0}
 
     def create(self, kept: list) -> None:
         """The PII findings, annotations and predictions of a batch's new items."""
@@ -73,9 +75,9 @@ class ImportedRows:
                 )
                 prediction.value = value
                 predictions.append(prediction)
-        rows_insert(PiiFinding, findings, batch_size=BATCH_SIZE)
-        rows_insert(Annotation, annotations, batch_size=BATCH_SIZE)
-        rows_insert(Prediction, predictions, batch_size=BATCH_SIZE)
+        for model, rows in ((PiiFinding, findings), (Annotation, annotations), (Prediction, predictions)):
+            rows_insert(model, rows, batch_size=BATCH_SIZE)
+            self.added[model] += len(rows)
 
     def annotator_id(self, source_user: str | None) -> int:
         """The placeholder account a source tool's user is credited as (made on first use)."""

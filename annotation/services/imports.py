@@ -22,6 +22,7 @@ from annotation.services.bulk_insert import StatisticsSchedule, rows_insert, val
 from annotation.services.import_rows import ImportedRows
 from annotation.services.import_scan import RowScan, RowScanner, ScanPolicy
 from annotation.services.neardup_store import neardup_index, neardup_index_check
+from annotation.services.table_statistics import table_statistics_refresh
 from governance.audit import audit_record
 from governance.keyring import project_cipher
 
@@ -240,7 +241,10 @@ class Importer:
         """Import one batch with its rows' scans (see scanned_batches); the caller holds the
         transaction."""
         self.tally.rows += len(batch)
-        prepared = [p for p in map(self._prepare, batch, scans) if p is not None]
+        # A row repeating an earlier row of the file (same id and text) is that row's item.
+        fresh_rows = [(row, scan) for row, scan in zip(batch, scans) if not row.repeat_of]
+        self.tally.duplicates += len(batch) - len(fresh_rows)
+        prepared = [p for p in (self._prepare(row, scan) for row, scan in fresh_rows) if p]
         ids = [p.row.external_id for p in prepared if p.row.external_id]
         existing = values_present(
             Item, project_id=self.project.pk, field_name="external_id", values=ids
@@ -307,6 +311,15 @@ class Importer:
             )
         Item.objects.bulk_update(linked, ["duplicate_of"], batch_size=BATCH_SIZE)
 
+    def statistics_refresh(self) -> None:
+        """Refresh the statistics of the tables this import grew enough (table_statistics), inside
+        the caller's transaction when it holds one, so they are fresh when the rows appear."""
+        since_schedule = self.tally.created - self._statistics.refreshed_at
+        added = {Item: since_schedule, **self.rows.added}
+        if self.neardup is not None:
+            added[NearDupBucket] = since_schedule  # at least one bucket row per item filed
+        table_statistics_refresh(added)
+
     def neardup_check(self) -> None:
         """For an import that opened its index outside its transaction: see neardup_index_check."""
         if self.neardup is not None:
@@ -347,8 +360,9 @@ def items_import(
     fmt: str | None = None,
     source: DataSource | None = None,
     create_missing_labels: bool = False,
+    quoting: str = "auto",
 ) -> ImportResult:
-    """Import every row of the file or none of them, synchronously (small files, the API).
+    """Import every row of the file or none of them, synchronously (tests, fixtures, demo data).
 
     The same pipeline as a background ImportJob in "reject" mode: cleaning, label checks, PII
     policy, exact dedup (external id, else the blind index of the text) and near-duplicate links.
@@ -364,13 +378,18 @@ def items_import(
         create_missing_labels=create_missing_labels,
     )
     reader = ImportReader(
-        stream, filename=filename, fmt=fmt, max_text_chars=settings.IMPORT_MAX_TEXT_CHARS
+        stream,
+        filename=filename,
+        fmt=fmt,
+        max_text_chars=settings.IMPORT_MAX_TEXT_CHARS,
+        quoting=quoting,
     )
     # Small files: scanned here, in this process, one batch at a time.
     for batch, scans in scanned_batches(
         reader.rows(), RowScanner(importer.scan_policy, processes=0)
     ):
         importer.batch_import(batch, scans)
+    importer.statistics_refresh()
     importer.audit()
     result = importer.tally.result()
     if result.created:

@@ -50,7 +50,7 @@ def items_import_view(request, project_id: int):
         try:
             job = import_job_create(
                 actor=request.user, project=project, stream=upload.file, filename=upload.name,
-                fmt=form.cleaned_data["format"] or None,
+                fmt=form.cleaned_data["format"] or None, quoting=form.cleaned_data["quoting"],
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
@@ -141,7 +141,7 @@ def import_job_create_view(request, project_id: int):
             job = import_job_create(
                 actor=request.user, project=project, stream=upload.file, filename=upload.name,
                 fmt=data["format"] or None, on_error=data["on_error"], source=data["source"],
-                create_missing_labels=data["create_missing_labels"],
+                create_missing_labels=data["create_missing_labels"], quoting=data["quoting"],
             )
         except ValidationError as error:
             form_add_service_errors(form, error)

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from annotation.models import (
     Annotation,
@@ -22,7 +23,9 @@ from annotation.models import (
 from annotation.selectors import item_find_by_text
 from annotation.services.import_jobs import import_job_create, import_job_run
 from annotation.services.import_policies import data_source_create, item_pii_reveal
+from annotation.services.imports import items_import
 from governance.models import AuditEvent
+from tests.annotation.views.support import client_for
 from tests.factories import project_make
 
 pytestmark = pytest.mark.django_db
@@ -378,3 +381,90 @@ def test_a_project_whose_items_name_a_source_can_still_be_deleted(project, manag
     _run(project, manager, _jsonl({"text": "Sourced text"}), "s.jsonl", source=source)
     project.delete()
     assert not Item.objects.filter(source=source).exists()
+
+
+# --- every row accounted for (issue 14, items 10 and 11) ----------------------------------------
+
+SST2_QUOTES = Path(__file__).parent / "pipeline" / "files" / "sst2_quotes.tsv"
+
+
+def _accounted(job: ImportJob) -> tuple:
+    # A failed "reject" job rolled back what it created: it counts the rows read up to the bad one.
+    if job.status == ImportStatus.SUCCEEDED:
+        assert job.rows_read == job.created + job.skipped + job.errors_count, "a row went uncounted"
+    return job.status, job.rows_read, job.created, job.skipped, job.errors_count
+
+
+@pytest.mark.parametrize("on_error", ["reject", "skip"])
+def test_a_tsv_corpus_with_quotes_in_its_texts_loses_no_row_and_no_quote(project, manager, on_error):
+    job = _run(project, manager, SST2_QUOTES.read_bytes(), "sst2.tsv", on_error=on_error)
+    assert _accounted(job) == ("succeeded", 43, 43, 0, 0)
+    assert job.report["quoting"] == {"sst2.tsv": "none"}
+    quoted = '" the best disney movie since the lion king "'
+    assert [item.text for item in item_find_by_text(project=project, text=quoted)] == [quoted]
+
+
+def test_a_row_repeated_in_the_file_is_already_present_in_a_quick_background_or_service_import(
+    project, manager
+):
+    rows = [{"id": f"r{i}", "text": f"Review number {i}"} for i in range(208)]
+    rows.insert(150, dict(rows[40]))
+    content = _jsonl(*rows)
+    quick = _run(project, manager, content, "reviews.jsonl")  # the quick import: "reject"
+    assert _accounted(quick) == ("succeeded", 209, 208, 1, 0)
+    other = project_make(manager=manager, name="Other")
+    assert _accounted(_run(other, manager, content, "reviews.jsonl", on_error="skip")) == (
+        "succeeded", 209, 208, 1, 0
+    )  # fmt: skip
+    third = project_make(manager=manager, name="Third")
+    result = items_import(actor=manager, project=third, stream=io.BytesIO(content), filename="r.jsonl")
+    assert (result.rows, result.created, result.duplicates) == (209, 208, 1)
+
+
+def test_a_failed_reject_job_says_how_many_rows_it_read_and_nothing_was_imported(project, manager):
+    rows = [{"id": f"r{i}", "text": f"Review number {i}"} for i in range(208)]
+    rows[149] = {"id": "bad", "text": ""}
+    job = _run(project, manager, _jsonl(*rows), "reviews.jsonl")
+    assert _accounted(job) == ("failed", 150, 0, 0, 1)
+    assert "row 150, field 'text': is empty" in job.error
+
+
+def test_a_failed_job_page_shows_a_failed_bar_the_true_counts_and_the_reason(project, manager):
+    rows = [{"id": f"r{i}", "text": f"Review number {i}"} for i in range(208)]
+    rows[149] = {"id": "bad", "text": ""}
+    job = _run(project, manager, _jsonl(*rows), "reviews.jsonl")
+    page = client_for(manager).get(reverse("annotation:import-job", args=[project.pk, job.pk]))
+    assert page.status_code == 200
+    assert 'class="progress-failed"' in page.text and "150 rows read, 0 created" in page.text
+    assert "Nothing was imported." in page.text and "row 150, field &#x27;text&#x27;: is empty" in page.text
+
+
+def test_a_row_the_importer_refuses_in_reject_mode_is_counted_once(project, manager):
+    # The cleaning policy refuses the text after the reader counted the row.
+    project.cleaning_policy = {"min_length": 5}
+    project.save(update_fields=["cleaning_policy"])
+    job = _run(project, manager, _jsonl({"text": "Long enough"}, {"text": "abc"}), "f.jsonl")
+    assert _accounted(job) == ("failed", 2, 0, 0, 1)
+
+
+def test_skip_mode_counts_each_row_once_as_created_present_or_bad(project, manager):
+    _run(project, manager, _jsonl({"id": "old", "text": "Already here"}), "first.jsonl")
+    content = _jsonl(
+        {"id": "old", "text": "Already here"},
+        {"id": "n1", "text": "New one"},
+        {"id": "n1", "text": "New one"},
+        {"text": ""},
+        {"text": "No id, new"},
+        {"text": "No id, new"},
+    )
+    job = _run(project, manager, content, "second.jsonl", on_error="skip")
+    assert _accounted(job) == ("succeeded", 6, 2, 3, 1)
+
+
+def test_an_unknown_file_type_is_refused_before_a_job_is_queued(project, manager):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        import_job_create(actor=manager, project=project, stream=io.BytesIO(b"x"), filename="a.xlsx")
+    assert "unknown file type" in str(caught.value.message_dict["file"])
+    assert not ImportJob.objects.filter(project=project).exists()
