@@ -78,14 +78,22 @@ class SensitiveAnnotator(Peer):
             files={"file": ("tasks.jsonl", io.BytesIO(body), "application/x-ndjson")},
             timeout=max(5.0, deadline.left()),
         )
-        wall = time.perf_counter() - t0
         r.raise_for_status()
+        # The import is a background job (202): done when its url says so.
+        job, polls = r.json(), 0
+        while job["status"] in ("queued", "running") and deadline.left() > 0:
+            time.sleep(0.1)
+            polls += 1
+            r = self.admin.get(f"{self.base}{job['url']}", timeout=SMALL_TIMEOUT)
+            r.raise_for_status()
+            job = r.json()
+        wall = time.perf_counter() - t0
         return {
-            "method": "POST /api/projects/{id}/import/, one JSONL file (multipart)",
-            "requests": 1,
+            "method": "POST /api/projects/{id}/import/, one JSONL file (multipart), then poll the job",
+            "requests": 1 + polls,
             "payload_mb": round(len(body) / 2**20, 2),
             "wall_s": round(wall, 3),
-            "result": r.json(),
+            "result": {key: job[key] for key in ("status", "rows_read", "created", "skipped", "errors_count")},
             "analyze_s": _statistics_refresh(),
         }
 
