@@ -74,13 +74,12 @@ def test_denies_an_annotator_deciding_an_item(project, annotator, disputed):
 
 def test_allows_a_manager_to_change_overlap_and_gold_rate_from_the_project_page(project, manager):
     url = reverse("annotation:project-settings", args=[project.pk])
-    data = {"overlap": 3, "review_policy": "all", "gold_rate": 0.25, "allow_overlapping_spans": "on"}
+    data = {"overlap": 3, "review_policy": "all", "gold_rate": 0.25}
     response = client_for(manager).post(url, data, **HTMX)
     assert response.status_code == 200 and 'id="settings-saved"' in response.text
     project.refresh_from_db()
-    assert (project.overlap, project.review_policy, project.gold_rate, project.allow_overlapping_spans) == (
-        3, "all", 0.25, True
-    )
+    # Overlapping spans is a span-project setting (tests/annotation/views/test_task_type_forms.py).
+    assert (project.overlap, project.review_policy, project.gold_rate) == (3, "all", 0.25)
 
 
 def test_a_gold_rate_above_one_is_refused_with_the_field_named(project, manager):
