@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.models import AnnotationStatus
-from annotation.services.annotations import annotation_submit
 from annotation.services.reviews import review_reject
 from governance.roles import ProjectRole
 from tests.browser.labelling_support import (
@@ -17,7 +16,7 @@ from tests.browser.labelling_support import (
     _predict,
     _press_and_wait,
 )
-from tests.factories import project_make
+from tests.factories import answer_submit, project_make
 
 pytestmark = pytest.mark.browser
 
@@ -167,7 +166,7 @@ def test_the_help_overlay_lists_the_keys_and_reviewer_feedback_is_shown(
         members={annotator: ProjectRole.ANNOTATOR, reviewer: ProjectRole.REVIEWER},
     )
     item = project.items.first()
-    annotation_submit(actor=annotator, item=item, value={"labels": ["neutral"]})
+    answer_submit(actor=annotator, item=item, value={"labels": ["neutral"]})
     review_reject(actor=reviewer, item=item, comment="The staff were kind: this is positive.")
     page = _open(browser_session, annotator, project)
 
