@@ -60,7 +60,7 @@ def _job_accepted(job: ImportJob) -> Response:
 
 
 class ItemsImportApi(BaseApi):
-    """The quick import: a background job in "reject" mode (all rows or none), like the project page's.
+    """The quick import: a "reject" background job (all rows or none), as on the project page.
 
     Why not imported within the request: cleaning and the personal-data scan need presidio, whose
     loading takes a web process 15-25 s; the worker has it loaded already.

@@ -122,7 +122,7 @@ def import_job_create(
 
 
 def _bad_rows(errors: list[ImportRowError]) -> int:
-    # A fatal error stopped the reading (a quote never closed, too many bad rows): no row of its own.
+    # A fatal error stopped the reading (a quote never closed, too many bad rows): not a row.
     return sum(1 for error in errors if not error.fatal)
 
 

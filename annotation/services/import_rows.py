@@ -75,7 +75,8 @@ class ImportedRows:
                 )
                 prediction.value = value
                 predictions.append(prediction)
-        for model, rows in ((PiiFinding, findings), (Annotation, annotations), (Prediction, predictions)):
+        inserts = ((PiiFinding, findings), (Annotation, annotations), (Prediction, predictions))
+        for model, rows in inserts:
             rows_insert(model, rows, batch_size=BATCH_SIZE)
             self.added[model] += len(rows)
 

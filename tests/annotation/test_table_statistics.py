@@ -1,4 +1,4 @@
-"""Imports and runs of answers refresh the planner statistics of the tables they grew (PostgreSQL)."""
+"""Imports and runs of answers refresh the statistics of the tables they grew (PostgreSQL)."""
 
 import io
 import json
@@ -46,13 +46,17 @@ def _reltuples(model) -> float:
 
 
 def _jsonl(count: int, prefix: str) -> bytes:
-    return "".join(json.dumps({"text": f"{prefix} review number {i}"}) + "\n" for i in range(count)).encode()
+    lines = (json.dumps({"text": f"{prefix} review number {i}"}) + "\n" for i in range(count))
+    return "".join(lines).encode()
 
 
 @postgresql_only
-def test_a_small_import_into_an_empty_project_refreshes_the_item_tables_statistics(project, manager):
+def test_a_small_import_into_an_empty_project_refreshes_the_item_tables_statistics(
+    project, manager
+):
     before = _analyze(Item)
-    result = items_import(actor=manager, project=project, stream=io.BytesIO(_jsonl(80, "a")), filename="a.jsonl")
+    stream = io.BytesIO(_jsonl(80, "a"))
+    result = items_import(actor=manager, project=project, stream=stream, filename="a.jsonl")
     assert result.created == 80
     assert _reltuples(Item) >= before + 80  # was left at `before` until an import of 10,000 rows
 
@@ -114,6 +118,8 @@ def _item(project, text: str) -> Item:
 
 
 def _answer(project, item, annotator) -> Annotation:
-    answer = Annotation(project=project, item=item, annotator=annotator, status=AnnotationStatus.SUBMITTED)
+    answer = Annotation(
+        project=project, item=item, annotator=annotator, status=AnnotationStatus.SUBMITTED
+    )
     answer.value = {"labels": ["positive"]}
     return answer

@@ -47,7 +47,9 @@ def test_the_same_corpus_in_skip_mode_reports_no_error_and_drops_no_row():
 def test_a_tsv_that_wraps_texts_in_quotes_as_csv_writers_do_is_read_with_standard_quoting():
     rows, reader = _read((FILES / "goemotions_quoted.tsv").read_bytes(), "goemotions.tsv")
     assert reader.errors == [] and reader.quoting_used == {"goemotions.tsv": "standard"}
-    assert rows[3].text == 'I want a shirt that says "Brilliant, Beautiful, Ferocious, Thing". That\'s power.'
+    assert rows[3].text == (
+        'I want a shirt that says "Brilliant, Beautiful, Ferocious, Thing". That\'s power.'
+    )
     assert [(row.external_id, row.meta) for row in rows[3:]] == [
         ("edjfyek", {"labels": "0"}),
         ("ee8cnva", {"labels": "0"}),
@@ -59,7 +61,7 @@ def test_a_tsv_that_wraps_texts_in_quotes_as_csv_writers_do_is_read_with_standar
 def test_standard_quoting_chosen_for_such_a_corpus_says_which_row_and_how_to_read_it():
     data = (FILES / "sst2_quotes.tsv").read_bytes()
     with pytest.raises(ImportRowError) as caught:
-        list(read_rows(io.BytesIO(data), filename="sst2.tsv", max_text_chars=10_000, quoting="standard"))
+        list(read_rows(io.BytesIO(data), filename="s.tsv", max_text_chars=1000, quoting="standard"))
     assert caught.value.row == 12
     assert "malformed TSV" in caught.value.message
     assert "if the quotes are part of the text, import the file again with quoting 'none'" in (
@@ -70,7 +72,9 @@ def test_standard_quoting_chosen_for_such_a_corpus_says_which_row_and_how_to_rea
 def test_quoting_none_reads_a_csv_quote_for_quote():
     data = b'text,id\n"Hello" she said,1\n"quoted",2\n'
     rows, reader = _read(data, "q.csv", quoting="none")
-    assert [(row.text, row.external_id) for row in rows] == [('"Hello" she said', "1"), ('"quoted"', "2")]
+    assert [(row.text, row.external_id) for row in rows] == [
+        ('"Hello" she said', "1"), ('"quoted"', "2")
+    ]  # fmt: skip
     assert reader.quoting_used == {"q.csv": "none"}
 
 
