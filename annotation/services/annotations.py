@@ -24,6 +24,7 @@ from annotation.models import (
     TaskType,
 )
 from annotation.services.queue import slot_free_for
+from annotation.services.table_statistics import table_rows_added_on_commit
 from governance.access import access_item
 from governance.audit import audit_record
 from governance.rows import instances_from_rows, model_columns, row_id
@@ -288,6 +289,8 @@ def annotation_submit(
             raise ValidationError({"item": "This item is reserved by other annotators; take the next item from the queue."})
     if annotation is None:
         annotation = Annotation(project=project, item=item, annotator=actor)
+        # A run of answers grows the table the queue plans its lookups on (see table_statistics).
+        table_rows_added_on_commit(Annotation)
     annotation.value = clean_value
     annotation.status = AnnotationStatus.SUBMITTED
     annotation.lead_time_ms = lead_time_ms
@@ -365,6 +368,7 @@ def item_skip(*, actor, item: Item, reason: str = "") -> Annotation:
         )
     if annotation is None:
         annotation = Annotation(project=item.project, item=item, annotator=actor)
+        table_rows_added_on_commit(Annotation)
     annotation.status = AnnotationStatus.SKIPPED
     annotation.value = {}
     annotation.skip_reason = reason

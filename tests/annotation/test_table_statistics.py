@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from annotation.models import Annotation, AnnotationStatus, Item
 from annotation.services import table_statistics
+from annotation.services.annotations import item_skip
 from annotation.services.bulk_insert import rows_insert
 from annotation.services.import_jobs import import_job_create, import_job_run
 from annotation.services.imports import items_import
@@ -18,6 +19,7 @@ from annotation.services.table_statistics import (
     table_rows_added_on_commit,
     table_statistics_refresh,
 )
+from tests.factories import answer_submit, item_hand
 
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(
@@ -103,6 +105,20 @@ def test_an_answer_is_counted_only_once_its_transaction_commits(
     assert table_statistics._pending == {} and len(callbacks) == 1
     callbacks[0]()
     assert table_statistics._pending == {Annotation: 1}
+
+
+def test_a_new_answer_or_skip_counts_one_row_and_a_changed_answer_none(
+    project, annotator, django_capture_on_commit_callbacks
+):
+    first, second = list(project.items.order_by("pk"))[:2]
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_submit(actor=annotator, item=first, value={"labels": ["positive"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_submit(actor=annotator, item=first, value={"labels": ["negative"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        item_hand(actor=annotator, item=second)
+        item_skip(actor=annotator, item=second, reason="Not English")
+    assert table_statistics._pending.get(Annotation) == 2
 
 
 def test_sqlite_has_nothing_to_refresh(project):
