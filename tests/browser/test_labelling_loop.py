@@ -62,8 +62,11 @@ def _import(page, texts: list[str]) -> None:
         ],
     )
     page.click("#import-form button[type=submit]")
-    # The quick import runs as a background job: its page polls until the worker is done.
-    expect(page.locator("#import-job-status")).to_have_attribute("data-status", "succeeded")
+    # The quick import runs as a background job: its page polls until the worker is done. A worker's
+    # first import loads the personal-data scanner (10-20 s on 2 busy cores), hence the long wait.
+    expect(page.locator("#import-job-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=90_000
+    )
     expect(page.locator("#import-job-counts")).to_contain_text(
         f"{len(texts)} rows read, {len(texts)} created, 0 already present"
     )
