@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from annotation.models import Label, Project
+from governance.admin import ViewOnlyAdmin
 
 
 class LabelInline(admin.TabularInline):
@@ -18,16 +19,7 @@ class LabelInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ViewOnlyAdmin):
+    # Writes here would skip the services and their audit events.
     list_display = ("id", "name", "task_type", "created_at")
     inlines = [LabelInline]
-
-    # Writes here would skip the services and their audit events.
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -82,14 +82,10 @@ class UserAdmin(DjangoUserAdmin):
         return False
 
 
-@admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
-    """Groups hold the auditor role; membership changes only through the Roles page."""
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """An admin page that shows rows and never writes them: writes go through the audited services."""
 
-    list_display = ("name",)
-    readonly_fields = ("name", "permissions")
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -97,6 +93,14 @@ class GroupAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Group)
+class GroupAdmin(ViewOnlyAdmin):
+    """Groups hold the auditor role; membership changes only through the Roles page."""
+
+    list_display = ("name",)
+    readonly_fields = ("name", "permissions")
 
 
 @admin.register(Membership)
@@ -114,16 +118,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ViewOnlyAdmin):
     list_display = ("seq", "created_at", "actor_name", "action", "target_type", "target_id", "project_id")
     list_filter = ("action",)
     search_fields = ("actor_name", "action", "target_id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
