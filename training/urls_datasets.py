@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from training import views_datasets as views
+from training.views import datasets as views
 
 app_name = "datasets"
 

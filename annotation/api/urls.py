@@ -41,7 +41,7 @@ from annotation.api.projects import (
     ProjectListApi,
     ProjectUpdateApi,
 )
-from training.api_datasets import (
+from training.api.datasets import (
     DatasetVersionCreateApi,
     DatasetVersionDetailApi,
     DatasetVersionDiffApi,

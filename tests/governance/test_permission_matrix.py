@@ -60,7 +60,7 @@ from tests.governance.permission_table import (
 from training.models import ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
 from training.models_active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
-from training.views_datasets import dataset_download_signature
+from training.views.datasets import dataset_download_signature
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from tests.training.test_dataset_exports import span_project  # noqa: F401 (fixt
 from tests.training.test_datasets import _freeze, labelled  # noqa: F401 (fixtures)
 from training.models import DatasetStatus, DatasetVersion
 from training.services.datasets import dataset_version_create
-from training.views_datasets import DOWNLOAD_LINK_SECONDS, dataset_download_signature
+from training.views.datasets import DOWNLOAD_LINK_SECONDS, dataset_download_signature
 
 pytestmark = pytest.mark.django_db
 
