@@ -10,7 +10,7 @@ from annotation.selectors import prediction_list
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import JobStatus
-from training.selectors import preannotation_job_get
+from training.selectors.preannotation import preannotation_job_get
 from training.services.preannotation import preannotation_request
 
 

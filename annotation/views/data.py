@@ -29,7 +29,7 @@ from annotation.services.import_policies import (
 )
 from governance.access import access_project
 from governance.roles import Perm
-from training.selectors import preannotation_job_get
+from training.selectors.preannotation import preannotation_job_get
 from training.services.preannotation import preannotation_request
 
 UNPROCESSABLE = 422

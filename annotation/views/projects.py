@@ -13,7 +13,7 @@ from annotation.views.exports import ExportJobForm
 from governance.access import access_project, can_create_project, project_perms
 from governance.keyring import project_shredded
 from governance.roles import Perm
-from training.selectors import preannotation_job_latest
+from training.selectors.preannotation import preannotation_job_latest
 from training.views.learning_curve import active_learning_panel
 
 UNPROCESSABLE = 422

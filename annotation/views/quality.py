@@ -11,7 +11,7 @@ from annotation.models import TaskType
 from annotation.quality import quality_report
 from governance.access import access_project, has_project_perm
 from governance.roles import Perm
-from training.selectors_active import label_check_summary
+from training.selectors.active import label_check_summary
 
 MEASURE_NAMES = {
     "krippendorff_alpha": gettext_lazy("Krippendorff's alpha"),

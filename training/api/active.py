@@ -13,7 +13,7 @@ from annotation.services.reads import items_read_record
 from governance.access import access_project
 from governance.roles import Perm
 from training.models_active import LabelIssueStatus, Strategy
-from training.selectors_active import active_learning_overview, label_issue_get, label_issue_list
+from training.selectors.active import active_learning_overview, label_issue_get, label_issue_list
 from training.services.active_learning import active_learning_refresh_request, active_learning_update
 from training.services.label_issues import label_issue_resolve, label_issues_request
 from training.services.seed_keywords import keywords_of, label_keywords_set

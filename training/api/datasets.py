@@ -12,7 +12,11 @@ from annotation.api.exports import FormatParamIsDataNegotiation
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import ConflictPolicy, DatasetStatus, Split
-from training.selectors import dataset_version_by_number, dataset_version_get, dataset_version_list
+from training.selectors.datasets import (
+    dataset_version_by_number,
+    dataset_version_get,
+    dataset_version_list,
+)
 from training.services.dataset_exports import (
     DATASET_EXPORT_FORMATS,
     dataset_export_content_type,

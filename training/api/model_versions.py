@@ -10,7 +10,7 @@ from annotation.api.base import BaseApi, ListApi
 from annotation.api.predictions import PreannotationJobDetailApi
 from governance.access import access_project
 from governance.roles import Perm
-from training.selectors_training import (
+from training.selectors.training import (
     evaluation_rows,
     evaluation_split,
     model_version_by_number,

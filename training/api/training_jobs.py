@@ -9,7 +9,7 @@ from annotation.api.base import BaseApi, ListApi
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import TrainingStatus
-from training.selectors_training import (
+from training.selectors.training import (
     base_model_by_name,
     trainable_version_by_number,
     training_job_get,

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from training.selectors_training import base_model_list, trainable_versions
+from training.selectors.training import base_model_list, trainable_versions
 
 BUNDLED = ""
 

@@ -6,7 +6,7 @@ marked, with a line where each model version's first point is.
 """
 
 from annotation.views.quality import percent_text
-from training.selectors_active import active_learning_overview
+from training.selectors.active import active_learning_overview
 from training.views.charts import LEFT, PLOT_HEIGHT, TOP
 
 PLOT_WIDTH = 520

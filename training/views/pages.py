@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from annotation.forms import form_add_service_errors
 from governance.access import access_project
 from governance.roles import Perm
-from training.selectors import preannotation_job_latest
-from training.selectors_training import (
+from training.selectors.preannotation import preannotation_job_latest
+from training.selectors.training import (
     base_model_by_name,
     evaluation_rows,
     evaluation_split,

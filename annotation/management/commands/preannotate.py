@@ -11,7 +11,7 @@ from annotation.models import Project
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import JobStatus
-from training.selectors import preannotation_job_get
+from training.selectors.preannotation import preannotation_job_get
 from training.services.preannotation import preannotation_request
 
 POLL_SECONDS = 1.0

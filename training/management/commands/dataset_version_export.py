@@ -10,7 +10,7 @@ from django.http import Http404
 from governance.keyring import DataShredded
 from training.management.commands.dataset_version_create import command_actor, command_project
 from training.models import Split
-from training.selectors import dataset_version_by_number
+from training.selectors.datasets import dataset_version_by_number
 from training.services.dataset_exports import DATASET_EXPORT_FORMATS, dataset_version_export
 
 

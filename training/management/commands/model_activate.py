@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 
 from training.management.commands.train import command_actor, command_project
-from training.selectors_training import model_version_by_number
+from training.selectors.training import model_version_by_number
 from training.services.registry import model_version_activate
 
 

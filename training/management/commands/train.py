@@ -11,7 +11,7 @@ from annotation.models import Project
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import TrainingStatus
-from training.selectors_training import (
+from training.selectors.training import (
     base_model_by_name,
     trainable_version_by_number,
     training_job_get,
