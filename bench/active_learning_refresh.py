@@ -104,7 +104,7 @@ def embeddings_store(project, texts: list[str]) -> dict:
     from bench._al_data import embeddings_cached
     from governance.keyring import project_cipher
     from training.ml.encoder import encoder_load
-    from training.models_active import ItemEmbedding
+    from training.models.active import ItemEmbedding
     from training.services.embeddings import encoder_key, vector_seal
 
     encoder = encoder_load()
@@ -144,7 +144,7 @@ def worker_start(env: dict, log_path: Path) -> subprocess.Popen:
 
 
 def refreshed_after(project, previous, timeout: float = 120.0):
-    from training.models_active import ActiveLearning, RefreshStatus
+    from training.models.active import ActiveLearning, RefreshStatus
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -157,7 +157,7 @@ def refreshed_after(project, previous, timeout: float = 120.0):
 
 def hook_cost(project, calls: int = 2000) -> dict:
     """Microseconds per after-submit hook call, loop off and on (below refresh_every)."""
-    from training.models_active import ActiveLearning
+    from training.models.active import ActiveLearning
     from training.services.active_learning import active_learning_labels_added
 
     result = {}

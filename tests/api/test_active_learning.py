@@ -6,7 +6,7 @@ from annotation.models import FinalAnnotation
 from governance.models import AuditEvent
 from tests.annotation.views.support import label_first_item
 from tests.training.topics_support import item_by_text, topic_project
-from training.models_active import ActiveLearning, LabelIssue, LabelIssueStatus, LearningCurvePoint
+from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, LearningCurvePoint
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from training.models_active import ActiveLearning, LearningCurvePoint
+from training.models.active import ActiveLearning, LearningCurvePoint
 
 pytestmark = pytest.mark.browser
 

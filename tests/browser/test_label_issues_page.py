@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.training.topics_support import item_by_text, topic_project
-from training.models_active import LabelIssue
+from training.models.active import LabelIssue
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 

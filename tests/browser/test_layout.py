@@ -30,7 +30,7 @@ from tests.browser.conftest import ARTIFACTS
 from tests.factories import project_make, superuser_make, user_make
 from tests.governance.permission_table import TABLE
 from training.models import ModelVersion, TrainingJob, TrainingStatus
-from training.models_active import LabelIssue
+from training.models.active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
 
 pytestmark = pytest.mark.browser

@@ -58,7 +58,7 @@ from tests.governance.permission_table import (
     Rule,
 )
 from training.models import ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
-from training.models_active import LabelIssue
+from training.models.active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
 from training.views.datasets import dataset_download_signature
 

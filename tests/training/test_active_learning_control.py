@@ -5,7 +5,7 @@ from annotation.models import Item
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, label, refresh
 from training.ml.active.control import control_mask
 from training.ml.active.head import accuracy, head_fit
-from training.models_active import LearningCurvePoint
+from training.models.active import LearningCurvePoint
 from training.services.active_learning import stopping_hint
 from training.services.active_ranking import control_salt
 from training.services.embeddings import embeddings_matrix

@@ -12,7 +12,7 @@ from tests.training.active_learning_support import (
     label,
     refresh,
 )
-from training.models_active import LearningCurvePoint, RefreshStatus
+from training.models.active import LearningCurvePoint, RefreshStatus
 from training.services.active_learning import active_learning_update, learning_curve
 
 pytestmark = pytest.mark.django_db

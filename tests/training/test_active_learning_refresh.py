@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from governance.models import AuditEvent
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, label
-from training.models_active import ActiveLearning, LearningCurvePoint, RefreshStatus
+from training.models.active import ActiveLearning, LearningCurvePoint, RefreshStatus
 from training.services.active_learning import (
     STALE_SECONDS,
     active_learning_config,

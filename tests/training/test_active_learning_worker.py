@@ -4,7 +4,7 @@ import pytest
 
 from governance.models import AuditEvent
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_project
-from training.models_active import ActiveLearning, ItemEmbedding, LearningCurvePoint, RefreshStatus
+from training.models.active import ActiveLearning, ItemEmbedding, LearningCurvePoint, RefreshStatus
 from training.services.active_learning import active_learning_update
 from tests.factories import answer_submit
 

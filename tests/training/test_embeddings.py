@@ -5,7 +5,7 @@ from governance.keyring import DataShredded
 from governance.models import AuditEvent
 from tests.factories import items_add
 from training.ml.encoder import encoder_load
-from training.models_active import ItemEmbedding
+from training.models.active import ItemEmbedding
 from training.services.embeddings import (
     embeddings_compute_run,
     embeddings_matrix,

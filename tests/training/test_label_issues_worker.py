@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests.training.topics_support import item_by_text, topic_project
-from training.models_active import ActiveLearning, LabelIssue
+from training.models.active import ActiveLearning, LabelIssue
 from training.services.label_issues import label_issues_request
 
 pytestmark = pytest.mark.worker

@@ -7,12 +7,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
 from annotation.selectors import item_list
 from annotation.services.reads import items_read_record
+from common.api import BaseApi, ListApi
 from governance.access import access_project
 from governance.roles import Perm
-from training.models_active import LabelIssueStatus, Strategy
+from training.models.active import LabelIssueStatus, Strategy
 from training.selectors.active import active_learning_overview, label_issue_get, label_issue_list
 from training.services.active_learning import active_learning_refresh_request, active_learning_update
 from training.services.label_issues import label_issue_resolve, label_issues_request

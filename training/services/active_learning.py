@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from annotation.models import Item, Project
 from governance.audit import audit_record
 from governance.keyring import DataShredded
-from training.models_active import ActiveLearning, LearningCurvePoint, RefreshStatus, Strategy
+from training.models.active import ActiveLearning, LearningCurvePoint, RefreshStatus, Strategy
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from training.ml.active.control import control_mask, interleave
 from training.ml.active.head import HeadModel, accuracy, head_fit
 from training.ml.active.strategies import SPAN_AGGREGATE_DEFAULT, select_order, uncertainty
 from training.models import ModelVersion
-from training.models_active import ActiveLearning, Strategy
+from training.models.active import ActiveLearning, Strategy
 from training.services.embeddings import embeddings_matrix, encoder_key, encoder_path
 
 # A fixed sample of the unlabelled pool on which successive heads' predictions are compared.

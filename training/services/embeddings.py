@@ -14,7 +14,7 @@ from annotation.models import Item, Project
 from governance.audit import audit_record
 from governance.crypto import FieldCipher, open_sealed, seal
 from governance.keyring import DataShredded, project_cipher
-from training.models_active import ItemEmbedding
+from training.models.active import ItemEmbedding
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Ite
 from annotation.services.reviews import majority_value, review_resolve
 from governance.audit import audit_record
 from governance.keyring import DataShredded, project_readable_check
-from training.models_active import ActiveLearning, LabelIssue, LabelIssueStatus, RefreshStatus
+from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, RefreshStatus
 from training.services.active_ranking import labelled_values
 from training.services.embeddings import embeddings_matrix
 

@@ -13,12 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import form_add_service_errors
 from annotation.selectors import item_list
 from annotation.services.reads import items_read_record
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_project, access_project_with_perms
 from governance.roles import Perm
-from training.models_active import RefreshStatus
+from training.models.active import RefreshStatus
 from training.selectors.active import active_learning_state, label_issue_get, label_issue_list
 from training.services.active_learning import active_learning_refresh_request, active_learning_update
 from training.services.label_issues import (
@@ -33,7 +34,6 @@ from training.services.similar import ItemNotEmbedded, similar_items
 from training.views.active_forms import ActiveLearningForm
 from training.views.learning_curve import active_learning_panel
 
-UNPROCESSABLE = 422
 ISSUES_SHOWN = 50
 NEIGHBOURS_SHOWN = 10
 

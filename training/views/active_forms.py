@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from training.models_active import Strategy
+from training.models.active import Strategy
 
 KEYWORD_PREFIX = "keywords_"
 

@@ -8,7 +8,7 @@ from governance.models import AuditEvent
 from tests.annotation.views.support import HTMX, client_for, label_first_item
 from tests.training.topics_support import item_by_text, topic_project
 from training.models import ModelVersion, TrainingJob, TrainingStatus
-from training.models_active import ActiveLearning, LabelIssue, LabelIssueStatus, LearningCurvePoint
+from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, LearningCurvePoint
 from training.services.datasets import dataset_version_build, dataset_version_create
 
 pytestmark = pytest.mark.django_db

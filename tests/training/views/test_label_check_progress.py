@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from governance.models import AuditEvent
 from tests.annotation.views.support import HTMX, client_for, label_first_item
-from training.models_active import ActiveLearning, LabelIssue, RefreshStatus
+from training.models.active import ActiveLearning, LabelIssue, RefreshStatus
 from training.services import label_issues as label_issues_module
 from training.services.label_issues import LABEL_CHECK_STALE_SECONDS, label_issues_request, label_issues_run
 

@@ -1,0 +1,44 @@
+"""Training's tables, one module per concept; importing them here registers them with the app.
+
+Background ML jobs keep their state in these tables so that the web app never waits on a worker.
+"""
+
+from training.models.active import (
+    ActiveLearning,
+    ItemEmbedding,
+    LabelIssue,
+    LabelIssueStatus,
+    LearningCurvePoint,
+    RefreshStatus,
+    Strategy,
+)
+from training.models.datasets import (
+    ConflictPolicy,
+    DatasetStatus,
+    DatasetVersion,
+    DatasetVersionItem,
+    Split,
+)
+from training.models.preannotation import JobStatus, PreannotationJob
+from training.models.training import BaseModel, ModelVersion, TrainingJob, TrainingStatus
+
+__all__ = [
+    "ActiveLearning",
+    "BaseModel",
+    "ConflictPolicy",
+    "DatasetStatus",
+    "DatasetVersion",
+    "DatasetVersionItem",
+    "ItemEmbedding",
+    "JobStatus",
+    "LabelIssue",
+    "LabelIssueStatus",
+    "LearningCurvePoint",
+    "ModelVersion",
+    "PreannotationJob",
+    "RefreshStatus",
+    "Split",
+    "Strategy",
+    "TrainingJob",
+    "TrainingStatus",
+]
