@@ -3,7 +3,7 @@
 import json
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -277,15 +277,3 @@ class ProjectSettingsForm(forms.Form):
 
 class ItemSkipForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500)
-
-
-def form_add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Attach a service's ValidationError to the field it names, else to the whole form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field_name, errors in error.message_dict.items():
-        target = field_name if field_name in form.fields else None
-        named = target is not None or field_name == NON_FIELD_ERRORS
-        messages = errors if named else [f"{field_name}: {message}" for message in errors]
-        form.add_error(target, messages)

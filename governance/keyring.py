@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from common.errors import ClientError
 from governance.crypto import (
     FieldCipher,
     data_key_unwrap,
@@ -24,8 +25,10 @@ from governance.models import ProjectKey
 CACHE_SECONDS = 30.0
 
 
-class DataShredded(Exception):
+class DataShredded(ClientError):
     """The project's data key was destroyed: its encrypted data can never be read again."""
+
+    status_code = 410  # Gone for good, and the API client is told why rather than shown a server error.
 
     def __init__(self, *, project_id: int, shredded_at: datetime | None, shredded_by: str):
         self.project_id = project_id

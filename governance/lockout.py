@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 
-HTTP_TOO_MANY_REQUESTS = 429
+from common.http import TOO_MANY_REQUESTS
 
 
 def lockout_message() -> str:
@@ -23,13 +23,13 @@ def lockout_response(request, original_response=None, credentials=None):
     message = lockout_message()
     retry_after = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
-        response = JsonResponse({"detail": message}, status=HTTP_TOO_MANY_REQUESTS)
+        response = JsonResponse({"detail": message}, status=TOO_MANY_REQUESTS)
     else:
         response = render(
             request,
             "registration/login.html",
             {"form": AuthenticationForm(request), "lockout_message": message},
-            status=HTTP_TOO_MANY_REQUESTS,
+            status=TOO_MANY_REQUESTS,
         )
     response["Retry-After"] = retry_after
     return response

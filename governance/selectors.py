@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from annotation.pipeline.writers import csv_stream
+from common.streaming import csv_stream
 from governance.models import AuditEvent, AuditVerification, Membership
 
 PAGE_SIZE = 100

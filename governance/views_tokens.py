@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotation.forms import form_add_service_errors
+from common.forms import form_add_service_errors
 from governance.access import access_api_token
 from governance.services.tokens import api_token_create, api_token_revoke
 from governance.token_selectors import api_token_list

@@ -5,7 +5,6 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi, represented
 from annotation.api.projects import ProgressSerializer
 from annotation.models import AnnotationStatus, Item, SuggestionOutcome
 from annotation.selectors import (
@@ -16,6 +15,7 @@ from annotation.selectors import (
 )
 from annotation.services.annotations import annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
+from common.api import BaseApi, ListApi, represented
 from governance.access import access_item, access_project, access_project_with_perms
 from governance.roles import Perm
 

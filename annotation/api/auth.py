@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
+from common.api import BaseApi, ListApi
 from governance.access import access_api_token
 from governance.services.tokens import api_token_create, api_token_revoke
 from governance.token_selectors import api_token_list

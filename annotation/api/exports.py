@@ -2,7 +2,6 @@
 
 from types import SimpleNamespace
 
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -10,7 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi
 from annotation.services.exports import (
     EXPORT_FORMATS,
     EXPORT_LINK_SECONDS,
@@ -25,6 +23,8 @@ from annotation.services.exports import (
     export_get,
     export_request,
 )
+from common.api import BaseApi
+from common.streaming import attachment_response
 from governance.access import access_project
 from governance.models import ExportStatus
 from governance.roles import Perm
@@ -63,14 +63,11 @@ class AnnotationsExportApi(BaseApi):
         serializer = AnnotationsExportApi.InputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         fmt = serializer.validated_data["format"]
-        response = StreamingHttpResponse(
+        return attachment_response(
             annotations_export(actor=request.user, project=project, fmt=fmt),
             content_type=export_content_type(fmt),
+            filename=f"project-{project.pk}-annotations.{fmt}",
         )
-        response["Content-Disposition"] = (
-            f'attachment; filename="project-{project.pk}-annotations.{fmt}"'
-        )
-        return response
 
 
 class ExportDetailApi(BaseApi):
@@ -155,9 +152,8 @@ class ExportDownloadApi(BaseApi):
         project = access_project(user=request.user, project_id=project_id, perm=Perm.EXPORT_DATA)
         export = export_get(project=project, export_id=export_id)
         export_download_check(user=request.user, export=export, signature=export_signature)
-        response = StreamingHttpResponse(
-            export_download(actor=request.user, export=export), content_type=JOB_FORMATS[export.format][0]
+        return attachment_response(
+            export_download(actor=request.user, export=export),
+            content_type=JOB_FORMATS[export.format][0],
+            filename=export_filename(export),
         )
-        response["Content-Disposition"] = f'attachment; filename="{export_filename(export)}"'
-        response["Cache-Control"] = "no-store"
-        return response

@@ -7,12 +7,12 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
 from annotation.models import DataSource, ImportJob, ImportOnError, ImportQuoting
 from annotation.pipeline.readers import FORMATS
 from annotation.selectors import item_list
 from annotation.services.import_jobs import import_job_create
 from annotation.services.reads import items_read_record
+from common.api import BaseApi, ListApi
 from governance.access import access_project
 from governance.roles import Perm
 

@@ -5,9 +5,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi
 from annotation.models import Label
 from annotation.services.projects import label_create, label_delete, label_update
+from common.api import BaseApi
 from governance.access import access_project
 from governance.roles import Perm
 

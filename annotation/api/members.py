@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi
+from common.api import BaseApi
 from governance.access import access_project
 from governance.models import Membership
 from governance.roles import Perm, ProjectRole

@@ -6,11 +6,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
 from annotation.api.labels import LabelListApi
 from annotation.models import ReviewPolicy, TaskType
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import project_create, project_update
+from common.api import BaseApi, ListApi
 from governance.access import access_project, can_create_project
 from governance.roles import Perm
 

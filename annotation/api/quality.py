@@ -5,10 +5,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
 from annotation.models import Item
 from annotation.quality import gold_item_list, quality_report
 from annotation.services.gold import item_gold_clear, item_gold_set
+from common.api import BaseApi, ListApi
 from governance.access import access_project
 from governance.roles import Perm
 

@@ -12,7 +12,6 @@ from annotation.api.annotations import (
     QueueNextApi,
 )
 from annotation.api.auth import ApiTokenListApi, ApiTokenRevokeApi, AuthTokenObtainApi
-from annotation.api.base import one_url
 from annotation.api.exports import AnnotationsExportApi, ExportCreateApi, ExportDetailApi, ExportDownloadApi
 from annotation.api.items import (
     ImportJobCreateApi,
@@ -41,6 +40,7 @@ from annotation.api.projects import (
     ProjectListApi,
     ProjectUpdateApi,
 )
+from common.api import one_url
 from training.api.datasets import (
     DatasetVersionCreateApi,
     DatasetVersionDetailApi,

@@ -1,9 +1,9 @@
 """Turn export records into JSONL or CSV bytes, one line at a time."""
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Iterator
+
+from common.streaming import csv_stream
 
 CSV_COLUMNS = (
     "item_id",
@@ -17,41 +17,11 @@ CSV_COLUMNS = (
     "created_at",
     "updated_at",
 )
-# Cells starting with these are run as formulas by spreadsheet programs.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def jsonl_lines(records: Iterable[dict]) -> Iterator[bytes]:
     for record in records:
         yield (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
-def safe_cell(value) -> str:
-    """A CSV cell a spreadsheet will show as text: formula-like values get a leading quote."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
-def csv_stream(header: Iterable[str], rows: Iterable[Iterable], *, rows_per_chunk: int = 500) -> Iterator[bytes]:
-    """CSV bytes in chunks of rows, every cell passed through ``safe_cell``: the rule for every CSV we write."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> bytes:
-        data = buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        return data
-
-    writer.writerow(header)
-    yield flush()
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([safe_cell(cell) for cell in row])
-        if count % rows_per_chunk == 0:
-            yield flush()
-    yield flush()
 
 
 def _annotation_rows(records: Iterable[dict]) -> Iterator[list]:

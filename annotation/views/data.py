@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -15,10 +15,8 @@ from annotation.forms import (
     ImportPolicyForm,
     ItemImportForm,
     PiiFindingReviewForm,
-    form_add_service_errors,
 )
 from annotation.models import ImportJob, Item, PiiFinding
-from annotation.pipeline.writers import csv_stream
 from annotation.services.exports import annotations_export, export_content_type
 from annotation.services.import_jobs import import_job_create
 from annotation.services.import_policies import (
@@ -27,12 +25,13 @@ from annotation.services.import_policies import (
     item_pii_reveal,
     pii_finding_review,
 )
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
+from common.streaming import attachment_response, csv_stream
 from governance.access import access_project
 from governance.roles import Perm
 from training.selectors.preannotation import preannotation_job_get
 from training.services.preannotation import preannotation_request
-
-UNPROCESSABLE = 422
 
 
 @require_POST
@@ -67,14 +66,11 @@ def items_import_view(request, project_id: int):
 @login_required
 def annotations_export_view(request, project_id: int, fmt: str):
     project = access_project(user=request.user, project_id=project_id, perm=Perm.EXPORT_DATA)
-    response = StreamingHttpResponse(
+    return attachment_response(
         annotations_export(actor=request.user, project=project, fmt=fmt),
         content_type=export_content_type(fmt),
+        filename=f"{slugify(project.name) or 'project'}-{project.pk}-annotations.{fmt}",
     )
-    filename = f"{slugify(project.name) or 'project'}-{project.pk}-annotations.{fmt}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @require_POST
@@ -173,10 +169,9 @@ def import_job_report_view(request, project_id: int, import_job_id: int):
     rows += [["near_duplicate", job.filename, link["member"], link["row"], "text", "near duplicate", link["item"],
               link["keeper"], link["similarity"]] for link in job.report.get("near_duplicates", [])]
     # csv_stream neutralises cells a spreadsheet would run as formulas (a field named "=cmd()").
-    response = StreamingHttpResponse(csv_stream(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment_response(
+        csv_stream(header, rows), content_type="text/csv; charset=utf-8", filename=f"import-{job.pk}-report.csv"
+    )
 
 
 @require_POST

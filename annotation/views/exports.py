@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import form_add_service_errors
 from annotation.services.exports import (
     DEFAULT_JOB_FORMAT,
     EXPORT_LINK_SECONDS,
@@ -18,11 +17,12 @@ from annotation.services.exports import (
     export_request,
     job_formats_for,
 )
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_project
 from governance.models import ExportStatus
 from governance.roles import Perm
 
-UNPROCESSABLE = 422
 _FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "conll": gettext_lazy("CoNLL / BIO"), "parquet": "Parquet"}
 
 

@@ -12,16 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import form_add_service_errors
 from annotation.models import FinalAnnotation, Item, TaskType
 from annotation.quality import gold_candidates, gold_item_list, item_by_reference
 from annotation.services.gold import item_gold_clear, item_gold_set
 from annotation.services.reads import items_read_record
 from annotation.views.quality import percent_text
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_project
 from governance.roles import Perm
 
-UNPROCESSABLE = 422
 GOLD_PAGE_SIZE = 50
 EXCERPT_CHARS = 120
 

@@ -3,30 +3,22 @@
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import AnnotationSubmitForm, ItemSkipForm, form_add_service_errors
+from annotation.forms import AnnotationSubmitForm, ItemSkipForm
 from annotation.models import AnnotationStatus, Item, Project, TaskType
 from annotation.selectors import annotation_own, annotation_previous, item_suggestion, project_progress
 from annotation.services.annotations import annotation_reopen, annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
 from annotation.services.reads import items_read_record
+from common.forms import form_add_service_errors, form_error_messages
+from common.http import UNPROCESSABLE
 from governance.access import access_item, access_project, access_project_with_perms, has_project_perm
 from governance.roles import Perm
-
-UNPROCESSABLE = 422
-
-
-def _error_messages(form) -> list[str]:
-    return [
-        message if field_name == NON_FIELD_ERRORS else f"{field_name}: {message}"
-        for field_name, messages in form.errors.items()
-        for message in messages
-    ]
 
 
 def _item_context(request, project: Project, item: Item | None, form=None) -> dict:
@@ -65,7 +57,7 @@ def _item_context(request, project: Project, item: Item | None, form=None) -> di
         "feedback": feedback,
         "previous_url": reverse("annotation:label-item", args=[project.pk, previous.item_id]) if previous else "",
         "progress": project_progress(project=project, user=request.user),
-        "errors": _error_messages(form) if form is not None else [],
+        "errors": form_error_messages(form) if form is not None else [],
     }
 
 

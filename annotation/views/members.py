@@ -5,14 +5,13 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import form_add_service_errors
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_project
 from governance.forms import MemberSetForm
 from governance.roles import Perm, ProjectRole
 from governance.selectors import project_members
 from governance.services.membership import membership_remove, membership_set
-
-UNPROCESSABLE = 422
 
 
 def _members_response(request, project, *, form=None, row_errors=None, status=200, partial=None):

@@ -6,17 +6,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import LabelForm, ProjectCreateForm, ProjectSettingsForm, form_add_service_errors
+from annotation.forms import LabelForm, ProjectCreateForm, ProjectSettingsForm
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import label_create, label_update, project_create, project_update
 from annotation.views.exports import ExportJobForm
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_project, can_create_project, project_perms
 from governance.keyring import project_shredded
 from governance.roles import Perm
 from training.selectors.preannotation import preannotation_job_latest
 from training.views.learning_curve import active_learning_panel
-
-UNPROCESSABLE = 422
 
 
 def _project_list_render(request, form: ProjectCreateForm | None, status: int = 200):

@@ -8,12 +8,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.forms import ReviewForm, form_add_service_errors
+from annotation.forms import ReviewForm
 from annotation.models import Item, Project, TaskType
 from annotation.selectors import item_review_context, review_progress
 from annotation.services.reads import items_read_record
 from annotation.services.reviews import majority_value, review_next_item, review_reject, review_resolve
-from annotation.views.labelling import UNPROCESSABLE, _error_messages
+from common.forms import form_add_service_errors, form_error_messages
+from common.http import UNPROCESSABLE
 from governance.access import access_item, access_project, access_project_with_perms
 from governance.roles import Perm
 
@@ -25,7 +26,7 @@ def _review_context(project: Project, item: Item | None, form=None) -> dict:
         "is_multi": project.task_type == TaskType.MULTI_LABEL,
         "is_spans": project.task_type == TaskType.SPANS,
         "progress": review_progress(project=project),
-        "errors": _error_messages(form) if form is not None else [],
+        "errors": form_error_messages(form) if form is not None else [],
     }
     if item is None:
         return context

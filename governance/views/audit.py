@@ -1,11 +1,12 @@
 """The audit trail for auditors: filtered keyset pages, CSV export and chain verification."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from common.http import BAD_REQUEST
+from common.streaming import attachment_response
 from governance.access import access_audit_trail
 from governance.forms import AuditEventFilterForm
 from governance.selectors import (
@@ -16,8 +17,6 @@ from governance.selectors import (
     project_names,
 )
 from governance.services.audit_trail import audit_events_export, audit_verification_request
-
-BAD_REQUEST = 400
 
 
 def _filter_query(form: AuditEventFilterForm) -> str:
@@ -59,12 +58,11 @@ def audit_event_export_view(request):
             "page_size": PAGE_SIZE,
         }
         return render(request, "governance/audit_events.html", context, status=BAD_REQUEST)
-    response = StreamingHttpResponse(
-        audit_events_export(actor=request.user, filters=form.filters()), content_type="text/csv"
+    return attachment_response(
+        audit_events_export(actor=request.user, filters=form.filters()),
+        content_type="text/csv",
+        filename="audit-events.csv",
     )
-    response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @require_POST

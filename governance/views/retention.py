@@ -9,15 +9,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from annotation.forms import form_add_service_errors
 from annotation.models import Project
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_project, can_audit, is_admin
 from governance.models import ErasureRequest, ProjectRetention
 from governance.roles import Perm
 from governance.services.erasure import erasure_request_create
 from governance.services.retention import MAX_DAYS, project_retention_set
-
-UNPROCESSABLE = 422
 
 
 class RetentionForm(forms.Form):

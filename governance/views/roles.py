@@ -7,13 +7,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import form_add_service_errors
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_audit_trail, access_global_roles, global_role_holders, is_admin
 from governance.forms import GlobalRoleForm
 from governance.selectors import project_roles_overview
 from governance.services.roles import global_role_set
-
-UNPROCESSABLE = 422
 
 
 def _roles_render(request, global_form: GlobalRoleForm | None, status: int = 200):

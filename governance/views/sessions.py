@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-UNAUTHORIZED = 401
-FORBIDDEN = 403
+from common.http import FORBIDDEN, UNAUTHORIZED
 
 
 def session_expired_response() -> JsonResponse:

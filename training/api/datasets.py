@@ -1,14 +1,14 @@
 """Dataset versions over the API: list and freeze them, read a manifest, diff two, export one (the only way out for text)."""
 
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
 from annotation.api.exports import FormatParamIsDataNegotiation
+from common.api import BaseApi, ListApi
+from common.streaming import attachment_response
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import ConflictPolicy, DatasetStatus, Split
@@ -232,12 +232,8 @@ class DatasetVersionExportApi(BaseApi):
         serializer = DatasetVersionExportApi.InputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         fmt, split = serializer.validated_data["format"], serializer.validated_data.get("split", "")
-        response = StreamingHttpResponse(
+        return attachment_response(
             dataset_version_export(actor=request.user, version=version, fmt=fmt, split=split),
             content_type=dataset_export_content_type(fmt),
+            filename=dataset_export_filename(version=version, fmt=fmt, split=split),
         )
-        response["Content-Disposition"] = (
-            f'attachment; filename="{dataset_export_filename(version=version, fmt=fmt, split=split)}"'
-        )
-        response["Cache-Control"] = "no-store"
-        return response

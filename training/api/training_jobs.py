@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import BaseApi, ListApi
+from common.api import BaseApi, ListApi
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import TrainingStatus

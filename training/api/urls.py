@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotation.api.base import one_url
+from common.api import one_url
 from training.api.active import (
     ActiveLearningDetailApi,
     ActiveLearningRefreshApi,

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotation.models import TaskType
-from annotation.pipeline.writers import csv_stream, jsonl_lines
+from annotation.pipeline.writers import jsonl_lines
 from annotation.services.exports import id_ranges
+from common.streaming import csv_stream
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
 from governance.sealed_files import SealedFileError

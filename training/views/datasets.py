@@ -5,15 +5,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import form_add_service_errors
 from annotation.models import TaskType
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
+from common.streaming import attachment_response
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import ConflictPolicy, DatasetStatus, Split
@@ -31,7 +32,6 @@ from training.services.dataset_exports import (
 )
 from training.services.datasets import dataset_version_create, dataset_version_diff
 
-UNPROCESSABLE = 422
 # Download links are made on click and used at once; a link found later in a history or a log is dead.
 DOWNLOAD_LINK_SECONDS = 5 * 60
 DOWNLOAD_SALT = "training.dataset-download"
@@ -324,8 +324,8 @@ def dataset_download_view(request, project_id: int, version_id: int, signature: 
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("datasets:detail", project_id=project.pk, version_id=version.pk)
-    response = StreamingHttpResponse(chunks, content_type=dataset_export_content_type(fmt))
-    filename = dataset_export_filename(version=version, fmt=fmt, split=split)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment_response(
+        chunks,
+        content_type=dataset_export_content_type(fmt),
+        filename=dataset_export_filename(version=version, fmt=fmt, split=split),
+    )

@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import form_add_service_errors
+from common.forms import form_add_service_errors
+from common.http import UNPROCESSABLE
 from governance.access import access_project
 from governance.roles import Perm
 from training.selectors.preannotation import preannotation_job_latest
@@ -33,7 +34,6 @@ from training.services.training import (
 from training.views.charts import confusion_heatmap, per_label_matrices, score_bars
 from training.views.forms import TrainingForm
 
-UNPROCESSABLE = 422
 JOBS_SHOWN = 20
 
 

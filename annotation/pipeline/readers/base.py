@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from common.errors import ClientError
+
 _ID_KEYS = ("external_id", "id")
 MAX_EXTERNAL_ID = 255
 MiB = 2**20
@@ -30,7 +32,7 @@ class ImportRow:
     repeat_of: int = 0
 
 
-class ImportRowError(ValueError):
+class ImportRowError(ValueError, ClientError):
     """A row that cannot be imported; says which file (and archive member), row and field, and why.
 
     ``fatal`` is true when reading could not go on past this point, so no later row was read.
@@ -66,6 +68,9 @@ class ImportRowError(ValueError):
             "message": self.message,
             "fatal": self.fatal,
         }
+
+    def response_data(self) -> dict:
+        return {"detail": str(self), "error": self.as_dict()}
 
 
 class ImportFileRefused(ImportRowError):

@@ -1,4 +1,4 @@
-"""What every API class shares: service errors as 400s, pagination, schema names, shared URLs."""
+"""What every API class shares: errors as responses, pagination, schema names, shared URLs."""
 
 import functools
 import inspect
@@ -6,14 +6,13 @@ import inspect
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from annotation.pipeline.readers import ImportRowError
-from governance.keyring import DataShredded
+from common.errors import ClientError
 
 
 class ApiSchema(AutoSchema):
@@ -42,16 +41,12 @@ class ApiSchema(AutoSchema):
 
 
 class ApiErrorsMixin:
-    """Turns the errors services raise into 400 (or 410 for shredded data) responses, so API classes need no try/except."""
+    """Turns service errors into 400s and a ClientError into its own response: no try/except in API classes."""
 
     def handle_exception(self, exc):
-        if isinstance(exc, DataShredded):
-            # Gone for good, and the client is told why rather than shown a server error.
-            return Response({"detail": str(exc)}, status=status.HTTP_410_GONE)
-        if isinstance(exc, ImportRowError):
-            return Response(
-                {"detail": str(exc), "error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST
-            )
+        if isinstance(exc, ClientError):
+            # The client is told what is wrong (shredded data: gone for good), not shown a server error.
+            return Response(exc.response_data(), status=exc.status_code)
         if isinstance(exc, DjangoValidationError):
             errors = as_serializer_error(exc)
             # full_clean() puts cross-field errors under "__all__"; DRF clients expect its key.
