@@ -7,13 +7,14 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from governance import views_tokens
+from training import urls as training_urls
 
 urlpatterns = [
     path("", include("annotation.urls")),
-    path("", include("training.urls_datasets")),
+    path("", include((training_urls.dataset_urlpatterns, "datasets"))),
     path("", include("training.urls")),
-    path("", include("training.urls_active")),
-    path("api/", include("annotation.api.urls")),
+    path("", include((training_urls.active_urlpatterns, "active"))),
+    path("api/", include("config.api_urls")),
     path("governance/", include("governance.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

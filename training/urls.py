@@ -1,12 +1,19 @@
-"""Routes of the training pages (Models, job cards, evaluation, comparison), under a project."""
+"""Routes of training's pages, under a project, in three URL namespaces that config.urls includes:
+
+- ``training``: the Models page, job cards, evaluation and comparison (``urlpatterns``);
+- ``active``: the active-learning page, the label-issue queue and similar items (``active_urlpatterns``);
+- ``datasets``: the dataset-version pages (``dataset_urlpatterns``).
+"""
 
 from django.urls import path
 
-from training.views import pages
+from training.views import active, pages
+from training.views import datasets as dataset_views
 
 app_name = "training"
 
-models = "projects/<int:project_id>/models/"
+project = "projects/<int:project_id>/"
+models = project + "models/"
 job = models + "jobs/<int:training_job_id>/"
 version = models + "<int:model_version_id>/"
 
@@ -18,4 +25,30 @@ urlpatterns = [
     path(version, pages.model_version_view, name="version"),
     path(version + "activate/", pages.model_version_activate_view, name="version-activate"),
     path(version + "compare/", pages.model_version_compare_view, name="version-compare"),
+]
+
+loop = project + "active-learning/"
+issues = project + "label-issues/"
+
+active_urlpatterns = [
+    path(loop, active.active_learning_view, name="page"),
+    path(loop + "status/", active.active_learning_status_view, name="status"),
+    path(loop + "settings/", active.active_learning_settings_view, name="settings"),
+    path(loop + "refresh/", active.active_learning_refresh_view, name="refresh"),
+    path(issues, active.label_issues_view, name="label-issues"),
+    path(issues + "check/", active.label_issues_check_view, name="label-check"),
+    path(issues + "<int:issue_id>/resolve/", active.label_issue_resolve_view, name="label-issue-resolve"),
+    path(project + "items/<int:item_id>/similar/", active.similar_items_view, name="similar"),
+]
+
+dataset = project + "datasets/<int:version_id>/"
+
+dataset_urlpatterns = [
+    path(project + "datasets/", dataset_views.dataset_list_view, name="list"),
+    path(project + "datasets/new/", dataset_views.dataset_create_view, name="create"),
+    path(dataset, dataset_views.dataset_detail_view, name="detail"),
+    path(dataset + "row/", dataset_views.dataset_row_view, name="row"),
+    path(dataset + "diff/", dataset_views.dataset_diff_view, name="diff"),
+    path(dataset + "export/", dataset_views.dataset_export_link_view, name="export"),
+    path(dataset + "download/<str:signature>/", dataset_views.dataset_download_view, name="download"),
 ]

@@ -1,9 +1,6 @@
-"""Routes of the REST API (mounted at /api/), its OpenAPI schema and Swagger UI."""
+"""Routes of the annotation API, included by config.api_urls into the ``api`` namespace under /api/."""
 
-from csp.constants import UNSAFE_INLINE
-from csp.decorators import csp_update
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotation.api.annotations import (
     AnnotationListApi,
@@ -41,23 +38,6 @@ from annotation.api.projects import (
     ProjectUpdateApi,
 )
 from common.api import one_url
-from training.api.datasets import (
-    DatasetVersionCreateApi,
-    DatasetVersionDetailApi,
-    DatasetVersionDiffApi,
-    DatasetVersionExportApi,
-    DatasetVersionListApi,
-)
-
-from training.api.urls import urlpatterns as training_api_urlpatterns
-
-app_name = "api"
-
-# The split view serves Swagger UI's start-up script as a file, so scripts stay 'self'; only
-# the inline <style> block of its page needs a relaxed style-src, on this page alone.
-swagger_ui = csp_update({"style-src": [UNSAFE_INLINE]})(
-    SpectacularSwaggerSplitView.as_view(url_name="api:schema")
-)
 
 project = "projects/<int:project_id>/"
 
@@ -110,24 +90,4 @@ urlpatterns = [
     ),
     path(project + "members/", one_url(MemberListApi, MemberSetApi), name="members"),
     path(project + "members/<int:user_id>/", MemberRemoveApi.as_view(), name="member"),
-    path(
-        project + "datasets/",
-        one_url(DatasetVersionListApi, DatasetVersionCreateApi),
-        name="dataset-versions",
-    ),
-    path(project + "datasets/<int:version_id>/", DatasetVersionDetailApi.as_view(), name="dataset-version"),
-    path(
-        project + "datasets/<int:version_id>/diff/",
-        DatasetVersionDiffApi.as_view(),
-        name="dataset-version-diff",
-    ),
-    path(
-        project + "datasets/<int:version_id>/export/",
-        DatasetVersionExportApi.as_view(),
-        name="dataset-version-export",
-    ),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", swagger_ui, name="docs"),
 ]
-# Training jobs and model versions (training/api/): same namespace, same /api/projects/... prefix.
-urlpatterns += training_api_urlpatterns

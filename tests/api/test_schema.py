@@ -4,7 +4,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from drf_spectacular.validation import validate_schema
 
-from annotation.api.urls import urlpatterns
+from config.api_urls import urlpatterns
 
 pytestmark = pytest.mark.django_db
 

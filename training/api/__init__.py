@@ -1,1 +1,1 @@
-"""The training API: jobs, model versions and their activation (mounted under /api/ by annotation.api.urls)."""
+"""The training API: jobs, model versions and their activation (mounted under /api/ by config.api_urls)."""

@@ -1,4 +1,4 @@
-"""Routes of the training API, included by annotation.api.urls into the ``api`` namespace."""
+"""Routes of the training API, included by config.api_urls into the ``api`` namespace under /api/."""
 
 from django.urls import path
 
@@ -11,6 +11,13 @@ from training.api.active import (
     LabelIssueListApi,
     LabelIssueResolveApi,
     SimilarItemsApi,
+)
+from training.api.datasets import (
+    DatasetVersionCreateApi,
+    DatasetVersionDetailApi,
+    DatasetVersionDiffApi,
+    DatasetVersionExportApi,
+    DatasetVersionListApi,
 )
 from training.api.model_versions import (
     ModelVersionActivateApi,
@@ -28,8 +35,13 @@ from training.api.training_jobs import (
 project = "projects/<int:project_id>/"
 job = project + "training-jobs/<int:training_job_id>/"
 model = project + "models/<int:model_version_id>/"
+dataset = project + "datasets/<int:version_id>/"
 
 urlpatterns = [
+    path(project + "datasets/", one_url(DatasetVersionListApi, DatasetVersionCreateApi), name="dataset-versions"),
+    path(dataset, DatasetVersionDetailApi.as_view(), name="dataset-version"),
+    path(dataset + "diff/", DatasetVersionDiffApi.as_view(), name="dataset-version-diff"),
+    path(dataset + "export/", DatasetVersionExportApi.as_view(), name="dataset-version-export"),
     path(project + "training-jobs/", one_url(TrainingJobListApi, TrainingJobStartApi), name="training-jobs"),
     path(job, TrainingJobDetailApi.as_view(), name="training-job"),
     path(job + "cancel/", TrainingJobCancelApi.as_view(), name="training-job-cancel"),
