@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from governance import views_tokens
+from governance.views import tokens as token_views
 from training import urls as training_urls
 
 urlpatterns = [
@@ -18,10 +18,10 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("account/tokens/", views_tokens.api_token_list_view, name="account-tokens"),
+    path("account/tokens/", token_views.api_token_list_view, name="account-tokens"),
     path(
         "account/tokens/<int:token_id>/revoke/",
-        views_tokens.api_token_revoke_view,
+        token_views.api_token_revoke_view,
         name="account-token-revoke",
     ),
     # The language switcher; the route django.conf.urls.i18n gives, limited to POST (the only

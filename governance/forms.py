@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from governance.roles import GlobalRole, ProjectRole
-from governance.selectors import AuditFilters
+from governance.selectors.audit import AuditFilters
 
 # Largest value a 64-bit signed column holds; bigger numbers are errors, not database overflows.
 _MAX_ID = 2**63 - 1

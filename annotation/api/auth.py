@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from common.api import BaseApi, ListApi
 from governance.access import access_api_token
 from governance.services.tokens import api_token_create, api_token_revoke
-from governance.token_selectors import api_token_list
+from governance.selectors.tokens import api_token_list
 
 
 class ApiTokenOutputSerializer(serializers.Serializer):

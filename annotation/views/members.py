@@ -10,7 +10,7 @@ from common.http import UNPROCESSABLE
 from governance.access import access_project
 from governance.forms import MemberSetForm
 from governance.roles import Perm, ProjectRole
-from governance.selectors import project_members
+from governance.selectors.roles import project_members
 from governance.services.membership import membership_remove, membership_set
 
 

@@ -8,7 +8,11 @@ from django.utils import timezone
 from governance.access import access_audit_trail, can_audit
 from governance.audit import audit_chain_verify, audit_record
 from governance.models import AuditVerification, VerificationStatus
-from governance.selectors import AuditFilters, audit_events_csv_lines, audit_events_filter
+from governance.selectors.audit import (
+    AuditFilters,
+    audit_events_csv_lines,
+    audit_events_filter,
+)
 
 
 def audit_events_export(*, actor, filters: AuditFilters) -> Iterator[bytes]:

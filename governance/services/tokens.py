@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from governance.audit import audit_record
 from governance.models import ApiToken
-from governance.token_selectors import api_token_candidates
+from governance.selectors.tokens import api_token_candidates
 
 TOKEN_MARK = "sa_"
 # Tokens are recognisable by their first characters: the mark and 8 random hex digits.

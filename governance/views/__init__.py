@@ -1,1 +1,1 @@
-"""HTML pages of the governance app: the audit trail and who holds which role, for auditors and admins."""
+"""HTML pages of the governance app: the audit trail, roles, retention and erasure, sessions, and API tokens."""

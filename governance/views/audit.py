@@ -9,7 +9,7 @@ from common.http import BAD_REQUEST
 from common.streaming import attachment_response
 from governance.access import access_audit_trail
 from governance.forms import AuditEventFilterForm
-from governance.selectors import (
+from governance.selectors.audit import (
     PAGE_SIZE,
     audit_event_page,
     audit_verification_get,

@@ -11,7 +11,7 @@ from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_audit_trail, access_global_roles, global_role_holders, is_admin
 from governance.forms import GlobalRoleForm
-from governance.selectors import project_roles_overview
+from governance.selectors.roles import project_roles_overview
 from governance.services.roles import global_role_set
 
 

@@ -1,14 +1,14 @@
-"""Reads for the auditor pages: filtered audit events by keyset pages, CSV rows, roles per project."""
+"""Reads for the audit trail: filtered audit events by keyset pages, CSV rows, verification runs."""
 
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from common.streaming import csv_stream
-from governance.models import AuditEvent, AuditVerification, Membership
+from governance.models import AuditEvent, AuditVerification
 
 PAGE_SIZE = 100
 EXPORT_CHUNK = 2000
@@ -120,23 +120,4 @@ def audit_verification_get(*, verification_id: int) -> AuditVerification:
 
     return get_object_or_404(
         AuditVerification.objects.select_related("requested_by"), pk=verification_id
-    )
-
-
-def project_roles_overview() -> QuerySet:
-    """Every project with its memberships and their users; for auditors and admins only.
-
-    Reads names and roles, never item data.
-    """
-    from annotation.models import Project
-
-    memberships = Membership.objects.select_related("user").order_by("role", "user__username")
-    return Project.objects.order_by("id").prefetch_related(
-        Prefetch("memberships", queryset=memberships)
-    )
-
-
-def project_members(*, project) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(project=project).select_related("user").order_by("user__username")
     )
