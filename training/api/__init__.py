@@ -1,1 +1,2 @@
-"""The training API: jobs, model versions and their activation (mounted under /api/ by config.api_urls)."""
+"""The training API: dataset versions, jobs, model versions and their activation, active learning
+(routes in urls.py, mounted under /api/ by config.api_urls)."""
