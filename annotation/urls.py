@@ -49,16 +49,6 @@ urlpatterns = [
         data.annotations_export_view,
         name="annotations-export",
     ),
-    path(
-        "projects/<int:project_id>/preannotate/",
-        data.preannotation_start_view,
-        name="preannotation-start",
-    ),
-    path(
-        "projects/<int:project_id>/preannotate/<int:job_id>/",
-        data.preannotation_status_view,
-        name="preannotation-status",
-    ),
     path("projects/<int:project_id>/label/", labelling.label_page_view, name="label"),
     path("projects/<int:project_id>/label/next/", labelling.label_next_view, name="label-next"),
     path(

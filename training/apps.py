@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = "Training"
+
+    def ready(self):
+        # annotation sits below training and must not import it: it calls these through its hooks.
+        from annotation.hooks import Hook, hook_register
+        from training.services.active_learning import active_learning_labels_added
+        from training.services.embeddings import embeddings_compute_request
+
+        hook_register(Hook.LABELS_ADDED, active_learning_labels_added)
+        hook_register(Hook.ITEMS_IMPORTED, embeddings_compute_request)

@@ -1,13 +1,13 @@
 """Routes of training's pages, under a project, in three URL namespaces that config.urls includes:
 
-- ``training``: the Models page, job cards, evaluation and comparison (``urlpatterns``);
+- ``training``: the Models page, job cards, evaluation, comparison and pre-annotation (``urlpatterns``);
 - ``active``: the active-learning page, the label-issue queue and similar items (``active_urlpatterns``);
 - ``datasets``: the dataset-version pages (``dataset_urlpatterns``).
 """
 
 from django.urls import path
 
-from training.views import active, pages
+from training.views import active, pages, preannotation
 from training.views import datasets as dataset_views
 
 app_name = "training"
@@ -18,6 +18,12 @@ job = models + "jobs/<int:training_job_id>/"
 version = models + "<int:model_version_id>/"
 
 urlpatterns = [
+    path(project + "preannotate/", preannotation.preannotation_start_view, name="preannotation-start"),
+    path(
+        project + "preannotate/<int:job_id>/",
+        preannotation.preannotation_status_view,
+        name="preannotation-status",
+    ),
     path(models, pages.models_page_view, name="models"),
     path(models + "train/", pages.training_start_view, name="train"),
     path(job, pages.training_job_view, name="job"),

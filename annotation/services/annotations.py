@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from annotation.hooks import Hook, hook_run
 from annotation.models import (
     Annotation,
     AnnotationStatus,
@@ -326,10 +327,7 @@ def annotation_submit(
 
 
 def _labels_added(project_id: int) -> None:
-    # Imported here: training's services import annotation's models at import time.
-    from training.services.active_learning import active_learning_labels_added
-
-    active_learning_labels_added(project_id=project_id)
+    hook_run(Hook.LABELS_ADDED, project_id=project_id)
 
 
 @transaction.atomic

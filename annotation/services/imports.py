@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
+from annotation.hooks import Hook, hook_run
 from annotation.models import (
     DataSource,
     Item,
@@ -399,7 +400,4 @@ def items_import(
 
 def embeddings_request(*, project: Project) -> None:
     """Have a worker embed the new items once the import commits (active learning, search reuse them)."""
-    # Imported here: training's services import annotation's models at import time.
-    from training.services.embeddings import embeddings_compute_request
-
-    embeddings_compute_request(project=project)
+    hook_run(Hook.ITEMS_IMPORTED, project=project)

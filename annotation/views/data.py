@@ -1,4 +1,4 @@
-"""Moving data in and out of a project: imports (quick and background), sources, PII review, export, pre-annotation."""
+"""Moving data in and out of a project: imports (quick and background), sources, PII review, export."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,8 +30,6 @@ from common.http import UNPROCESSABLE
 from common.streaming import attachment_response, csv_stream
 from governance.access import access_project
 from governance.roles import Perm
-from training.selectors.preannotation import preannotation_job_get
-from training.services.preannotation import preannotation_request
 
 
 @require_POST
@@ -70,32 +68,6 @@ def annotations_export_view(request, project_id: int, fmt: str):
         annotations_export(actor=request.user, project=project, fmt=fmt),
         content_type=export_content_type(fmt),
         filename=f"{slugify(project.name) or 'project'}-{project.pk}-annotations.{fmt}",
-    )
-
-
-@require_POST
-@login_required
-def preannotation_start_view(request, project_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.RUN_PREANNOTATION)
-    try:
-        job = preannotation_request(actor=request.user, project=project)
-    except ValidationError as error:
-        context = {"project": project, "job": None, "request_error": " ".join(error.messages)}
-        return render(request, "annotation/partials/_preannotation.html", context, status=UNPROCESSABLE)
-    if not request.htmx:
-        return redirect("annotation:project-detail", project_id=project.pk)
-    return render(
-        request, "annotation/partials/_preannotation.html", {"project": project, "job": job}
-    )
-
-
-@require_GET
-@login_required
-def preannotation_status_view(request, project_id: int, job_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.RUN_PREANNOTATION)
-    job = preannotation_job_get(project=project, job_id=job_id)
-    return render(
-        request, "annotation/partials/_preannotation.html", {"project": project, "job": job}
     )
 
 

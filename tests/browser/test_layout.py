@@ -64,7 +64,7 @@ NOT_PAGES = {
     "annotation:label-item": "an htmx fragment of the labelling page (one item)",
     "annotation:review-next": "an htmx fragment of the review page",
     "annotation:review-item": "an htmx fragment of the review page",
-    "annotation:preannotation-status": "an htmx fragment of the project and models pages",
+    "training:preannotation-status": "an htmx fragment of the project and models pages",
     "annotation:import-job-report": "a CSV download",
     "annotation:annotations-export": "a JSONL or CSV download",
     "datasets:row": "an htmx fragment of the dataset list (one row)",

@@ -324,7 +324,7 @@ def test_a_foreign_job_id_is_not_found_in_the_own_project(project, manager, fore
         api_client(manager).get(f"/api/projects/{project.pk}/preannotate/{job.pk}/").status_code
         == 404
     )
-    html = reverse("annotation:preannotation-status", args=[project.pk, job.pk])
+    html = reverse("training:preannotation-status", args=[project.pk, job.pk])
     assert client_for(manager).get(html).status_code == 404
 
 

@@ -128,19 +128,19 @@ def test_export_in_an_unknown_format_is_not_found(project, manager):
 
 def test_allows_a_manager_to_start_preannotation_and_the_partial_polls(project, manager):
     response = client_for(manager).post(
-        reverse("annotation:preannotation-start", args=[project.pk]), **HTMX
+        reverse("training:preannotation-start", args=[project.pk]), **HTMX
     )
     assert response.status_code == 200
     job = PreannotationJob.objects.get(project=project)
     assert job.status == JobStatus.QUEUED and job.requested_by == manager
     assert 'hx-trigger="every 1s"' in response.text
-    assert reverse("annotation:preannotation-status", args=[project.pk, job.pk]) in response.text
+    assert reverse("training:preannotation-status", args=[project.pk, job.pk]) in response.text
     assert "<html" not in response.text
 
 
 def test_allows_an_ml_engineer_to_start_preannotation(project, ml_engineer):
     response = client_for(ml_engineer).post(
-        reverse("annotation:preannotation-start", args=[project.pk])
+        reverse("training:preannotation-start", args=[project.pk])
     )
     assert response.status_code == 302
     assert PreannotationJob.objects.filter(project=project, requested_by=ml_engineer).exists()
@@ -151,7 +151,7 @@ def test_preannotation_status_keeps_polling_while_the_job_runs(project, manager,
         status=JobStatus.RUNNING, items_total=6, items_done=2
     )
     response = client_for(manager).get(
-        reverse("annotation:preannotation-status", args=[project.pk, job.pk]), **HTMX
+        reverse("training:preannotation-status", args=[project.pk, job.pk]), **HTMX
     )
     assert response.status_code == 200
     assert 'hx-trigger="every 1s"' in response.text
@@ -163,7 +163,7 @@ def test_preannotation_status_stops_polling_when_the_job_succeeded(project, mana
         status=JobStatus.SUCCEEDED, items_total=6, items_done=6, method="zero_shot"
     )
     response = client_for(manager).get(
-        reverse("annotation:preannotation-status", args=[project.pk, job.pk]), **HTMX
+        reverse("training:preannotation-status", args=[project.pk, job.pk]), **HTMX
     )
     assert "hx-trigger" not in response.text.split("<form")[0]
     assert "Succeeded" in response.text and "zero_shot" in response.text
@@ -175,7 +175,7 @@ def test_preannotation_status_shows_the_error_of_a_failed_job(project, ml_engine
         status=JobStatus.FAILED, error="Model folder <missing>"
     )
     response = client_for(ml_engineer).get(
-        reverse("annotation:preannotation-status", args=[project.pk, job.pk])
+        reverse("training:preannotation-status", args=[project.pk, job.pk])
     )
     assert response.status_code == 200
     assert "Model folder &lt;missing&gt;" in response.text
@@ -186,7 +186,7 @@ def test_preannotation_status_of_another_projects_job_is_not_found(project, mana
     other = project_make(manager=manager)
     foreign = PreannotationJob.objects.create(project=other, requested_by=manager)
     response = client_for(manager).get(
-        reverse("annotation:preannotation-status", args=[project.pk, foreign.pk])
+        reverse("training:preannotation-status", args=[project.pk, foreign.pk])
     )
     assert response.status_code == 404
 

@@ -1,0 +1,41 @@
+"""annotation starts training's work through hooks that training registers at start-up, never by importing it."""
+
+import pytest
+
+from annotation.hooks import Hook, _registered, hook_register, hook_run
+from training.services.active_learning import active_learning_labels_added
+from training.services.embeddings import embeddings_compute_request
+
+
+def test_training_registers_its_follow_up_work_on_annotation_hooks_at_start_up():
+    assert active_learning_labels_added in _registered[Hook.LABELS_ADDED]
+    assert embeddings_compute_request in _registered[Hook.ITEMS_IMPORTED]
+
+
+def test_a_hook_calls_each_registered_function_once_with_the_arguments(monkeypatch):
+    monkeypatch.setitem(_registered, Hook.LABELS_ADDED, [])
+    calls = []
+
+    def counted(*, project_id):
+        calls.append(project_id)
+
+    hook_register(Hook.LABELS_ADDED, counted)
+    hook_register(Hook.LABELS_ADDED, counted)
+    hook_run(Hook.LABELS_ADDED, project_id=7)
+    assert calls == [7]
+
+
+@pytest.mark.django_db
+def test_a_counted_answer_reaches_active_learning_through_the_hook_after_commit(
+    project, annotator, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.factories import answer_submit
+
+    calls = []
+    monkeypatch.setitem(_registered, Hook.LABELS_ADDED, [lambda *, project_id: calls.append(project_id)])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        answer_submit(actor=annotator, item=project.items.first(), value={"labels": ["positive"]})
+    assert calls == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert calls == [project.pk]
