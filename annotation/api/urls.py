@@ -19,11 +19,7 @@ from annotation.api.items import (
 )
 from annotation.api.labels import LabelCreateApi, LabelDeleteApi, LabelListApi, LabelUpdateApi
 from annotation.api.members import MemberListApi, MemberRemoveApi, MemberSetApi
-from annotation.api.predictions import (
-    PreannotationJobDetailApi,
-    PreannotationStartApi,
-    PredictionListApi,
-)
+from annotation.api.predictions import PredictionListApi
 from annotation.api.reviews import FinalListApi, ReviewNextApi, ReviewRejectApi, ReviewResolveApi
 from annotation.api.quality import (
     GoldItemClearApi,
@@ -67,12 +63,6 @@ urlpatterns = [
     path(project + "finals/", FinalListApi.as_view(), name="finals"),
     path(project + "annotations/", AnnotationListApi.as_view(), name="annotations"),
     path(project + "predictions/", PredictionListApi.as_view(), name="predictions"),
-    path(project + "preannotate/", PreannotationStartApi.as_view(), name="preannotate"),
-    path(
-        project + "preannotate/<int:job_id>/",
-        PreannotationJobDetailApi.as_view(),
-        name="preannotation-job",
-    ),
     path(project + "export/", AnnotationsExportApi.as_view(), name="export"),
     path(project + "exports/", ExportCreateApi.as_view(), name="exports"),
     path(project + "exports/<int:export_id>/", ExportDetailApi.as_view(), name="export-job"),

@@ -6,10 +6,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.predictions import PreannotationJobDetailApi
 from common.api import BaseApi, ListApi
 from governance.access import access_project
 from governance.roles import Perm
+from training.api.preannotation import PreannotationJobDetailApi
 from training.selectors.training import (
     evaluation_rows,
     evaluation_split,

@@ -25,6 +25,7 @@ from training.api.model_versions import (
     ModelVersionDetailApi,
     ModelVersionListApi,
 )
+from training.api.preannotation import PreannotationJobDetailApi, PreannotationStartApi
 from training.api.training_jobs import (
     TrainingJobCancelApi,
     TrainingJobDetailApi,
@@ -38,6 +39,8 @@ model = project + "models/<int:model_version_id>/"
 dataset = project + "datasets/<int:version_id>/"
 
 urlpatterns = [
+    path(project + "preannotate/", PreannotationStartApi.as_view(), name="preannotate"),
+    path(project + "preannotate/<int:job_id>/", PreannotationJobDetailApi.as_view(), name="preannotation-job"),
     path(project + "datasets/", one_url(DatasetVersionListApi, DatasetVersionCreateApi), name="dataset-versions"),
     path(dataset, DatasetVersionDetailApi.as_view(), name="dataset-version"),
     path(dataset + "diff/", DatasetVersionDiffApi.as_view(), name="dataset-version-diff"),
