@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from annotation.models import AnnotationStatus, Item, Project, TaskType
 from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
+from common.id_ranges import id_ranges, id_ranges_add
 from governance.audit import audit_record
 from governance.keyring import project_cipher, project_readable_check
 from governance.models import ExportRecord, ExportStatus
@@ -48,17 +49,6 @@ def _noting_ids(records: Iterable[dict], read: list[int]) -> Iterator[dict]:
     for record in records:
         read.append(record["id"])
         yield record
-
-
-def id_ranges(ids: list[int]) -> list[list[int]]:
-    """Ascending ids as [first, last] runs: an export of a whole project is one or a few runs."""
-    runs: list[list[int]] = []
-    for item_id in ids:
-        if runs and item_id == runs[-1][1] + 1:
-            runs[-1][1] = item_id
-        else:
-            runs.append([item_id, item_id])
-    return runs
 
 
 def _audited_stream(chunks: Iterator[bytes], actor, project: Project, fmt: str, read: list[int]) -> Iterator[bytes]:
@@ -170,10 +160,7 @@ def export_build(*, export_id: int) -> ExportRecord:
         def progressing(records):
             nonlocal count
             for record in records:
-                if runs and record["id"] == runs[-1][1] + 1:
-                    runs[-1][1] = record["id"]
-                else:
-                    runs.append([record["id"], record["id"]])
+                id_ranges_add(runs, record["id"])
                 count += 1
                 if count % _PROGRESS_EVERY == 0:
                     ExportRecord.objects.filter(pk=export.pk).update(items_done=count)

@@ -4,7 +4,6 @@ import hashlib
 import hmac
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from annotation.models import Annotation, FinalAnnotation, Item, Prediction, Project, Review
+from common.id_ranges import id_ranges
 from governance.audit import audit_record
 from governance.crypto import DecryptionError, open_sealed, seal, text_normalise
 from governance.keyring import DataShredded, master_key_current, master_keys, project_cipher
@@ -32,17 +32,6 @@ BATCH = 500
 # Metadata keys whose value names the data subject; matched exactly (after normalisation).
 SUBJECT_META_KEYS = ("subject_id", "customer_id", "user_id", "email", "subject")
 _SUBJECT_INFO = b"sensitive-annotator/erasure-subject/v1"
-
-
-def id_ranges(ids: Iterable[int]) -> list[list[int]]:
-    """Ids as ascending [first, last] runs."""
-    runs: list[list[int]] = []
-    for item_id in sorted(ids):
-        if runs and item_id == runs[-1][1] + 1:
-            runs[-1][1] = item_id
-        else:
-            runs.append([item_id, item_id])
-    return runs
 
 
 def _in_ranges(ranges: list[list[int]], ids: set[int]) -> bool:
@@ -108,7 +97,7 @@ def items_purge(*, project: Project, item_ids: list[int], why: str) -> dict:
             export.save(update_fields=["status", "erased_at", "file_path"])
             exports.append(export.pk)
     Item.objects.filter(project=project, pk__in=ids).delete()
-    return {**counts, "item_ranges": id_ranges(ids), "dataset_versions": versions, "exports": exports}
+    return {**counts, "item_ranges": id_ranges(sorted(ids)), "dataset_versions": versions, "exports": exports}
 
 
 def _subject_seal(identifier: str, request_id: int) -> tuple[bytes, str]:

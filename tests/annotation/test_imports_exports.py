@@ -103,13 +103,6 @@ def test_an_export_abandoned_by_the_client_still_records_what_was_sent(project, 
     assert (event.details["complete"], event.details["count"]) == (False, 0)
 
 
-def test_id_ranges_compress_runs_of_consecutive_ids():
-    from annotation.services.exports import id_ranges
-
-    assert id_ranges([1, 2, 3, 7, 9, 10]) == [[1, 3], [7, 7], [9, 10]]
-    assert id_ranges([]) == []
-
-
 def test_export_lists_every_annotator_of_an_item_in_the_order_they_submitted(
     project, annotator, second_annotator, manager
 ):

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from annotation.models import TaskType
 from annotation.pipeline.writers import jsonl_lines
-from annotation.services.exports import id_ranges
+from common.id_ranges import id_ranges
 from common.streaming import csv_stream
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
