@@ -14,8 +14,9 @@ from django.utils.translation import gettext
 from annotation.models import AnnotationStatus, Item, Project, TaskType
 from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
-from common.id_ranges import id_ranges, id_ranges_add
+from common.id_ranges import id_ranges_add
 from governance.audit import audit_record
+from governance.audited_streams import audited_item_stream
 from governance.keyring import project_cipher, project_readable_check
 from governance.models import ExportRecord, ExportStatus
 from governance.sealed_files import SealedBytesWriter, sealed_bytes_read
@@ -41,30 +42,9 @@ def annotations_export(*, actor, project: Project, fmt: str) -> Iterator[bytes]:
     with transaction.atomic():
         audit_record(actor=actor, action="annotations.export", project=project, details={"format": fmt})
     _, writer = EXPORT_FORMATS[fmt]
-    read: list[int] = []
-    return _audited_stream(writer(_noting_ids(export_records(project=project), read)), actor, project, fmt, read)
-
-
-def _noting_ids(records: Iterable[dict], read: list[int]) -> Iterator[dict]:
-    for record in records:
-        read.append(record["id"])
-        yield record
-
-
-def _audited_stream(chunks: Iterator[bytes], actor, project: Project, fmt: str, read: list[int]) -> Iterator[bytes]:
-    """Pass the file through, then record which items' text left, also when the client hangs up."""
-    complete = False
-    try:
-        yield from chunks
-        complete = True
-    finally:
-        with transaction.atomic():
-            audit_record(
-                actor=actor,
-                action="item.read",
-                project=project,
-                details={"via": f"export.{fmt}", "complete": complete, "count": len(read), "items": id_ranges(read)},
-            )
+    return audited_item_stream(
+        export_records(project=project), writer, actor=actor, project=project, via=f"export.{fmt}"
+    )
 
 
 def format_fits(task_type: str, fmt: str) -> bool:

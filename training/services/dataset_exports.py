@@ -10,9 +10,9 @@ from django.db import transaction
 
 from annotation.models import TaskType
 from annotation.pipeline.writers import jsonl_lines
-from common.id_ranges import id_ranges
 from common.streaming import csv_stream
 from governance.audit import audit_record
+from governance.audited_streams import audited_item_stream
 from governance.keyring import project_readable_check
 from governance.sealed_files import SealedFileError
 from training.models import DatasetStatus, DatasetVersion, Split
@@ -157,39 +157,13 @@ def dataset_version_export(
         )
     every = chain([first], records) if first is not None else iter(())
     chosen = (record for record in every if not split or record["split"] == split)
-    read: list[int] = []
     _, writer = DATASET_EXPORT_FORMATS[fmt]
-    return _audited_stream(
-        writer(_noting_ids(chosen, read)), actor=actor, version=version, fmt=fmt, read=read
+    return audited_item_stream(
+        chosen,
+        writer,
+        actor=actor,
+        project=project,
+        target=version,
+        via=f"dataset.export.{fmt}",
+        details={"version": version.number},
     )
-
-
-def _noting_ids(records: Iterable[dict], read: list[int]) -> Iterator[dict]:
-    for record in records:
-        read.append(record["id"])
-        yield record
-
-
-def _audited_stream(
-    chunks: Iterator[bytes], *, actor, version: DatasetVersion, fmt: str, read: list[int]
-) -> Iterator[bytes]:
-    """Pass the file through, then record which items' text left, also when the client hangs up."""
-    complete = False
-    try:
-        yield from chunks
-        complete = True
-    finally:
-        with transaction.atomic():
-            audit_record(
-                actor=actor,
-                action="item.read",
-                project=version.project,
-                target=version,
-                details={
-                    "via": f"dataset.export.{fmt}",
-                    "version": version.number,
-                    "complete": complete,
-                    "count": len(read),
-                    "items": id_ranges(read),
-                },
-            )
