@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from annotation.models import Label, Project
+from annotation.models import Label
+from projects.models import Project
 from governance.admin import ViewOnlyAdmin
 
 

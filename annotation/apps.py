@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class AnnotationConfig(AppConfig):
     name = "annotation"
     verbose_name = "Annotation"
+
+    def ready(self) -> None:
+        # The permission gate (governance, below this app) asks annotation's tables which items an
+        # annotator was handed; registered here so the gate imports nothing above it.
+        from annotation.selectors import item_for_reader
+        from governance.access import item_lookup_register
+
+        item_lookup_register(item_for_reader)

@@ -7,14 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from annotation.models import (
-    DataSource,
-    ImportOnError,
-    PiiFindingStatus,
-    PiiPolicy,
-    ReviewPolicy,
-    TaskType,
-)
+from annotation.models import DataSource, ImportOnError, PiiFindingStatus
+from projects.models import PiiPolicy, ReviewPolicy, TaskType
 from annotation.pipeline.readers import FORMATS
 
 # Colours for labels typed without one, in order; readable on white and distinct from each other.

@@ -17,10 +17,9 @@ from annotation.models import (
     FinalAnnotation,
     FinalSource,
     Item,
-    Project,
     SuggestionOutcome,
-    TaskType,
 )
+from projects.models import Project, TaskType
 from annotation.services.annotations import value_key
 from governance.keyring import project_readable_check
 

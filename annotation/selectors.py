@@ -6,9 +6,19 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
-from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, FinalSource, Item, Prediction, Project
+from annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    FinalAnnotation,
+    FinalSource,
+    Item,
+    ItemLock,
+    LockPurpose,
+    Prediction,
+)
+from projects.models import Project
 from governance.access import has_project_perm, projects_visible_to
 from governance.keyring import project_cipher, project_readable_check
 from governance.roles import Perm
@@ -95,6 +105,20 @@ def _submitted_count(*, project: Project, user) -> int:
 def item_list(*, project: Project) -> QuerySet[Item]:
     project_readable_check(project=project)
     return Item.objects.filter(project=project).order_by("id")
+
+
+def item_for_reader(*, project_id: int, item_id: int, user_id: int, every_item: bool) -> Item | None:
+    """The item if the reader may see it: any of the project's items with ``every_item``, otherwise
+    only one the queue handed them (a hold, live or lapsed) or that they answered or skipped.
+
+    The lookup behind ``governance.access.access_item``, which owns the rule and calls this.
+    """
+    items = Item.objects.filter(pk=item_id, project_id=project_id)
+    if not every_item:
+        handed = ItemLock.objects.filter(item=OuterRef("pk"), user_id=user_id, purpose=LockPurpose.ANNOTATE)
+        answered = Annotation.objects.filter(item=OuterRef("pk"), annotator_id=user_id)
+        items = items.filter(Exists(handed) | Exists(answered))
+    return items.first()
 
 
 def item_find_by_text(*, project: Project, text: str) -> QuerySet[Item]:

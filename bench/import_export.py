@@ -50,7 +50,7 @@ def _actor():
 
 
 def _project(actor, name: str):
-    from annotation.models import PiiPolicy
+    from projects.models import PiiPolicy
     from annotation.services.import_policies import import_policy_update
     from annotation.services.projects import project_create
 
@@ -120,7 +120,7 @@ def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Pa
 
 
 def app_export(actor, project_id: int, fmt: str, n: int) -> dict:
-    from annotation.models import Project
+    from projects.models import Project
     from annotation.services.exports import export_request
     from governance.models import ExportRecord
 

@@ -70,7 +70,8 @@ def integrity(project_id: int) -> dict:
     """What the database holds after the run: annotations, items holding more than ``overlap``, chain."""
     from django.db.models import Count
 
-    from annotation.models import Annotation, AnnotationStatus, Project
+    from annotation.models import Annotation, AnnotationStatus
+    from projects.models import Project
     from governance.audit import audit_chain_verify
 
     project = Project.objects.get(pk=project_id)

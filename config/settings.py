@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "csp",
+    "projects",
     "governance",
     "annotation",
     "training",

@@ -9,9 +9,9 @@ specific permission is refused (403).
 import functools
 
 from django.contrib.auth.models import AnonymousUser, Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection, models
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -20,6 +20,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 from governance.models import ApiToken
 from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
 from governance.rows import instances_from_rows, model_columns, row_id
+from projects.models import Project
 
 
 # django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
@@ -29,7 +30,7 @@ from governance.rows import instances_from_rows, model_columns, row_id
 
 
 class ProjectUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey("annotation.Project", on_delete=models.CASCADE)
+    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
 
     class Meta(UserObjectPermissionBase.Meta):
         app_label = "governance"
@@ -37,7 +38,7 @@ class ProjectUserObjectPermission(UserObjectPermissionBase):
 
 
 class ProjectGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey("annotation.Project", on_delete=models.CASCADE)
+    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
 
     class Meta(GroupObjectPermissionBase.Meta):
         app_label = "governance"
@@ -45,12 +46,6 @@ class ProjectGroupObjectPermission(GroupObjectPermissionBase):
 
 
 _ALL_PROJECT_PERMS = frozenset().union(*ROLE_PERMISSIONS.values())
-
-
-def _project_model():
-    from annotation.models import Project
-
-    return Project
 
 
 def _is_active_user(user) -> bool:
@@ -70,7 +65,7 @@ def _grants_sql(with_project: bool) -> str:
     from django.contrib.auth import get_user_model
 
     q = connection.ops.quote_name
-    project = q(_project_model()._meta.db_table)
+    project = q(Project._meta.db_table)
     permission = q(Permission._meta.db_table)
     user_groups = q(get_user_model().groups.through._meta.db_table)
     direct = q(ProjectUserObjectPermission._meta.db_table)
@@ -84,7 +79,7 @@ def _grants_sql(with_project: bool) -> str:
     )
     columns = f"{permission}.{q('codename')}"
     if with_project:
-        columns += ", " + model_columns(_project_model(), project)
+        columns += ", " + model_columns(Project, project)
     sql = (
         f"SELECT {columns} FROM ({held}) {q('held')}"
         f" JOIN {permission} ON {permission}.{q('id')} = {q('held')}.{q('permission_id')}"
@@ -112,7 +107,6 @@ def has_project_perm(*, user, project, perm: str) -> bool:
 def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
     """``access_project`` that also returns every permission the user holds there, so one request
     that needs several answers (e.g. "may annotate" and "may see suggestions") asks once."""
-    Project = _project_model()
     project_id = row_id(project_id)
     if project_id is None:
         raise Http404(gettext("No such project."))
@@ -145,6 +139,18 @@ def access_project(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
     return access_project_with_perms(user=user, project_id=project_id, perm=perm)[0]
 
 
+# The gate owns the rule (who sees every item, who only what the queue handed them); annotation owns
+# the tables that answer it (items, holds, answers) and registers the lookup at start-up, so this
+# kernel module imports no app above it. With none registered, access_item refuses loudly.
+_item_lookup = None
+
+
+def item_lookup_register(lookup) -> None:
+    """Set the function ``(*, project_id, item_id, user_id, every_item) -> item | None`` access_item asks."""
+    global _item_lookup
+    _item_lookup = lookup
+
+
 def access_item(*, user, project, item_id, perms: frozenset[str] | None = None):
     """Return the project's item ``item_id`` if ``user`` may see its text; 404 otherwise.
 
@@ -156,7 +162,6 @@ def access_item(*, user, project, item_id, perms: frozenset[str] | None = None):
     reads nothing. ``annotation_submit`` and ``item_skip`` rely on the same rule for their fast
     path: an actor with a hold or an answer of their own passes here.
     """
-    from annotation.models import Annotation, Item, ItemLock, LockPurpose
     from governance.keyring import project_readable_check
 
     item_id = row_id(item_id)
@@ -164,12 +169,11 @@ def access_item(*, user, project, item_id, perms: frozenset[str] | None = None):
         raise Http404(gettext("No such item in this project."))
     if perms is None:
         perms = project_perms(user=user, project=project)
-    items = Item.objects.filter(pk=item_id, project_id=project.pk)
-    if Perm.BROWSE_ITEMS not in perms:
-        handed = ItemLock.objects.filter(item=OuterRef("pk"), user_id=user.pk, purpose=LockPurpose.ANNOTATE)
-        answered = Annotation.objects.filter(item=OuterRef("pk"), annotator_id=user.pk)
-        items = items.filter(Exists(handed) | Exists(answered))
-    item = items.first()
+    if _item_lookup is None:
+        raise ImproperlyConfigured("No item lookup registered: AnnotationConfig.ready() registers one.")
+    item = _item_lookup(
+        project_id=project.pk, item_id=item_id, user_id=user.pk, every_item=Perm.BROWSE_ITEMS in perms
+    )
     if item is None:
         raise Http404(gettext("No such item in this project."))
     # A shredded project says so (410) rather than failing when the text is opened.
@@ -180,16 +184,15 @@ def access_item(*, user, project, item_id, perms: frozenset[str] | None = None):
 
 def projects_visible_to(*, user) -> QuerySet:
     """Projects the user may see; never includes anything outside their scope."""
-    Project = _project_model()
     if not _is_active_user(user):
         return Project.objects.none()
     if user.is_superuser:
         return Project.objects.all()
-    return get_objects_for_user(user, f"annotation.{Perm.VIEW_PROJECT}", klass=Project, accept_global_perms=False)
+    return get_objects_for_user(user, f"projects.{Perm.VIEW_PROJECT}", klass=Project, accept_global_perms=False)
 
 
 def can_create_project(*, user) -> bool:
-    return _is_active_user(user) and (user.is_superuser or user.has_perm("annotation.add_project"))
+    return _is_active_user(user) and (user.is_superuser or user.has_perm("projects.add_project"))
 
 
 def project_role_apply(*, user, project, old_role: str | None, new_role: str | None) -> None:

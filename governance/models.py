@@ -8,7 +8,7 @@ from governance.roles import ProjectRole
 
 
 class Membership(models.Model):
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=ProjectRole.choices)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -112,7 +112,7 @@ class ProjectKey(models.Model):
     unreadable for good, wherever copies of the ciphertext live.
     """
 
-    project = models.OneToOneField("annotation.Project", on_delete=models.CASCADE, related_name="data_key")
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="data_key")
     wrapped_key = models.BinaryField(null=True)
     # Fingerprint of the master key that wrapped it; rotation re-wraps under the newest.
     master_key_id = models.CharField(max_length=64)
@@ -154,7 +154,7 @@ class ApiToken(models.Model):
 class ProjectRetention(models.Model):
     """How long a project keeps its items; older items are deleted by the retention job."""
 
-    project = models.OneToOneField("annotation.Project", on_delete=models.CASCADE, related_name="retention")
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="retention")
     days = models.PositiveIntegerField()
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -186,7 +186,7 @@ class ErasureRequest(models.Model):
     subject_ct = models.BinaryField(null=True)
     # The project it is limited to; null reaches every project.
     project = models.ForeignKey(
-        "annotation.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "projects.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=500, blank=True)
     requested_by = models.ForeignKey(
@@ -217,7 +217,7 @@ class ExportStatus(models.TextChoices):
 class ExportRecord(models.Model):
     """One export file: who made it, of what, in which format, where it lies sealed, until when."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="export_records")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="export_records")
     dataset_version = models.ForeignKey(
         "training.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from annotation.models import ItemLock, LockPurpose, Project, TaskType
+from annotation.models import ItemLock, LockPurpose
+from projects.models import Project, TaskType
 from annotation.services.annotations import annotation_submit
 from annotation.services.imports import items_import
 from annotation.services.projects import project_create

@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from annotation.api.labels import LabelListApi
-from annotation.models import ReviewPolicy, TaskType
+from projects.models import ReviewPolicy, TaskType
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import project_create, project_update
 from common.api import BaseApi, ListApi

@@ -19,11 +19,9 @@ from annotation.models import (
     Label,
     LockPurpose,
     Prediction,
-    Project,
-    ReviewPolicy,
     SuggestionOutcome,
-    TaskType,
 )
+from projects.models import Project, ReviewPolicy, TaskType
 from annotation.services.queue import slot_free_for
 from annotation.services.table_statistics import table_rows_added_on_commit
 from governance.access import access_item

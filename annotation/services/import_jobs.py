@@ -13,13 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from annotation.models import (
-    DataSource,
-    ImportJob,
-    ImportOnError,
-    ImportStatus,
-    Project,
-)
+from annotation.models import DataSource, ImportJob, ImportOnError, ImportStatus
+from projects.models import Project
 from annotation.pipeline.readers import QUOTING, ImportReader, ImportRowError, detect_format
 from annotation.services.import_scan import RowScanner
 from annotation.services.import_uploads import (

@@ -5,7 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotation.models import DataSource, Item, PiiFinding, Project
+from annotation.models import DataSource, Item, PiiFinding
+from projects.models import Project
 from annotation.services.imports import cleaning_policy_of
 from annotation.services.neardup_store import neardup_refile_later
 from governance.access import has_project_perm

@@ -4,7 +4,8 @@ import hmac
 
 from django.contrib.auth import get_user_model
 
-from annotation.models import Annotation, AnnotationStatus, PiiFinding, Prediction, Project
+from annotation.models import Annotation, AnnotationStatus, PiiFinding, Prediction
+from projects.models import Project
 from annotation.services.bulk_insert import rows_insert
 
 BATCH_SIZE = 1000

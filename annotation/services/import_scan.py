@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from annotation.models import PiiPolicy
+from projects.models import PiiPolicy
 from annotation.pipeline.cleaning import CleaningPolicy, CleanResult, text_clean
 from governance.pii import PiiFinding, pii_detect, pii_mask, pii_pseudonymise
 

@@ -9,14 +9,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotation.hooks import Hook, hook_run
-from annotation.models import (
-    DataSource,
-    Item,
-    Label,
-    NearDupBucket,
-    Project,
-    TaskType,
-)
+from annotation.models import DataSource, Item, Label, NearDupBucket
+from projects.models import Project, TaskType
 from annotation.pipeline.cleaning import CleaningPolicy
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
 from annotation.services.bulk_insert import StatisticsSchedule, rows_insert, values_present

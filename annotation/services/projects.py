@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from annotation.models import FinalSource, Item, Label, Project, TaskType
+from annotation.models import FinalSource, Item, Label
+from projects.models import Project, TaskType
 from governance.audit import audit_record
 from governance.keyring import project_key_create
 from governance.roles import ProjectRole

@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationStatus, Item, ItemLock, LockPurpose, Project
+from annotation.models import Annotation, AnnotationStatus, Item, ItemLock, LockPurpose
+from projects.models import Project
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
 from governance.rows import instances_from_rows, model_columns

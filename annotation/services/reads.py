@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from annotation.models import Item, Project
+from annotation.models import Item
+from projects.models import Project
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
 

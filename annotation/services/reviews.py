@@ -15,11 +15,10 @@ from annotation.models import (
     Item,
     ItemLock,
     LockPurpose,
-    Project,
     Review,
     ReviewDecision,
-    TaskType,
 )
+from projects.models import Project, TaskType
 from annotation.services.annotations import MAX_COMMENT_CHARS, annotation_value_clean, item_settle, value_key
 from annotation.services.queue import _lock_until, _row_locked, live_holds
 from governance.audit import audit_record

@@ -10,7 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import AnnotationSubmitForm, ItemSkipForm
-from annotation.models import AnnotationStatus, Item, Project, TaskType
+from annotation.models import AnnotationStatus, Item
+from projects.models import Project, TaskType
 from annotation.selectors import annotation_own, annotation_previous, item_suggestion, project_progress
 from annotation.services.annotations import annotation_reopen, annotation_submit, item_skip
 from annotation.services.queue import queue_next_item

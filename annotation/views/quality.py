@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from annotation.models import TaskType
+from projects.models import TaskType
 from annotation.quality import quality_report
 from governance.access import access_project, has_project_perm
 from governance.roles import Perm

@@ -9,7 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.forms import ReviewForm
-from annotation.models import Item, Project, TaskType
+from annotation.models import Item
+from projects.models import Project, TaskType
 from annotation.selectors import item_review_context, review_progress
 from annotation.services.reads import items_read_record
 from annotation.services.reviews import majority_value, review_next_item, review_reject, review_resolve

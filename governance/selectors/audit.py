@@ -104,7 +104,7 @@ def audit_events_csv_lines(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
 
 def project_names(*, project_ids: Iterable[int]) -> dict[int, str]:
     """Names of the projects that still exist; events keep ids of deleted projects too."""
-    from annotation.models import Project
+    from projects.models import Project
 
     ids = {pk for pk in project_ids if pk is not None}
     return dict(Project.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}

@@ -10,7 +10,7 @@ def project_roles_overview() -> QuerySet:
 
     Reads names and roles, never item data.
     """
-    from annotation.models import Project
+    from projects.models import Project
 
     memberships = Membership.objects.select_related("user").order_by("role", "user__username")
     return Project.objects.order_by("id").prefetch_related(

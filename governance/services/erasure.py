@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotation.models import Annotation, FinalAnnotation, Item, Prediction, Project, Review
+from annotation.models import Annotation, FinalAnnotation, Item, Prediction, Review
 from common.id_ranges import id_ranges
+from projects.models import Project
 from governance.audit import audit_record
 from governance.crypto import DecryptionError, open_sealed, seal, text_normalise
 from governance.keyring import DataShredded, master_key_current, master_keys, project_cipher

@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotation.models import DataSource, Item, Project
+from annotation.models import DataSource, Item
+from projects.models import Project
 from governance.audit import audit_record
 from governance.models import ProjectRetention
 from governance.services.erasure import items_purge

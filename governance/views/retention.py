@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from annotation.models import Project
+from projects.models import Project
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project, can_audit, is_admin

@@ -3,13 +3,8 @@
 
 import pytest
 
-from annotation.models import (
-    Annotation,
-    AnnotationStatus,
-    FinalAnnotation,
-    FinalSource,
-    TaskType,
-)
+from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, FinalSource
+from projects.models import TaskType
 from governance.roles import ProjectRole
 from tests.factories import project_make, user_make
 

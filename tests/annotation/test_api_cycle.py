@@ -7,7 +7,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import Annotation, AnnotationStatus, Item, Project
+from annotation.models import Annotation, AnnotationStatus, Item
+from projects.models import Project
 from annotation.services.annotations import annotation_submit
 from annotation.services.reviews import review_reject
 from governance.keyring import cache_clear as keyring_cache_clear

@@ -4,7 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import Annotation, AnnotationStatus, Item, PiiFinding, PiiPolicy
+from annotation.models import Annotation, AnnotationStatus, Item, PiiFinding
+from projects.models import PiiPolicy
 from annotation.services.bulk_insert import (
     StatisticsSchedule,
     rows_insert,

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from annotation.models import TaskType
+from projects.models import TaskType
 from annotation.services import exports
 from annotation.services.annotations import annotation_submit
 from annotation.services.exports import annotations_export, export_build, export_request

@@ -16,10 +16,9 @@ from annotation.models import (
     Item,
     Label,
     PiiFinding,
-    PiiPolicy,
     Prediction,
-    TaskType,
 )
+from projects.models import PiiPolicy, TaskType
 from annotation.selectors import item_find_by_text
 from annotation.services.import_jobs import import_job_create, import_job_run
 from annotation.services.import_policies import data_source_create, item_pii_reveal

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from annotation.models import ImportJob, PiiFinding, PiiPolicy
+from annotation.models import ImportJob, PiiFinding
+from projects.models import PiiPolicy
 from annotation.pipeline.cleaning import CleaningPolicy
 from annotation.pipeline.readers import ImportRow, ImportRowError
 from annotation.services.import_jobs import import_job_create, import_job_run

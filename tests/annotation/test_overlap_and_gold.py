@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, FinalSource, ItemLock, TaskType
+from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, FinalSource, ItemLock
+from projects.models import TaskType
 from annotation.selectors import project_progress
 from annotation.services.annotations import annotation_submit, item_skip
 from annotation.services.gold import item_gold_clear, item_gold_set

@@ -8,11 +8,8 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
 from annotation.metrics.agreement import agreement_band
-from annotation.models import (
-    AnnotationStatus,
-    FinalSource,
-    TaskType,
-)
+from annotation.models import AnnotationStatus, FinalSource
+from projects.models import TaskType
 from annotation.quality import quality_report
 from annotation.services.gold import item_gold_set
 from tests.annotation.quality_support import (

@@ -4,14 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from annotation.models import (
-    AnnotationStatus,
-    FinalSource,
-    Prediction,
-    Review,
-    SuggestionOutcome,
-    TaskType,
-)
+from annotation.models import AnnotationStatus, FinalSource, Prediction, Review, SuggestionOutcome
+from projects.models import TaskType
 from annotation.quality import quality_report
 from annotation.services.annotations import annotation_submit
 from annotation.services.gold import item_gold_set

@@ -3,7 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotation.models import AnnotationStatus, FinalAnnotation, FinalSource, Review, ReviewDecision, ReviewPolicy
+from annotation.models import AnnotationStatus, FinalAnnotation, FinalSource, Review, ReviewDecision
+from projects.models import ReviewPolicy
 from annotation.services.annotations import annotation_submit
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item

@@ -88,7 +88,7 @@ def test_hides_a_job_of_another_project_behind_404(project, foreign_project, man
 
 
 def test_refuses_to_pre_annotate_a_span_project_saying_why(manager, api_client):
-    from annotation.models import TaskType
+    from projects.models import TaskType
     from tests.factories import project_make
 
     project = project_make(manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}], texts=["Ada wrote."])

@@ -1,6 +1,6 @@
 import pytest
 
-from annotation.models import Project
+from projects.models import Project
 from governance.access import has_project_perm
 from governance.roles import Perm
 from tests.factories import answer_submit

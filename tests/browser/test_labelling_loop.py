@@ -5,7 +5,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
-from annotation.models import Annotation, AnnotationStatus, Prediction, Project
+from annotation.models import Annotation, AnnotationStatus, Prediction
+from projects.models import Project
 from governance.roles import ProjectRole
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import project_make, user_make

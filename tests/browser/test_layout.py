@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import reverse
 
-from annotation.models import ImportJob, PiiFinding, Prediction, SuggestionOutcome, TaskType
+from annotation.models import ImportJob, PiiFinding, Prediction, SuggestionOutcome
+from projects.models import TaskType
 from annotation.services.annotations import annotation_submit
 from annotation.services.exports import export_build, export_request
 from annotation.services.projects import project_update

@@ -3,7 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from annotation.models import AnnotationStatus, FinalAnnotation, FinalSource, Review, ReviewDecision, TaskType
+from annotation.models import AnnotationStatus, FinalAnnotation, FinalSource, Review, ReviewDecision
+from projects.models import TaskType
 from annotation.services.annotations import annotation_submit
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item

@@ -313,7 +313,7 @@ def test_the_catalogue_holds_every_translatable_string_of_the_code(tmp_path):
 # --- strings shown from model choices, enums and form choices --------------------------------
 
 # The apps whose choices reach the pages (modules named "<app>." or "<app>.something").
-PROJECT_APPS = ("annotation", "governance", "training", "config")
+PROJECT_APPS = ("common", "projects", "annotation", "governance", "training", "config")
 
 
 def _is_project_module(module: str) -> bool:
@@ -358,7 +358,7 @@ def _choice_labels() -> list[tuple[str, object, object]]:
 
 def test_finds_the_choices_shown_from_models_enums_and_forms():
     where = {place for place, _value, _label in _choice_labels()}
-    assert "annotation.models.TaskType" in where
+    assert "projects.models.TaskType" in where
     assert "annotation.ImportJob.on_error" in where
     assert "annotation.forms.ImportPolicyForm.pii_policy" in where
 
@@ -407,7 +407,8 @@ def test_shows_task_types_review_and_personal_data_policies_and_bad_row_handling
 ):
     from django.utils.translation import gettext, override
 
-    from annotation.models import ImportOnError, PiiPolicy, ReviewPolicy, TaskType
+    from annotation.models import ImportOnError
+    from projects.models import PiiPolicy, ReviewPolicy, TaskType
 
     client.force_login(manager)
     pages = "".join(

@@ -156,7 +156,7 @@ def _alive(pid: int) -> bool:
 def _demo_project_id(env: dict) -> int:
     return _query(
         env,
-        "import json; from annotation.models import Project; "
+        "import json; from projects.models import Project; "
         f"print(json.dumps(Project.objects.get(name={DEMO_PROJECT_NAME!r}).pk))",
     )
 
@@ -174,7 +174,7 @@ def test_demo_load_is_idempotent_and_keeps_the_password_private(default_env, dat
     )
     counts = _query(
         default_env,
-        "import json; from annotation.models import Project; "
+        "import json; from projects.models import Project; "
         "from django.contrib.auth import get_user_model; "
         f"project = Project.objects.get(name={DEMO_PROJECT_NAME!r}); "
         "print(json.dumps([Project.objects.count(), project.items.count(), project.labels.count(), "

@@ -11,7 +11,7 @@ import os
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotation.models import TaskType
+from projects.models import TaskType
 from annotation.pipeline.readers import ConllOptions, ImportReader
 from annotation.services.annotations import annotation_submit
 from annotation.services.projects import project_update

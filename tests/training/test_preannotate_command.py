@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.models import Prediction, TaskType
+from annotation.models import Prediction
+from projects.models import TaskType
 from tests.factories import project_make
 from training.models import PreannotationJob
 

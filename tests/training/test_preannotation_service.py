@@ -1,6 +1,7 @@
 import pytest
 
-from annotation.models import Prediction, TaskType
+from annotation.models import Prediction
+from projects.models import TaskType
 from governance.models import AuditEvent
 from tests.factories import answer_submit, project_make
 from training.models import JobStatus, PreannotationJob

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotation.models import Prediction, TaskType
+from annotation.models import Prediction
+from projects.models import TaskType
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
 from tests.factories import answer_submit, project_make

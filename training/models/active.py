@@ -33,7 +33,7 @@ class ItemEmbedding(models.Model):
     go with the item (cascade) or with the project key (shredding).
     """
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="embeddings")
     # "<model name>@<fingerprint>", as training.ml.encoder names an encoder.
     encoder = models.CharField(max_length=120)
@@ -48,7 +48,7 @@ class ItemEmbedding(models.Model):
 class ActiveLearning(models.Model):
     """A project's active-learning settings and the state of its background refresh."""
 
-    project = models.OneToOneField("annotation.Project", on_delete=models.CASCADE, related_name="active_learning")
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="active_learning")
     strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.OFF)
     # Share of the queue drawn uniformly at random, so accuracy is measured on unbiased labels.
     control_fraction = models.FloatField(
@@ -89,7 +89,7 @@ class ActiveLearning(models.Model):
 class LearningCurvePoint(models.Model):
     """Accuracy on the labelled random control slice after a refresh, against labels so far."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="learning_curve")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="learning_curve")
     labels = models.PositiveIntegerField()
     control_labels = models.PositiveIntegerField()
     accuracy = models.FloatField(null=True, blank=True)
@@ -112,7 +112,7 @@ class LabelIssueStatus(models.TextChoices):
 class LabelIssue(models.Model):
     """An item whose label confident learning finds likely wrong, for a reviewer to look at."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="label_issues")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="label_issues")
     item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="label_issues")
     given_label = models.CharField(max_length=100)
     suggested_label = models.CharField(max_length=100)

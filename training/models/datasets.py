@@ -29,7 +29,7 @@ class Split(models.TextChoices):
 class DatasetVersion(models.Model):
     """A frozen, content-hashed snapshot of a project's labelled items; never changed once ready."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="dataset_versions")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="dataset_versions")
     number = models.PositiveIntegerField()
     name = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -13,7 +13,7 @@ class JobStatus(models.TextChoices):
 
 
 class PreannotationJob(models.Model):
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="preannotation_jobs")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="preannotation_jobs")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -34,7 +34,7 @@ class TrainingStatus(models.TextChoices):
 class TrainingJob(models.Model):
     """One fine-tuning run of a dataset version, executed by a worker on the ``gpu`` queue."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="training_jobs")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_jobs")
     dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="training_jobs")
     base_model = models.ForeignKey(BaseModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     hyperparameters = models.JSONField(default=dict)
@@ -65,7 +65,7 @@ class TrainingJob(models.Model):
 class ModelVersion(models.Model):
     """A trained model with its lineage: which dataset version, base model, settings and code made it."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="model_versions")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="model_versions")
     number = models.PositiveIntegerField()
     # The name predictions carry in Prediction.model_version.
     name = models.CharField(max_length=200, unique=True)

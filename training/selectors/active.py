@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from annotation.models import Project
+from projects.models import Project
 from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus
 from training.services.active_learning import learning_curve, stopping_hint
 

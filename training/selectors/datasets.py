@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from annotation.models import Project
+from projects.models import Project
 from training.models import DatasetVersion
 
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from annotation.models import Project
+from projects.models import Project
 from training.models import BaseModel, DatasetStatus, DatasetVersion, ModelVersion, TrainingJob
 
 # Rows of a classification or seqeval report that summarise every label, in display order.

@@ -10,7 +10,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotation.models import Item, Project
+from annotation.models import Item
+from projects.models import Project
 from governance.audit import audit_record
 from governance.keyring import DataShredded
 from training.models.active import ActiveLearning, LearningCurvePoint, RefreshStatus, Strategy

@@ -9,16 +9,8 @@ from functools import lru_cache
 import numpy as np
 from django.db import connection, transaction
 
-from annotation.models import (
-    Annotation,
-    AnnotationStatus,
-    FinalAnnotation,
-    Item,
-    Label,
-    Prediction,
-    Project,
-    TaskType,
-)
+from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item, Label, Prediction
+from projects.models import Project, TaskType
 from governance.crypto import open_sealed, seal
 from governance.keyring import project_cipher
 from training.ml.active.coldstart import keyword_order, keyword_proba, zero_shot_proba

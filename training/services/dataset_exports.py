@@ -8,7 +8,7 @@ from itertools import chain
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotation.models import TaskType
+from projects.models import TaskType
 from annotation.pipeline.writers import jsonl_lines
 from common.streaming import csv_stream
 from governance.audit import audit_record

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Prefetch
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationStatus, FinalSource, Item, Project, TaskType
+from annotation.models import Annotation, AnnotationStatus, FinalSource, Item
+from projects.models import Project, TaskType
 from annotation.services.annotations import value_key
 from governance.audit import audit_record
 from governance.keyring import project_cipher, project_readable_check

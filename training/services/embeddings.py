@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 
-from annotation.models import Item, Project
+from annotation.models import Item
+from projects.models import Project
 from governance.audit import audit_record
 from governance.crypto import FieldCipher, open_sealed, seal
 from governance.keyring import DataShredded, project_cipher

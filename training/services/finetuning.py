@@ -6,7 +6,7 @@ import time
 from django.conf import settings
 from django.utils import timezone
 
-from annotation.models import TaskType
+from projects.models import TaskType
 from training.models import DatasetVersion, Split, TrainingJob
 from training.services.training import (
     JobLost,

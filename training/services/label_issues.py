@@ -20,7 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item, Project, TaskType
+from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item
+from projects.models import Project, TaskType
 from annotation.services.reviews import majority_value, review_resolve
 from governance.audit import audit_record
 from governance.keyring import DataShredded, project_readable_check

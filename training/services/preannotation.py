@@ -11,7 +11,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from annotation.models import Annotation, AnnotationStatus, Item, Prediction, Project, TaskType
+from annotation.models import Annotation, AnnotationStatus, Item, Prediction
+from projects.models import Project, TaskType
 from governance.access import has_project_perm
 from governance.audit import audit_record
 from governance.keyring import project_readable_check

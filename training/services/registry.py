@@ -12,7 +12,7 @@ from django.db.models import F, Max, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from annotation.models import Project
+from projects.models import Project
 from governance.audit import audit_record
 from governance.keyring import project_readable_check
 from training.models import BaseModel, ModelVersion, PreannotationJob, TrainingJob, TrainingStatus

@@ -5,7 +5,8 @@ from collections.abc import Mapping, Sequence
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotation.models import Label, Project
+from annotation.models import Label
+from projects.models import Project
 from governance.audit import audit_record
 from training.services.active_learning import active_learning_refresh_request
 

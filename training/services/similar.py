@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.core.exceptions import ValidationError
 
-from annotation.models import Item, Project
+from annotation.models import Item
+from projects.models import Project
 from annotation.services.reads import items_read_record
 from training.services.embeddings import embeddings_matrix
 

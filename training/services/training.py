@@ -12,7 +12,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from annotation.models import Project
+from projects.models import Project
 from governance.access import has_project_perm
 from governance.audit import audit_record
 from governance.keyring import project_readable_check

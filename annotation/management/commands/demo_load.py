@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from annotation.models import Project, TaskType
+from projects.models import Project, TaskType
 from annotation.services.imports import items_import
 from annotation.services.projects import project_create
 from config import env

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Project
+from projects.models import Project
 from governance.services.erasure import erasure_request_create, erasure_run
 
 

@@ -192,7 +192,7 @@ def test_preannotation_status_of_another_projects_job_is_not_found(project, mana
 
 
 def test_pre_annotating_a_span_project_shows_why_it_is_not_possible(client, manager):
-    from annotation.models import TaskType
+    from projects.models import TaskType
     from tests.factories import project_make
 
     project = project_make(manager=manager, task_type=TaskType.SPANS, labels=[{"name": "PER"}], texts=["Ada wrote."])

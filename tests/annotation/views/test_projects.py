@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from annotation.models import Project
+from projects.models import Project
 from tests.annotation.views.support import HTMX, client_for
 from tests.factories import project_make, user_make
 

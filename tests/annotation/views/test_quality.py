@@ -5,7 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotation.models import Prediction, SuggestionOutcome, TaskType
+from annotation.models import Prediction, SuggestionOutcome
+from projects.models import TaskType
 from annotation.services.gold import item_gold_set
 from governance.models import AuditEvent
 from governance.roles import ProjectRole

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotation.models import TaskType
+from projects.models import TaskType
 from governance.models import ExportRecord
 from tests.annotation.views.support import HTMX, client_for
 from tests.factories import project_make

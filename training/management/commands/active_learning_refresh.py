@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Project
+from projects.models import Project
 from governance.keyring import DataShredded
 from training.services.active_learning import active_learning_refresh_now
 

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 
-from annotation.models import Project
+from projects.models import Project
 from governance.access import access_project
 from governance.roles import Perm
 from training.models import JobStatus

@@ -1,0 +1,1 @@
+"""The bottom app: the Project row and the permission codenames granted on it, known to every other app."""
