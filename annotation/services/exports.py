@@ -5,17 +5,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotation.models import AnnotationStatus, Item
-from projects.models import Project, TaskType
+from annotation.models import AnnotationStatus, Item, Project, TaskType
 from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
 from common.id_ranges import id_ranges_add
+from common.signed_links import link_open, link_sign
 from governance.audit import audit_record
 from governance.audited_streams import audited_item_stream
 from governance.keyring import project_cipher, project_readable_check
@@ -191,18 +190,12 @@ def export_build(*, export_id: int) -> ExportRecord:
 
 def export_download_signature(*, user, export: ExportRecord) -> str:
     """A link token naming who may use it and for which export; valid for EXPORT_LINK_SECONDS."""
-    return signing.TimestampSigner(salt=_LINK_SALT).sign_object({"u": user.pk, "e": export.pk})
+    return link_sign(salt=_LINK_SALT, user=user, e=export.pk)
 
 
 def export_download_check(*, user, export: ExportRecord, signature: str) -> None:
-    try:
-        link = signing.TimestampSigner(salt=_LINK_SALT).unsign_object(signature, max_age=EXPORT_LINK_SECONDS)
-    except signing.SignatureExpired:
-        raise PermissionDenied(gettext("This download link has expired; ask for a new one.")) from None
-    except signing.BadSignature:
-        raise PermissionDenied(gettext("This download link is not valid.")) from None
-    if link != {"u": user.pk, "e": export.pk}:
-        raise PermissionDenied(gettext("This download link was made for another user or file."))
+    """PermissionDenied (a LinkRefused saying why) unless the link is recent and made for this user and export."""
+    link_open(signature, salt=_LINK_SALT, max_age=EXPORT_LINK_SECONDS, user=user, e=export.pk)
 
 
 def export_download(*, actor, export: ExportRecord) -> Iterator[bytes]:

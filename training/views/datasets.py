@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,9 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from projects.models import TaskType
+from annotation.models import TaskType
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
+from common.signed_links import LinkExpired, LinkNotYours, link_open, link_sign
 from common.streaming import attachment_response
 from governance.access import access_project
 from governance.roles import Perm
@@ -269,13 +269,9 @@ def dataset_diff_view(request, project_id: int, version_id: int):
     return render(request, "training/partials/_dataset_diff.html", context)
 
 
-def _download_signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=DOWNLOAD_SALT)
-
-
 def dataset_download_signature(*, user, version, fmt: str, split: str = "") -> str:
     """A link token naming who may use it, for which version and file; valid for DOWNLOAD_LINK_SECONDS."""
-    return _download_signer().sign_object({"u": user.pk, "v": version.pk, "f": fmt, "s": split})
+    return link_sign(salt=DOWNLOAD_SALT, user=user, v=version.pk, f=fmt, s=split)
 
 
 @require_POST
@@ -305,19 +301,23 @@ def dataset_download_view(request, project_id: int, version_id: int, signature: 
     project = access_project(user=request.user, project_id=project_id, perm=Perm.CURATE_DATASETS)
     version = dataset_version_get(project=project, version_id=version_id)
     try:
-        link = _download_signer().unsign_object(signature, max_age=DOWNLOAD_LINK_SECONDS)
-    except signing.SignatureExpired:
+        link = link_open(
+            signature,
+            salt=DOWNLOAD_SALT,
+            max_age=DOWNLOAD_LINK_SECONDS,
+            user=request.user,
+            v=version.pk,
+        )
+    except LinkExpired:
         # The user may still download (checked above); they only need a fresh link.
         messages.error(
             request, _("That download link had expired; press the download button again.")
         )
         return redirect("datasets:detail", project_id=project.pk, version_id=version.pk)
-    except signing.BadSignature:
-        raise PermissionDenied(_("This download link is not valid.")) from None
-    if link.get("u") != request.user.pk or link.get("v") != version.pk:
+    except LinkNotYours:
         raise PermissionDenied(
             _("This download link was made for someone else or another version.")
-        )
+        ) from None
     fmt, split = link.get("f", ""), link.get("s", "")
     try:
         chunks = dataset_version_export(actor=request.user, version=version, fmt=fmt, split=split)
