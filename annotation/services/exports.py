@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotation.models import AnnotationStatus, Item, Project, TaskType
+from annotation.models import AnnotationStatus, Item
+from projects.models import Project, TaskType
 from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
 from common.id_ranges import id_ranges_add

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.models import TaskType
+from projects.models import TaskType
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from common.signed_links import LinkExpired, LinkNotYours, link_open, link_sign
