@@ -1,52 +1,30 @@
-"""What one active-learning refresh computes: the labelled set, the pool's order and the control slice."""
+"""What one active-learning refresh loads and writes: the labelled set, the pool, the ranks and the sealed stop set."""
 
 import hmac
 import time
 from collections import Counter
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import lru_cache, partial
 
 import numpy as np
 from django.db import connection, transaction
 
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item, Label, Prediction
-from projects.models import Project, TaskType
 from governance.crypto import open_sealed, seal
 from governance.keyring import project_cipher
-from training.ml.active.coldstart import keyword_order, keyword_proba, zero_shot_proba
-from training.ml.active.control import control_mask, interleave
-from training.ml.active.head import HeadModel, accuracy, head_fit
-from training.ml.active.strategies import SPAN_AGGREGATE_DEFAULT, select_order, uncertainty
+from projects.models import Project, TaskType
+from training.ml.active.ranking import LabelText, ModelScores, PoolRanking, RankingInputs, pool_rank
 from training.models import ModelVersion
-from training.models.active import ActiveLearning, Strategy
+from training.models.active import ActiveLearning
 from training.services.embeddings import embeddings_matrix, encoder_key, encoder_path
-
-# A fixed sample of the unlabelled pool on which successive heads' predictions are compared.
-STOP_SET_SIZE = 1000
-# Diversity picks its first batch this large: about what a few annotators label between refreshes.
-DIVERSITY_BATCH = 50
-# Span documents are scored by the largest token entropy a fine-tuned model stored with its
-# prediction: on CoNLL-2003 the mean did no better than random, the max did (bench/README.md).
-SPAN_SCORE_KEY = f"token_entropy_{SPAN_AGGREGATE_DEFAULT}"
+from training.services.seed_keywords import keywords_of
 
 
 @dataclass
-class Ranking:
-    """A refresh's result, before it is written: the pool in queue order and what was measured."""
+class Ranking(PoolRanking):
+    """The pool's ranking and the model version whose stored scores ordered it, if one did."""
 
-    pool_ids: np.ndarray
-    order: np.ndarray
-    control: np.ndarray
-    scored_by: str
-    labels: int = 0
-    control_labels: int = 0
-    accuracy: float | None = None
     model_version: ModelVersion | None = None
-    stop_set: list[int] = field(default_factory=list)
-    stop_predictions: np.ndarray | None = None
-    texts_read: int = 0
-    missing_embeddings: int = 0
-    phases: dict[str, float] = field(default_factory=dict)
 
 
 def control_salt(project_id: int) -> bytes:
@@ -80,11 +58,6 @@ def pool_ids(project: Project) -> np.ndarray:
     return np.fromiter(ids.values_list("id", flat=True), dtype=np.int64)
 
 
-def _rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Positions in the sorted ``ids`` of each of ``wanted`` (all of which must be there)."""
-    return np.searchsorted(ids, wanted)
-
-
 @lru_cache(maxsize=16)
 def _label_vectors(prompts: tuple[str, ...]) -> np.ndarray:
     from django.conf import settings
@@ -95,167 +68,51 @@ def _label_vectors(prompts: tuple[str, ...]) -> np.ndarray:
     return encoder.encode(list(prompts))
 
 
-def _keywords(labels: list[Label]) -> dict[str, list[str]]:
-    return {
-        label.name: [word.strip() for word in label.keywords.split(",") if word.strip()]
-        for label in labels
-        if label.keywords.strip()
-    }
+def _pool_texts(project: Project, wanted: list[int]) -> dict[int, str]:
+    """The texts of these open items, read only when seed keywords order the pool."""
+    chosen = set(wanted)
+    pool_items = Item.objects.filter(project=project, is_done=False, is_gold=False).only(*Item.TEXT_FIELDS)
+    return {item.pk: item.text for item in pool_items.iterator(chunk_size=2000) if item.pk in chosen}
 
 
-def _active_model_scores(project: Project, ids: np.ndarray, label_names: list[str]):
-    """(model version, per-pool-item scores or proba) from the active model's stored label_scores."""
+def _active_model_scores(project: Project) -> tuple[ModelVersion | None, ModelScores | None]:
+    """The active model version and the label scores it stored for open items."""
     model = ModelVersion.objects.filter(project=project, is_active=True).first()
-    if model is None or len(ids) == 0:
+    if model is None:
         return None, None
     rows = dict(
         Prediction.objects.filter(project=project, model_version=model.name, label_scores__isnull=False)
         .filter(item__is_done=False, item__is_gold=False)
         .values_list("item_id", "label_scores")
     )
-    if not rows:
-        return None, None
-    if project.task_type == TaskType.SPANS:
-        scores = np.array([float((rows.get(int(i)) or {}).get(SPAN_SCORE_KEY, np.nan)) for i in ids])
-        known = ~np.isnan(scores)
-        scores[~known] = scores[known].mean() if known.any() else 0.0
-        return model, scores
-    proba = np.full((len(ids), len(label_names)), np.nan)
-    for row, item_id in enumerate(ids.tolist()):
-        found = rows.get(item_id)
-        if found:
-            proba[row] = [float(found.get(name, 0.0)) for name in label_names]
-    missing = np.isnan(proba).any(axis=1)
-    # Items the model has not scored yet (imported since) count as the least certain.
-    proba[missing] = 1.0 / max(len(label_names), 1)
-    return model, proba
+    return model, ModelScores(name=model.name, scores=rows)
 
 
 def ranking_compute(*, state: ActiveLearning, rng: np.random.Generator) -> Ranking:
-    """Fit the head, score the pool, order it and measure accuracy on the control slice."""
+    """Load what the refresh needs and rank the pool (training.ml.active.ranking decides how)."""
     project = state.project
-    phases: dict[str, float] = {}
     started = time.perf_counter()
-    key = encoder_key()
-    ids, X = embeddings_matrix(project=project, encoder=key)
-    pool = pool_ids(project)
-    labelled = labelled_values(project)
-    labels = list(Label.objects.filter(project=project).order_by("order", "id"))
-    label_names = [label.name for label in labels]
-    phases["load"] = time.perf_counter() - started
-
-    embedded_pool = pool[np.isin(pool, ids)]
-    missing = int(len(pool) - len(embedded_pool))
-    if len(ids) == 0:
-        # Nothing embedded yet (the import's worker is still at it): nothing to rank by.
-        return Ranking(pool_ids=embedded_pool, order=np.zeros(0, dtype=np.int64), control=np.zeros(0, dtype=bool),
-                       scored_by="", labels=len(labelled), missing_embeddings=missing, phases=phases)
-    pool_rows = _rows_of(ids, embedded_pool)
-    salt = control_salt(project.pk)
-    control = control_mask(embedded_pool, fraction=state.control_fraction, salt=salt)
-
-    embedded = set(ids.tolist())
-    labelled_ids = np.array(sorted(i for i in labelled if i in embedded), dtype=np.int64)
-    labelled_control = control_mask(labelled_ids, fraction=state.control_fraction, salt=salt)
-    train_ids, test_ids = labelled_ids[~labelled_control], labelled_ids[labelled_control]
-    ranking = Ranking(pool_ids=embedded_pool, order=np.zeros(0, dtype=np.int64), control=control, scored_by="")
-    ranking.labels = len(labelled)
-    ranking.control_labels = int(len(test_ids))
-    ranking.missing_embeddings = missing
-
-    started = time.perf_counter()
-    head: HeadModel | None = None
-    multi_label = project.task_type == TaskType.MULTI_LABEL
-    if project.task_type != TaskType.SPANS and len(label_names) >= 2:
-        known = set(label_names)
-        y_train = [tuple(name for name in labelled[i] if name in known) for i in train_ids.tolist()]
-        head = head_fit(X[_rows_of(ids, train_ids)], y_train, labels=label_names, multi_label=multi_label)
-        if head is not None and len(test_ids):
-            y_test = [tuple(name for name in labelled[i] if name in known) for i in test_ids.tolist()]
-            ranking.accuracy = accuracy(head, X[_rows_of(ids, test_ids)], y_test)
-    phases["fit"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    X_pool = X[pool_rows] if len(pool_rows) else np.zeros((0, X.shape[1] if X.ndim == 2 else 0))
-    strategy = state.strategy
-    ranked_rows = np.flatnonzero(~control)
-    scores, cold_order = None, None
-    model, from_model = _active_model_scores(project, embedded_pool, label_names)
-    if strategy == Strategy.RANDOM:
-        ranking.scored_by = "random"
-    elif model is not None:
-        ranking.scored_by, ranking.model_version = model.name, model
-        if project.task_type == TaskType.SPANS:
-            scores = from_model
-        else:
-            scores = uncertainty(from_model, strategy=_uncertainty_kind(strategy), multi_label=multi_label)
-    elif project.task_type == TaskType.SPANS:
-        # No model reads spans yet: spread the first picks over the embedding space instead.
-        ranking.scored_by = "diversity"
-        scores = np.zeros(len(embedded_pool))
-        strategy = Strategy.DIVERSITY
-    elif head is not None:
-        ranking.scored_by = "head"
-        scores = uncertainty(head.predict_proba(X_pool), strategy=_uncertainty_kind(strategy), multi_label=multi_label)
-    else:
-        keywords = _keywords(labels)
-        proba = None
-        if keywords:
-            wanted = embedded_pool[ranked_rows].tolist()
-            pool_items = Item.objects.filter(project=project, is_done=False, is_gold=False).only(*Item.TEXT_FIELDS)
-            chosen = set(wanted)
-            by_id = {item.pk: item.text for item in pool_items.iterator(chunk_size=2000) if item.pk in chosen}
-            ranking.texts_read = len(by_id)
-            proba = keyword_proba([by_id[i] for i in wanted], keywords, label_names)
-        if proba is not None:
-            ranking.scored_by = "keywords"
-            cold_order = ranked_rows[keyword_order(proba, rng=rng)]
-        elif label_names:
-            ranking.scored_by = "zero_shot"
-            prompts = tuple(f"{label.name}: {label.description}" if label.description.strip() else label.name
-                            for label in labels)
-            proba = zero_shot_proba(X_pool, _label_vectors(prompts), multi_label=multi_label)
-            scores = uncertainty(proba, strategy=_uncertainty_kind(strategy), multi_label=multi_label)
-        else:
-            ranking.scored_by = "random"
-
-    if cold_order is not None:
-        ranked = cold_order
-    else:
-        sub_scores = None if scores is None else scores[ranked_rows]
-        picked = select_order(
-            strategy=strategy if ranking.scored_by != "random" else "random",
-            scores=sub_scores if sub_scores is not None else np.zeros(len(ranked_rows)),
-            embeddings=X_pool[ranked_rows] if len(ranked_rows) else None,
-            rng=rng,
-            batch_size=DIVERSITY_BATCH,
-        )
-        ranked = ranked_rows[picked]
-    ranking.order = interleave(ranked, np.flatnonzero(control), fraction=state.control_fraction, rng=rng)
-    phases["score"] = time.perf_counter() - started
-
-    if head is not None:
-        ranking.stop_set = _stop_set(state, embedded_pool, embedded, rng)
-        stop_rows = _rows_of(ids, np.array(ranking.stop_set, dtype=np.int64))
-        proba = head.predict_proba(X[stop_rows])
-        predicted = (proba >= 0.5) if multi_label else proba.argmax(axis=1)
-        ranking.stop_predictions = predicted.astype(np.int8)
-    ranking.phases = phases
-    return ranking
-
-
-def _uncertainty_kind(strategy: str) -> str:
-    # Diversity ranks by entropy outside its first, spread-out batch.
-    return "entropy" if strategy == Strategy.DIVERSITY else strategy
-
-
-def _stop_set(state: ActiveLearning, pool: np.ndarray, embedded: set, rng: np.random.Generator) -> list[int]:
-    """The stop set chosen at the first refresh with a head; items erased since drop out of it."""
-    current = [item_id for item_id in stop_set_items(state) if item_id in embedded]
-    if current:
-        return current
-    size = min(STOP_SET_SIZE, len(pool))
-    return sorted(int(i) for i in rng.choice(pool, size=size, replace=False)) if size else []
+    ids, X = embeddings_matrix(project=project, encoder=encoder_key())
+    labels = Label.objects.filter(project=project).order_by("order", "id")
+    model, model_scores = _active_model_scores(project) if len(ids) else (None, None)
+    inputs = RankingInputs(
+        ids=ids,
+        embeddings=X,
+        pool=pool_ids(project),
+        labelled=labelled_values(project),
+        labels=[LabelText(label.name, label.description, tuple(keywords_of(label))) for label in labels],
+        strategy=state.strategy,
+        control_fraction=state.control_fraction,
+        salt=control_salt(project.pk),
+        spans=project.task_type == TaskType.SPANS,
+        multi_label=project.task_type == TaskType.MULTI_LABEL,
+        model=model_scores,
+        stop_set=stop_set_items(state),
+    )
+    load_seconds = time.perf_counter() - started
+    ranked = pool_rank(inputs, texts_of=partial(_pool_texts, project), encode=_label_vectors, rng=rng)
+    ranked.phases = {"load": load_seconds, **ranked.phases}
+    return Ranking(**vars(ranked), model_version=model if ranked.by_model else None)
 
 
 def stop_set_items(state: ActiveLearning) -> list[int]:
