@@ -1,10 +1,9 @@
 """Crypto-shred a project: destroy its data key so none of its encrypted data can be read again."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.models import Project
+from governance.commands import command_admin, command_project_get
 from governance.services.keys import project_data_shred
 
 
@@ -20,18 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
 
     def handle(self, *args, project: int, user: str, yes: bool, **options):
-        actor = (
-            get_user_model()
-            .objects.filter(username=user, is_active=True, is_superuser=True)
-            .first()
-        )
-        if actor is None:
-            raise CommandError(
-                f"No active administrator named {user!r}; only administrators may shred data."
-            )
-        target = Project.objects.filter(pk=project).first()
-        if target is None:
-            raise CommandError(f"Project {project} does not exist.")
+        actor = command_admin(user, why="only administrators may shred data")
+        target = command_project_get(project)
         if not yes:
             answer = input(
                 f"Destroy all data of project {target.pk} '{target.name}' for good? Type its id to confirm: "

@@ -1,10 +1,9 @@
 """Erase a data subject's items now, from the command line, with the same service and record as the pages."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.models import Project
+from governance.commands import command_admin, command_project_get
 from governance.services.erasure import erasure_request_create, erasure_run
 
 
@@ -21,14 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="Reference of the request, e.g. a ticket number.")
 
     def handle(self, *args, identifier: str, user: str, project: int | None, reason: str, **options):
-        actor = get_user_model().objects.filter(username=user, is_active=True, is_superuser=True).first()
-        if actor is None:
-            raise CommandError(f"No active administrator named {user!r}; only administrators may erase data.")
-        target = None
-        if project is not None:
-            target = Project.objects.filter(pk=project).first()
-            if target is None:
-                raise CommandError(f"Project {project} does not exist.")
+        actor = command_admin(user, why="only administrators may erase data")
+        target = command_project_get(project) if project is not None else None
         try:
             request = erasure_request_create(actor=actor, identifier=identifier, project=target, reason=reason)
         except ValidationError as error:

@@ -1,8 +1,8 @@
 """Re-wrap every project's data key under the newest master key (the first in MASTER_KEYS)."""
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from governance.commands import command_admin
 from governance.services.keys import project_keys_rotate
 
 
@@ -19,15 +19,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, user: str | None, **options):
-        actor = "keys_rotate command"
-        if user:
-            actor = (
-                get_user_model()
-                .objects.filter(username=user, is_active=True, is_superuser=True)
-                .first()
-            )
-            if actor is None:
-                raise CommandError(f"No active administrator named {user!r}.")
+        actor = command_admin(user) if user else "keys_rotate command"
         result = project_keys_rotate(actor=actor)
         self.stdout.write(
             self.style.SUCCESS(

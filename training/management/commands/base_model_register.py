@@ -1,9 +1,9 @@
 """Register a local Hugging Face model folder as a base model that training jobs may start from."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.commands import command_user
 from training.services.registry import base_model_register
 
 
@@ -19,11 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Username recorded as registering it (audit trail).")
 
     def handle(self, *args, name: str, path: str, user: str | None, **options):
-        actor = None
-        if user:
-            actor = get_user_model().objects.filter(username=user, is_active=True).first()
-            if actor is None:
-                raise CommandError(f"No active user named {user!r}.")
+        actor = command_user(user) if user else None
         try:
             base = base_model_register(actor=actor or "manage.py base_model_register", name=name, path=path)
         except ValidationError as error:

@@ -3,46 +3,14 @@
 import json
 from contextlib import contextmanager
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.http import Http404
 
-from projects.models import Project
-from governance.access import access_project
+from governance.commands import command_actor, command_project
 from governance.keyring import DataShredded
 from governance.roles import Perm
 from training.models import ConflictPolicy, DatasetStatus, DatasetVersion, Split
 from training.services.datasets import dataset_version_build, dataset_version_create
-
-
-def command_actor(project_id: int, username: str | None):
-    """The user a command acts as: --user, or else the project's creator."""
-    if username:
-        actor = get_user_model().objects.filter(username=username, is_active=True).first()
-        if actor is None:
-            raise CommandError(f"No active user named {username!r}.")
-        return actor
-    project = Project.objects.filter(pk=project_id).select_related("created_by").first()
-    if project is None:
-        raise CommandError(f"Project {project_id} does not exist.")
-    if project.created_by is None or not project.created_by.is_active:
-        raise CommandError(f"Project {project_id} has no active creator; name a user with --user.")
-    return project.created_by
-
-
-def command_project(actor, project_id: int) -> Project:
-    """The project, if ``actor`` may curate its datasets; otherwise a CommandError saying why."""
-    try:
-        return access_project(user=actor, project_id=project_id, perm=Perm.CURATE_DATASETS)
-    except Http404:
-        raise CommandError(
-            f"Project {project_id} does not exist or {actor.get_username()} is not a member."
-        ) from None
-    except PermissionDenied:
-        raise CommandError(
-            f"{actor.get_username()} may not curate datasets in project {project_id}; a manager or ML engineer can."
-        ) from None
 
 
 @contextmanager
@@ -107,7 +75,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, project: int, user: str | None, **options):
         actor = command_actor(project, user)
-        target = command_project(actor, project)
+        target = command_project(actor, project, perm=Perm.CURATE_DATASETS, doing="curate datasets")
         filters = {
             "reviewed_only": options["reviewed_only"],
             "adjudicated_only": options["adjudicated_only"],

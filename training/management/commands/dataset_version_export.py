@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 
+from governance.commands import command_actor, command_project
 from governance.keyring import DataShredded
-from training.management.commands.dataset_version_create import command_actor, command_project
+from governance.roles import Perm
 from training.models import Split
 from training.selectors.datasets import dataset_version_by_number
 from training.services.dataset_exports import DATASET_EXPORT_FORMATS, dataset_version_export
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         **options,
     ):
         actor = command_actor(project, user)
-        target = command_project(actor, project)
+        target = command_project(actor, project, perm=Perm.CURATE_DATASETS, doing="curate datasets")
         try:
             version = dataset_version_by_number(project=target, number=number)
         except Http404 as error:

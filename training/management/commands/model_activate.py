@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 
-from training.management.commands.train import command_actor, command_project
+from governance.commands import command_actor, command_project
+from governance.roles import Perm
 from training.selectors.training import model_version_by_number
 from training.services.registry import model_version_activate
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, project: int, version: int, user: str | None, **options):
         actor = command_actor(project, user)
-        target = command_project(actor, project)
+        target = command_project(actor, project, perm=Perm.TRAIN_MODELS, doing="train models")
         try:
             model = model_version_by_number(project=target, number=version)
             job = model_version_activate(actor=actor, model_version=model)

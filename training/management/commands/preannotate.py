@@ -2,14 +2,12 @@
 
 import time
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.http import Http404
 
-from projects.models import Project
-from governance.access import access_project
+from governance.commands import command_actor, command_project
 from governance.roles import Perm
+from projects.models import Project
 from training.models import JobStatus
 from training.selectors.preannotation import preannotation_job_get
 from training.services.preannotation import preannotation_request
@@ -31,16 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=600.0, help="Seconds to wait with --wait (default 600).")
 
     def handle(self, *args, project: int, user: str | None, wait: bool, timeout: float, **options):
-        actor = self._actor(project, user)
-        try:
-            target = access_project(user=actor, project_id=project, perm=Perm.RUN_PREANNOTATION)
-        except Http404:
-            raise CommandError(f"Project {project} does not exist or {actor.get_username()} is not a member.") from None
-        except PermissionDenied:
-            raise CommandError(
-                f"{actor.get_username()} may not run pre-annotation in project {project}; "
-                "a manager or ML engineer can."
-            ) from None
+        actor = command_actor(project, user)
+        target = command_project(
+            actor, project, perm=Perm.RUN_PREANNOTATION, doing="run pre-annotation"
+        )
         try:
             job = preannotation_request(actor=actor, project=target)
         except ValidationError as error:
@@ -48,19 +40,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Pre-annotation job {job.pk} for project {target.pk} is {job.status}.")
         if wait:
             self._follow(target, job.pk, timeout)
-
-    def _actor(self, project_id: int, username: str | None):
-        if username:
-            actor = get_user_model().objects.filter(username=username, is_active=True).first()
-            if actor is None:
-                raise CommandError(f"No active user named {username!r}.")
-            return actor
-        project = Project.objects.filter(pk=project_id).select_related("created_by").first()
-        if project is None:
-            raise CommandError(f"Project {project_id} does not exist.")
-        if project.created_by is None or not project.created_by.is_active:
-            raise CommandError(f"Project {project_id} has no active creator; name a user with --user.")
-        return project.created_by
 
     def _follow(self, project: Project, job_id: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout

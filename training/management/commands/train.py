@@ -2,14 +2,12 @@
 
 import time
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.http import Http404
 
-from projects.models import Project
-from governance.access import access_project
+from governance.commands import command_actor, command_project
 from governance.roles import Perm
+from projects.models import Project
 from training.models import TrainingStatus
 from training.selectors.training import (
     base_model_by_name,
@@ -19,33 +17,6 @@ from training.selectors.training import (
 from training.services.training import HYPERPARAMETERS, training_job_refresh, training_request
 
 POLL_SECONDS = 1.0
-
-
-def command_actor(project_id: int, username: str | None):
-    """The user a command acts as: --user, or else the project's creator."""
-    if username:
-        actor = get_user_model().objects.filter(username=username, is_active=True).first()
-        if actor is None:
-            raise CommandError(f"No active user named {username!r}.")
-        return actor
-    project = Project.objects.filter(pk=project_id).select_related("created_by").first()
-    if project is None:
-        raise CommandError(f"Project {project_id} does not exist.")
-    if project.created_by is None or not project.created_by.is_active:
-        raise CommandError(f"Project {project_id} has no active creator; name a user with --user.")
-    return project.created_by
-
-
-def command_project(actor, project_id: int) -> Project:
-    """The project, if ``actor`` may train models in it; otherwise a CommandError saying why."""
-    try:
-        return access_project(user=actor, project_id=project_id, perm=Perm.TRAIN_MODELS)
-    except Http404:
-        raise CommandError(f"Project {project_id} does not exist or {actor.get_username()} is not a member.") from None
-    except PermissionDenied:
-        raise CommandError(
-            f"{actor.get_username()} may not train models in project {project_id}; a manager or ML engineer can."
-        ) from None
 
 
 def progress_line(job) -> str:
@@ -83,7 +54,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, project: int, user: str | None, wait: bool, timeout: float, **options):
         actor = command_actor(project, user)
-        target = command_project(actor, project)
+        target = command_project(actor, project, perm=Perm.TRAIN_MODELS, doing="train models")
         hyperparameters = {name: options[name] for name in HYPERPARAMETERS if options.get(name) is not None}
         try:
             job = training_request(
