@@ -23,3 +23,22 @@ def import_jobs_stale_task() -> None:
     from annotation.services.import_jobs import import_jobs_stale_fail
 
     import_jobs_stale_fail()
+
+
+# Named as before the task moved from governance: beat schedules and queued tasks of an older release.
+@shared_task(name="governance.celery_tasks.retention_run_task", ignore_result=True)
+def retention_run_task(batch_size: int = 500) -> None:
+    """One batch per project; queues itself again while a project still had a full batch."""
+    from annotation.services.exports import exports_expire
+    from annotation.services.retention import retention_batch_run
+
+    exports_expire()
+    if retention_batch_run(batch_size=batch_size).more:
+        retention_run_task.delay(batch_size)
+
+
+@shared_task(name="governance.celery_tasks.erasure_run_task", ignore_result=True)
+def erasure_run_task(request_id: int) -> None:
+    from annotation.services.erasure import erasure_run
+
+    erasure_run(request_id=request_id)

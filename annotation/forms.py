@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from annotation.models import DataSource, ImportOnError, PiiFindingStatus
-from projects.models import PiiPolicy, ReviewPolicy, TaskType
+from projects.models import PiiPolicy, Project, ReviewPolicy, TaskType
 from annotation.pipeline.readers import FORMATS
+from annotation.services.retention import MAX_DAYS
 
 # Colours for labels typed without one, in order; readable on white and distinct from each other.
 _PALETTE = (
@@ -271,3 +272,28 @@ class ProjectSettingsForm(forms.Form):
 
 class ItemSkipForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500)
+
+
+class RetentionForm(forms.Form):
+    days = forms.IntegerField(
+        label=gettext_lazy("Keep items for (days)"),
+        required=False,
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text=gettext_lazy("Leave empty to keep items until they are deleted by hand."),
+    )
+
+
+class ErasureRequestForm(forms.Form):
+    identifier = forms.CharField(
+        label=gettext_lazy("Subject identifier"),
+        max_length=500,
+        help_text=gettext_lazy("An email, customer id or name; it is not stored in clear."),
+    )
+    project = forms.ModelChoiceField(
+        label=gettext_lazy("Project"),
+        queryset=Project.objects.order_by("name"),
+        required=False,
+        empty_label=gettext_lazy("Every project"),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reference"), max_length=500, required=False)

@@ -9,6 +9,9 @@ class Hook(Enum):
     LABELS_ADDED = "labels_added"
     # Called with project=, when an import committed new items (embeddings are computed for them).
     ITEMS_IMPORTED = "items_imported"
+    # Called with item_ids= and why=, inside the transaction of an erasure or retention batch, before
+    # the items go; returns the ids of what it destroyed (training: dataset versions holding them).
+    ITEMS_PURGING = "items_purging"
 
 
 _registered: dict[Hook, list[Callable]] = {hook: [] for hook in Hook}
@@ -20,6 +23,6 @@ def hook_register(hook: Hook, function: Callable) -> None:
         _registered[hook].append(function)
 
 
-def hook_run(hook: Hook, **arguments) -> None:
-    for function in _registered[hook]:
-        function(**arguments)
+def hook_run(hook: Hook, **arguments) -> list:
+    """Call every function registered on ``hook``; their results, in registration order."""
+    return [function(**arguments) for function in _registered[hook]]

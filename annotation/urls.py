@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from annotation.views import data, exports, gold, labelling, members, projects, quality, reviews
+from annotation.views import data, exports, gold, labelling, members, projects, quality, retention, reviews
 
 app_name = "annotation"
 
@@ -85,5 +85,12 @@ urlpatterns = [
         "projects/<int:project_id>/review/items/<int:item_id>/",
         reviews.review_item_view,
         name="review-item",
+    ),
+    # Under /governance/, as before these pages moved here from the governance app.
+    path("governance/erasure/", retention.erasure_request_list_view, name="erasure-requests"),
+    path(
+        "governance/projects/<int:project_id>/retention/",
+        retention.project_retention_view,
+        name="project-retention",
     ),
 ]

@@ -131,6 +131,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The folder the apps keep their files in (artifacts, exports, uploads); apps read it here, never from env.
+DATA_DIR = env.DATA_DIR
 STATIC_ROOT = env.DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance.views import audit, retention, roles
+from governance.views import audit, roles
 
 app_name = "governance"
 
@@ -17,10 +17,4 @@ urlpatterns = [
     ),
     path("roles/", roles.role_overview_view, name="roles"),
     path("roles/global/", roles.global_role_set_view, name="global-role-set"),
-    path("erasure/", retention.erasure_request_list_view, name="erasure-requests"),
-    path(
-        "projects/<int:project_id>/retention/",
-        retention.project_retention_view,
-        name="project-retention",
-    ),
 ]

@@ -9,7 +9,9 @@ class TrainingConfig(AppConfig):
         # annotation sits below training and must not import it: it calls these through its hooks.
         from annotation.hooks import Hook, hook_register
         from training.services.active_learning import active_learning_labels_added
+        from training.services.dataset_erasure import dataset_versions_purge
         from training.services.embeddings import embeddings_compute_request
 
         hook_register(Hook.LABELS_ADDED, active_learning_labels_added)
         hook_register(Hook.ITEMS_IMPORTED, embeddings_compute_request)
+        hook_register(Hook.ITEMS_PURGING, dataset_versions_purge)

@@ -17,7 +17,7 @@ from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
 from governance.models import AuditEvent, ExportRecord, ExportStatus
 from governance.roles import ProjectRole
-from governance.services.erasure import erasure_request_create, erasure_run
+from annotation.services.erasure import erasure_request_create, erasure_run
 from tests.factories import answer_submit, project_make
 
 pytestmark = pytest.mark.django_db

@@ -217,7 +217,7 @@ TOUR = [
     Stop("export-job", "annotation:export-job", "manager", _with(export_id="export")),
     Stop("gold", "annotation:gold", "manager", _in("project")),
     Stop("quality", "annotation:quality", "manager", _in("project")),
-    Stop("retention", "governance:project-retention", "manager", _in("project")),
+    Stop("retention", "annotation:project-retention", "manager", _in("project")),
     Stop("active-learning", "active:page", "manager", _in("project")),
     Stop("review", "annotation:review", "reviewer", _in("project"), ready="#review-form"),
     Stop("label-issues", "active:label-issues", "reviewer", _in("project")),
@@ -233,7 +233,7 @@ TOUR = [
     Stop("similar-items", "active:similar", "ml_engineer", _with(item_id="first_item")),
     Stop("audit-events", "governance:audit-events", "auditor"),
     Stop("roles", "governance:roles", "admin"),
-    Stop("erasure", "governance:erasure-requests", "admin"),
+    Stop("erasure", "annotation:erasure-requests", "admin"),
 ]
 
 

@@ -256,8 +256,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     "governance:roles": {"GET": only(*AUDITORS)},
     "governance:global-role-set": {"POST": only("admin")},
     # Retention (project managers) and erasure (auditors read, only admins erase).
-    "governance:project-retention": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
-    "governance:erasure-requests": {"GET": only(*AUDITORS), "POST": only("admin")},
+    "annotation:project-retention": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
+    "annotation:erasure-requests": {"GET": only(*AUDITORS), "POST": only("admin")},
     # Accounts
     # Django's LoginView (a FormView) treats PUT as POST.
     "login": {"GET": Public(), "POST": Public(), "PUT": Public()},

@@ -39,7 +39,7 @@ def test_role_grants_are_stored_in_the_direct_table_and_guardian_reads_them_ther
         == project_perms(user=annotator, project=project)
     )
     assert list(
-        get_objects_for_user(annotator, f"annotation.{Perm.ANNOTATE}", accept_global_perms=False)
+        get_objects_for_user(annotator, f"projects.{Perm.ANNOTATE}", accept_global_perms=False)
     ) == [project]
 
 

@@ -4,6 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -11,7 +12,6 @@ from django.db import transaction
 from projects.models import Project, TaskType
 from annotation.services.imports import items_import
 from annotation.services.projects import project_create
-from config import env
 
 DEMO_PROJECT_NAME = "Customer feedback (demo)"
 DEMO_TEXTS = Path(__file__).resolve().parents[2] / "fixtures" / "demo_texts.jsonl"
@@ -59,7 +59,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password-file",
             type=Path,
-            default=env.DATA_DIR / "admin-password.txt",
+            default=Path(settings.DATA_DIR) / "admin-password.txt",
             help="Where the generated admin password is kept (mode 0600).",
         )
 

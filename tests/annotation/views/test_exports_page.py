@@ -72,14 +72,14 @@ def test_an_unknown_format_is_refused_on_the_form(project, manager):
 
 def test_the_project_page_links_managers_to_the_retention_page(project, manager, annotator):
     url = reverse("annotation:project-detail", args=[project.pk])
-    retention = reverse("governance:project-retention", args=[project.pk])
+    retention = reverse("annotation:project-retention", args=[project.pk])
     assert f'id="retention-link" href="{retention}"' in client_for(manager).get(url).text
     assert "retention-link" not in client_for(annotator).get(url).text
 
 
 def test_the_main_nav_links_auditors_and_admins_to_erasure_requests(project, manager, auditor, admin_user):
     url = reverse("annotation:project-list")
-    erasure = reverse("governance:erasure-requests")
+    erasure = reverse("annotation:erasure-requests")
     for allowed in (auditor, admin_user):
         assert f'href="{erasure}" id="nav-erasure"' in client_for(allowed).get(url).text
     assert "nav-erasure" not in client_for(manager).get(url).text

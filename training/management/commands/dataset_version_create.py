@@ -20,7 +20,7 @@ def _queued_tasks_run_here():
     A terminal is not a web request, so building here is allowed and the command can report the result;
     sending the task as well would let a worker build the same version at the same time.
     """
-    from config.celery import app
+    from celery import current_app as app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True

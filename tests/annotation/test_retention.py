@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Item
 from governance.models import AuditEvent, ProjectRetention
-from governance.services.retention import project_retention_set, retention_batch_run
+from annotation.services.retention import project_retention_set, retention_batch_run
 from training.models import DatasetStatus
 from training.services.datasets import dataset_version_build, dataset_version_create
 from tests.factories import answer_submit
@@ -88,7 +88,7 @@ def test_retention_task_on_a_worker_requeues_itself_until_every_expired_item_is_
 ):
     import time
 
-    from governance.celery_tasks import retention_run_task
+    from annotation.celery_tasks import retention_run_task
 
     _age(list(project.items.all()), days=3)
     project_retention_set(actor=manager, project=project, days=1)

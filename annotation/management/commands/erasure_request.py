@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.commands import command_admin, command_project_get
-from governance.services.erasure import erasure_request_create, erasure_run
+from annotation.services.erasure import erasure_request_create, erasure_run
 
 
 class Command(BaseCommand):

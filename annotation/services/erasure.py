@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from annotation.hooks import Hook, hook_run
 from annotation.models import Annotation, FinalAnnotation, Item, Prediction, Review
 from common.id_ranges import id_ranges
 from projects.models import Project
@@ -27,7 +28,6 @@ from governance.models import (
     ExportStatus,
     ProjectKey,
 )
-from training.models import DatasetStatus, DatasetVersion, DatasetVersionItem
 
 BATCH = 500
 # Metadata keys whose value names the data subject; matched exactly (after normalisation).
@@ -60,9 +60,8 @@ def _file_destroy(path: str) -> None:
 def items_purge(*, project: Project, item_ids: list[int], why: str) -> dict:
     """Delete items with everything attached, and destroy dataset version and export files that held them.
 
-    Runs in the caller's transaction. Dataset versions keep their row, manifest and content hash
-    (so lineage stays checkable) but lose their sealed file and become failed with the reason;
-    export files are deleted and their record marked erased.
+    Runs in the caller's transaction. Export files are deleted and their record marked erased;
+    training, through Hook.ITEMS_PURGING, destroys the files of dataset versions that held them.
     """
     ids = set(item_ids)
     counts = {
@@ -72,20 +71,7 @@ def items_purge(*, project: Project, item_ids: list[int], why: str) -> dict:
         "finals": FinalAnnotation.objects.filter(item_id__in=ids).count(),
         "predictions": Prediction.objects.filter(item_id__in=ids).count(),
     }
-    version_ids = set(
-        DatasetVersionItem.objects.filter(item_id__in=ids).values_list("version_id", flat=True)
-    )
-    versions = []
-    for version in DatasetVersion.objects.select_for_update().filter(pk__in=version_ids).order_by("pk"):
-        _file_destroy(version.file_path)
-        if version.status == DatasetStatus.READY:
-            version.status = DatasetStatus.FAILED
-        version.error = gettext("Erased (%(why)s): the file was destroyed because it held removed items.") % {
-            "why": why
-        }
-        version.file_path = ""
-        version.save(update_fields=["status", "error", "file_path"])
-        versions.append(version.pk)
+    versions = [pk for destroyed in hook_run(Hook.ITEMS_PURGING, item_ids=ids, why=why) for pk in destroyed]
     exports = []
     live = ExportRecord.objects.select_for_update().filter(project=project).exclude(status=ExportStatus.ERASED)
     for export in live.order_by("pk"):
@@ -133,7 +119,7 @@ def erasure_request_create(*, actor, identifier: str, project: Project | None = 
         target=request,
         details={"subject_index": request.subject_index[:16], "scope": project.pk if project else "all"},
     )
-    from governance.celery_tasks import erasure_run_task
+    from annotation.celery_tasks import erasure_run_task
 
     transaction.on_commit(lambda: erasure_run_task.delay(request.pk))
     return request

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from annotation.services.exports import exports_expire
-from governance.services.retention import BATCH, retention_run_all
+from annotation.services.retention import BATCH, retention_run_all
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from annotation.models import Annotation, Item
 from governance.models import AuditEvent, ErasureRequest, ErasureStatus
-from governance.services.erasure import erasure_request_create, erasure_run, subject_items_find
+from annotation.services.erasure import erasure_request_create, erasure_run, subject_items_find
 from training.models import DatasetStatus
 from training.services.datasets import dataset_version_build, dataset_version_create
 from tests.factories import answer_submit

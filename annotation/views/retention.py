@@ -1,47 +1,20 @@
 """Retention and erasure pages: a project's retention period (managers) and erasure requests (admins, auditors)."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from projects.models import Project
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project, can_audit, is_admin
 from governance.models import ErasureRequest, ProjectRetention
 from governance.roles import Perm
-from governance.services.erasure import erasure_request_create
-from governance.services.retention import MAX_DAYS, project_retention_set
-
-
-class RetentionForm(forms.Form):
-    days = forms.IntegerField(
-        label=gettext_lazy("Keep items for (days)"),
-        required=False,
-        min_value=1,
-        max_value=MAX_DAYS,
-        help_text=gettext_lazy("Leave empty to keep items until they are deleted by hand."),
-    )
-
-
-class ErasureRequestForm(forms.Form):
-    identifier = forms.CharField(
-        label=gettext_lazy("Subject identifier"),
-        max_length=500,
-        help_text=gettext_lazy("An email, customer id or name; it is not stored in clear."),
-    )
-    project = forms.ModelChoiceField(
-        label=gettext_lazy("Project"),
-        queryset=Project.objects.order_by("name"),
-        required=False,
-        empty_label=gettext_lazy("Every project"),
-    )
-    reason = forms.CharField(label=gettext_lazy("Reference"), max_length=500, required=False)
+from annotation.services.erasure import erasure_request_create
+from annotation.forms import ErasureRequestForm, RetentionForm
+from annotation.services.retention import project_retention_set
 
 
 @require_http_methods(["GET", "POST"])
@@ -59,12 +32,12 @@ def project_retention_view(request, project_id: int):
                 form_add_service_errors(form, error)
             else:
                 messages.success(request, _("Retention period saved."))
-                return redirect("governance:project-retention", project_id=project.pk)
+                return redirect("annotation:project-retention", project_id=project.pk)
         status = UNPROCESSABLE
     else:
         form = RetentionForm(initial={"days": current.days if current else None})
     context = {"project": project, "retention": current, "form": form}
-    return render(request, "governance/retention.html", context, status=status)
+    return render(request, "annotation/retention.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -91,7 +64,7 @@ def erasure_request_list_view(request):
                 form_add_service_errors(form, error)
             else:
                 messages.success(request, _("Erasure request %(id)s queued.") % {"id": erasure.pk})
-                return redirect("governance:erasure-requests")
+                return redirect("annotation:erasure-requests")
         status = UNPROCESSABLE
     requests = ErasureRequest.objects.select_related("requested_by", "project")[:100]
-    return render(request, "governance/erasure.html", {"requests": requests, "form": form}, status=status)
+    return render(request, "annotation/erasure.html", {"requests": requests, "form": form}, status=status)

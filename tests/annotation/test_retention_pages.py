@@ -4,14 +4,14 @@ import pytest
 from django.urls import reverse
 
 from governance.models import ErasureRequest, ErasureStatus, ProjectRetention
-from governance.services.erasure import erasure_request_create, erasure_run
+from annotation.services.erasure import erasure_request_create, erasure_run
 from tests.annotation.views.support import client_for
 
 pytestmark = pytest.mark.django_db
 
 
 def test_allows_manager_to_set_the_retention_period_on_the_page(project, manager):
-    url = reverse("governance:project-retention", args=[project.pk])
+    url = reverse("annotation:project-retention", args=[project.pk])
     response = client_for(manager).post(url, {"days": "90"})
     assert response.status_code == 302
     assert ProjectRetention.objects.get(project=project).days == 90
@@ -19,20 +19,20 @@ def test_allows_manager_to_set_the_retention_period_on_the_page(project, manager
 
 
 def test_rejects_a_negative_retention_period_with_the_field_named(project, manager):
-    url = reverse("governance:project-retention", args=[project.pk])
+    url = reverse("annotation:project-retention", args=[project.pk])
     response = client_for(manager).post(url, {"days": "-3"})
     assert response.status_code == 422
     assert not ProjectRetention.objects.exists()
 
 
 def test_denies_reviewer_the_retention_page(project, reviewer):
-    url = reverse("governance:project-retention", args=[project.pk])
+    url = reverse("annotation:project-retention", args=[project.pk])
     assert client_for(reviewer).post(url, {"days": "1"}).status_code == 403
     assert not ProjectRetention.objects.exists()
 
 
 def test_allows_admin_to_request_an_erasure_and_never_shows_the_identifier(project, admin_user):
-    url = reverse("governance:erasure-requests")
+    url = reverse("annotation:erasure-requests")
     response = client_for(admin_user).post(url, {"identifier": "c-4711@example.org", "reason": "ticket 9"})
     assert response.status_code == 302
     request = ErasureRequest.objects.get()
@@ -44,7 +44,7 @@ def test_allows_admin_to_request_an_erasure_and_never_shows_the_identifier(proje
 
 def test_allows_auditor_to_read_erasure_records_but_not_to_erase(project, admin_user, auditor):
     erasure_run(request_id=erasure_request_create(actor=admin_user, identifier="nobody@example.org").pk)
-    url = reverse("governance:erasure-requests")
+    url = reverse("annotation:erasure-requests")
     client = client_for(auditor)
     assert client.get(url).status_code == 200
     assert client.post(url, {"identifier": "someone@example.org"}).status_code == 403
@@ -52,7 +52,7 @@ def test_allows_auditor_to_read_erasure_records_but_not_to_erase(project, admin_
 
 
 def test_denies_managers_the_erasure_page(project, manager):
-    assert client_for(manager).get(reverse("governance:erasure-requests")).status_code == 403
+    assert client_for(manager).get(reverse("annotation:erasure-requests")).status_code == 403
 
 
 def test_the_erasure_page_shows_a_finished_erasure_that_removed_items(project, admin_user, auditor):
@@ -62,7 +62,7 @@ def test_the_erasure_page_shows_a_finished_erasure_that_removed_items(project, a
     erasure = erasure_run(request_id=erasure.pk)
     assert erasure.record["totals"]["items"] >= 1
     for user in (admin_user, auditor):
-        response = client_for(user).get(reverse("governance:erasure-requests"))
+        response = client_for(user).get(reverse("annotation:erasure-requests"))
         assert response.status_code == 200
         assert f"items: {erasure.record['totals']['items']}" in response.text
 
@@ -73,7 +73,7 @@ def test_the_erasure_page_lists_totals_named_like_dict_methods(project, admin_us
         status=ErasureStatus.DONE,
         record={"totals": {"items": 2, "keys": 3, "values": 4}, "projects": {"7": {"items": 2, "dataset_versions": [1], "exports": []}}},
     )
-    response = client_for(admin_user).get(reverse("governance:erasure-requests"))
+    response = client_for(admin_user).get(reverse("annotation:erasure-requests"))
     assert response.status_code == 200
     # PostgreSQL's jsonb keeps its own key order.
     assert all(pair in response.text for pair in ("items: 2", "keys: 3", "values: 4"))

@@ -14,7 +14,7 @@ from annotation.models import DataSource, Item
 from projects.models import Project
 from governance.audit import audit_record
 from governance.models import ProjectRetention
-from governance.services.erasure import items_purge
+from annotation.services.erasure import items_purge
 
 MAX_DAYS = 36500
 BATCH = 500
