@@ -6,7 +6,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from annotation.models import Item
-from annotation.quality import gold_item_list, quality_report
+from annotation.quality.gold import gold_item_list
+from annotation.quality.report import quality_report
 from annotation.services.gold import item_gold_clear, item_gold_set
 from common.api import BaseApi, ListApi
 from governance.access import access_project

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import FinalAnnotation, Item
 from projects.models import TaskType
-from annotation.quality import gold_candidates, gold_item_list, item_by_reference
+from annotation.quality.gold import gold_candidates, gold_item_list, item_by_reference
 from annotation.services.gold import item_gold_clear, item_gold_set
 from annotation.services.reads import items_read_record
 from annotation.views.quality import percent_text

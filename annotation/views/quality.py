@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from projects.models import TaskType
-from annotation.quality import quality_report
+from annotation.quality.report import quality_report
 from governance.access import access_project, has_project_perm
 from governance.roles import Perm
 from training.selectors.active import label_check_summary

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from annotation.models import FinalSource, Item
 from projects.models import TaskType
-from annotation.quality import gold_candidates, gold_item_list, item_by_reference
+from annotation.quality.gold import gold_candidates, gold_item_list, item_by_reference
 from annotation.services.annotations import annotation_submit
 from annotation.services.gold import item_gold_set
 from annotation.services.imports import items_import

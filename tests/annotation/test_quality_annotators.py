@@ -6,7 +6,7 @@ import pytest
 
 from annotation.models import AnnotationStatus, FinalSource, Prediction, Review, SuggestionOutcome
 from projects.models import TaskType
-from annotation.quality import quality_report
+from annotation.quality.report import quality_report
 from annotation.services.annotations import annotation_submit
 from annotation.services.gold import item_gold_set
 from annotation.services.queue import queue_next_item

@@ -1,0 +1,1 @@
+"""Agreement and quality figures of one project, and its gold items, read from the database without writing."""
