@@ -42,3 +42,11 @@ def erasure_run_task(request_id: int) -> None:
     from annotation.services.erasure import erasure_run
 
     erasure_run(request_id=request_id)
+
+
+# Named as before the task moved from governance, so an export queued by an older release still runs.
+@shared_task(name="governance.celery_tasks.export_build_task", ignore_result=True)
+def export_build_task(export_id: int) -> None:
+    from annotation.services.exports import export_build
+
+    export_build(export_id=export_id)

@@ -8,12 +8,3 @@ def audit_verify_task(verification_id: int) -> None:
     from governance.services.audit_trail import audit_verification_run
 
     audit_verification_run(verification_id=verification_id)
-
-
-
-
-@shared_task(ignore_result=True)
-def export_build_task(export_id: int) -> None:
-    from annotation.services.exports import export_build
-
-    export_build(export_id=export_id)

@@ -90,7 +90,7 @@ def export_request(*, actor, project: Project, fmt: str, redact: bool = False) -
     export = ExportRecord.objects.create(project=project, requested_by=actor, format=fmt, redacted=redact)
     audit_record(actor=actor, action="export.request", project=project, target=export,
                  details={"format": fmt, "redacted": redact})
-    from governance.celery_tasks import export_build_task
+    from annotation.celery_tasks import export_build_task
 
     transaction.on_commit(lambda: export_build_task.delay(export.pk))
     return export
