@@ -11,7 +11,9 @@ class TrainingConfig(AppConfig):
         from training.services.active_learning import active_learning_labels_added
         from training.services.dataset_erasure import dataset_versions_purge
         from training.services.embeddings import embeddings_compute_request
+        from training.views.panels import panels_register
 
         hook_register(Hook.LABELS_ADDED, active_learning_labels_added)
         hook_register(Hook.ITEMS_IMPORTED, embeddings_compute_request)
+        panels_register()
         hook_register(Hook.ITEMS_PURGING, dataset_versions_purge)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import LabelForm, ProjectCreateForm, ProjectSettingsForm
+from annotation.hooks import Panel, panels_render
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import label_create, label_update, project_create, project_update
 from annotation.views.exports import ExportJobForm
@@ -15,8 +16,6 @@ from common.http import UNPROCESSABLE
 from governance.access import access_project, can_create_project, project_perms
 from governance.keyring import project_shredded
 from governance.roles import Perm
-from training.selectors.preannotation import preannotation_job_latest
-from training.views.learning_curve import active_learning_panel
 
 
 def _project_list_render(request, form: ProjectCreateForm | None, status: int = 200):
@@ -55,14 +54,12 @@ def project_create_view(request):
     return _project_list_render(request, form, status=UNPROCESSABLE)
 
 
-def _abilities(user, project) -> dict[str, bool]:
+def _abilities(perms: frozenset[str]) -> dict[str, bool]:
     """What the page offers; the views behind each button check again through access_project."""
-    perms = project_perms(user=user, project=project)
     return {
         "annotate": Perm.ANNOTATE in perms,
         "import": Perm.IMPORT_ITEMS in perms,
         "export": Perm.EXPORT_DATA in perms,
-        "preannotate": Perm.RUN_PREANNOTATION in perms,
         "change": Perm.CHANGE_PROJECT in perms,
         "manage_members": Perm.MANAGE_MEMBERS in perms,
         "view_quality": Perm.VIEW_QUALITY in perms,
@@ -86,15 +83,17 @@ def _labels_context(project, abilities, label_form=None, failed_label_id=None) -
 @login_required
 def project_detail_view(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id, perm=Perm.VIEW_PROJECT)
-    can = _abilities(request.user, project)
+    perms = project_perms(user=request.user, project=project)
+    can = _abilities(perms)
+    panels = {"request": request, "project": project, "perms": perms}
     context = {
         **_labels_context(project, can),
         "progress": project_progress(project=project, user=request.user),
-        "job": preannotation_job_latest(project=project) if can["preannotate"] else None,
         "shredded": project_shredded(project=project),
         "settings_form": _settings_form(project) if can["change"] else None,
         "export_form": ExportJobForm(project=project) if can["export"] else None,
-        "active_learning": active_learning_panel(project=project) if can["view_quality"] else None,
+        "main_panels": panels_render(Panel.PROJECT_MAIN, **panels),
+        "side_panels": panels_render(Panel.PROJECT_SIDE, **panels),
     }
     return render(request, "annotation/project_detail.html", context)
 
@@ -129,7 +128,8 @@ def project_settings_view(request, project_id: int):
 def _labels_response(request, project, form=None, failed_label_id=None):
     if not request.htmx and form is None:
         return redirect("annotation:project-detail", project_id=project.pk)
-    context = _labels_context(project, _abilities(request.user, project), form, failed_label_id)
+    can = _abilities(project_perms(user=request.user, project=project))
+    context = _labels_context(project, can, form, failed_label_id)
     status = UNPROCESSABLE if form is not None else 200
     return render(request, "annotation/partials/_labels.html", context, status=status)
 

@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from projects.models import TaskType
+from annotation.hooks import Panel, panels_render
 from annotation.quality.report import quality_report
-from governance.access import access_project, has_project_perm
+from governance.access import access_project, project_perms
 from governance.roles import Perm
-from training.selectors.active import label_check_summary
 
 MEASURE_NAMES = {
     "krippendorff_alpha": gettext_lazy("Krippendorff's alpha"),
@@ -349,7 +349,11 @@ def quality_view(request, project_id: int):
         "suggestions": _suggestions_chart(report),
         "gold_chart": _gold_chart(report),
         "median_lead": _seconds(report.lead_time_median_ms),
-        "label_check": label_check_summary(project=project),
-        "can_review_issues": has_project_perm(user=request.user, project=project, perm=Perm.REVIEW),
+        "panels": panels_render(
+            Panel.QUALITY,
+            request=request,
+            project=project,
+            perms=project_perms(user=request.user, project=project),
+        ),
     }
     return render(request, "annotation/quality.html", context)
