@@ -1,79 +1,96 @@
-"""An import's upload on disk: sealed chunk by chunk under the project key, read back one chunk at a time."""
+"""An import's upload on disk: a sealed byte stream under the project key, read back one chunk at a time."""
 
 import io
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
 
 from annotation.models import ImportJob
-from governance.crypto import open_sealed, seal
+from governance.crypto import open_sealed
 from governance.keyring import project_cipher
+from governance.sealed_files import (
+    BYTES_CHUNK,
+    BYTES_MAGIC,
+    SealedBytesWriter,
+    sealed_bytes_read,
+    sealed_frames_read,
+)
 
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = BYTES_CHUNK
 
 
-def _chunk_context(job: ImportJob, index: int, last: bool) -> bytes:
-    # Each chunk names its job, position and whether it ends the file: chunks cannot be
-    # reordered, moved to another job, or the file cut short without the open failing.
-    return project_cipher(job.project_id).context("importjob.upload", job.pk, index, int(last))
+def _upload_name(job: ImportJob) -> str:
+    # Frames name their job: an upload moved to another job's path does not open.
+    return f"importjob:{job.pk}"
 
 
 def upload_seal(*, job: ImportJob, stream) -> None:
-    """Copy the upload to ARTIFACT_DIR chunk by chunk, each sealed under the project key."""
+    """Copy the upload to ARTIFACT_DIR as a sealed byte stream, one chunk in memory at a time."""
     folder = Path(settings.ARTIFACT_DIR) / "imports" / f"project-{job.project_id}"
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{job.pk}-{uuid.uuid4().hex}.sealed"
-    aead, size, index = project_cipher(job.project_id).aead, 0, 0
-    with path.open("wb") as out:
-        chunk = stream.read(CHUNK_BYTES)
-        while True:
-            following = stream.read(CHUNK_BYTES) if chunk else b""
-            blob = seal(aead, chunk, _chunk_context(job, index, not following))
-            out.write(len(blob).to_bytes(4, "big") + blob)
-            size += len(chunk)
-            index += 1
-            if not following:
-                break
-            chunk = following
-    job.upload_path, job.upload_bytes = str(path), size
+    writer = SealedBytesWriter(path, cipher=project_cipher(job.project_id), name=_upload_name(job))
+    try:
+        while chunk := stream.read(CHUNK_BYTES):
+            writer.write(chunk)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    job.upload_path, job.upload_bytes = str(path), writer.tell()
+
+
+def _legacy_upload_chunks(job: ImportJob, path: Path) -> Iterator[bytes]:
+    """Chunks of an upload sealed in the framing imports used before they shared sealed_files.py.
+
+    Kept because such an upload can outlive an upgrade: a job still queued when the new release
+    starts keeps its upload until a worker runs it (queued jobs never expire; only running jobs
+    whose worker died are reaped). The framing has no magic line and names each chunk
+    ("importjob.upload", job, index, 0 or 1). Remove once no queued job predates that release.
+    """
+    cipher = project_cipher(job.project_id)
+
+    def open_frame(blob: bytes, index: int, last: bool) -> bytes:
+        context = cipher.context("importjob.upload", job.pk, index, int(last))
+        return open_sealed(cipher.aead, blob, context)
+
+    with open(path, "rb") as handle:
+        yield from sealed_frames_read(handle, label=path.name, open_frame=open_frame)
+
+
+def _upload_chunks(job: ImportJob) -> Iterator[bytes]:
+    path = Path(job.upload_path)
+    with open(path, "rb") as handle:
+        legacy = handle.read(len(BYTES_MAGIC)) != BYTES_MAGIC
+    if legacy:
+        return _legacy_upload_chunks(job, path)
+    return sealed_bytes_read(path, cipher=project_cipher(job.project_id), name=_upload_name(job))
 
 
 class SealedUploadReader(io.RawIOBase):
     """The sealed upload read back one chunk at a time: memory stays flat as the file grows."""
 
     def __init__(self, job: ImportJob):
-        self._file = open(job.upload_path, "rb")  # noqa: SIM115 - closed with the reader
-        self._job, self._aead = job, project_cipher(job.project_id).aead
-        self._index, self._buffer, self._done = 0, b"", False
+        self._chunks = _upload_chunks(job)
+        self._buffer = b""
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, target) -> int:
-        while not self._buffer and not self._done:
-            header = self._file.read(4)
-            if len(header) < 4:
-                raise ValueError("the sealed upload ends before its last chunk")
-            blob = self._file.read(int.from_bytes(header, "big"))
-            # Try "not last" first: every chunk but one is.
-            for last in (False, True):
-                try:
-                    self._buffer = open_sealed(
-                        self._aead, blob, _chunk_context(self._job, self._index, last)
-                    )
-                    self._done = last
-                    break
-                except Exception:
-                    if last:
-                        raise
-            self._index += 1
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk
         size = min(len(target), len(self._buffer))
         target[:size], self._buffer = self._buffer[:size], self._buffer[size:]
         return size
 
     def close(self) -> None:
-        self._file.close()
+        if chunks := getattr(self, "_chunks", None):  # absent when the file did not open
+            chunks.close()
         super().close()
 
 
