@@ -1,6 +1,7 @@
-"""Turn export records into JSONL or CSV bytes, one line at a time."""
+"""Turn export records into JSONL, CSV, CoNLL (IOB2) or Parquet, one record at a time."""
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from common.streaming import csv_stream
@@ -47,11 +48,46 @@ def csv_lines(records: Iterable[dict]) -> Iterator[bytes]:
     return csv_stream(CSV_COLUMNS, _annotation_rows(records))
 
 
+# One CoNLL document per item; the importer (annotation/pipeline/readers/conll.py) reads it back.
+CONLL_DOCSTART = "-DOCSTART- O"
+_WORD = re.compile(r"\S+")
+
+
+def _bio_tags(text: str, spans: list[tuple[int, int, str]]) -> list[str]:
+    # The rule of training/ml/evaluate.py's word_bio, which scores spans: the ML core imports no
+    # app, so it keeps its copy; tests/training/test_dataset_exports.py holds the two to one answer.
+    tags: list[str] = []
+    previous = None
+    for word in _WORD.finditer(text):
+        entity = next((s for s in spans if s[0] < word.end() and word.start() < s[1]), None)
+        tags.append("O" if entity is None else f"{'I' if entity is previous else 'B'}-{entity[2]}")
+        previous = entity
+    return tags
+
+
+def conll_document(text: str, spans: list[dict]) -> list[str]:
+    """One item as CoNLL lines: ``token TAG`` per whitespace word, a blank line where the text has a line break.
+
+    Tokenisation is the one the product scores spans with: words are runs of non-space characters,
+    so punctuation stays attached ("Paris," is one token) and a word that a span covers only in part
+    is tagged whole. Tags are IOB2: B- opens every entity. Text imported from a CoNLL file (tokens
+    joined by spaces, sentences by line breaks) comes back token for token.
+    """
+    ordered = sorted((span["start"], span["end"], span["label"]) for span in spans)
+    lines = [CONLL_DOCSTART, ""]
+    previous_end = None
+    for word, tag in zip(_WORD.finditer(text), _bio_tags(text, ordered)):
+        if previous_end is not None and "\n" in text[previous_end : word.start()]:
+            lines.append("")
+        lines.append(f"{word.group()} {tag}")
+        previous_end = word.end()
+    if previous_end is not None:
+        lines.append("")
+    return lines
+
+
 def conll_lines(records: Iterable[dict]) -> Iterator[bytes]:
     """One CoNLL (IOB2) document per span annotation, preceded by a comment naming item and annotator."""
-    # The dataset-version export's tokeniser, so both exports tag words the same way.
-    from training.services.dataset_exports import conll_document
-
     for record in records:
         for annotation in record["annotations"]:
             lines = [f"# item_id = {record['id']}", f"# annotator = {annotation['annotator']}"]

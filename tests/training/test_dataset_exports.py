@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 
 from projects.models import TaskType
 from annotation.pipeline.readers import ConllOptions, ImportReader
+from annotation.pipeline.writers import conll_document
 from annotation.services.annotations import annotation_submit
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
@@ -22,7 +23,9 @@ from governance.roles import ProjectRole
 from governance.services.keys import project_data_shred
 from tests.factories import project_make
 from tests.training.test_datasets import _freeze, labelled  # noqa: F401 (fixtures)
-from training.services.dataset_exports import conll_document, dataset_version_export
+from training.ml.evaluate import word_bio
+from training.ml.spans import Span
+from training.services.dataset_exports import dataset_version_export
 from training.services.datasets import dataset_version_records
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +35,7 @@ SPAN_TEXTS = [
     "Nothing to see here.",
     "Grace Hopper visited Paris",
 ]
+ADJACENT_SPANS = [{"start": 0, "end": 3, "label": "ORG"}, {"start": 4, "end": 7, "label": "ORG"}]
 # Character offsets into SPAN_TEXTS, per item.
 SPAN_ANSWERS = [
     [
@@ -151,16 +155,11 @@ def test_conll_export_reads_back_through_the_conll_importer_with_the_same_texts(
     assert rows[2].spans == SPAN_ANSWERS[2]
 
 
-def test_conll_tags_a_word_that_a_span_covers_in_part_as_a_whole_and_keeps_adjacent_entities_apart():
-    spans = [{"start": 0, "end": 3, "label": "ORG"}, {"start": 4, "end": 7, "label": "ORG"}]
-    assert conll_document("IBMx ACME co", spans) == [
-        "-DOCSTART- O",
-        "",
-        "IBMx B-ORG",
-        "ACME B-ORG",
-        "co O",
-        "",
-    ]
+def test_conll_exports_tag_words_as_span_scoring_does():
+    for text, spans in zip(SPAN_TEXTS + ["IBMx ACME co"], SPAN_ANSWERS + [ADJACENT_SPANS]):
+        ordered = sorted(Span(span["start"], span["end"], span["label"]) for span in spans)
+        tags = [line.rpartition(" ")[2] for line in conll_document(text, spans)[2:] if line]
+        assert tags == word_bio(text, ordered), text
 
 
 def test_conll_is_refused_for_a_classification_version(project, manager, labelled):

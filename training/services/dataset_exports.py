@@ -1,7 +1,6 @@
 """Streamed exports of a dataset version's records as JSONL, CSV or CoNLL, audited as an export and as item reads."""
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
@@ -9,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from projects.models import TaskType
-from annotation.pipeline.writers import jsonl_lines
+from annotation.pipeline.writers import conll_document, jsonl_lines
 from common.streaming import csv_stream
 from governance.audit import audit_record
 from governance.audited_streams import audited_item_stream
@@ -28,9 +27,6 @@ DATASET_CSV_COLUMNS = (
     "agreement",
     "source",
 )
-# One CoNLL document per item; the importer (annotation/pipeline/readers/conll.py) reads it back.
-CONLL_DOCSTART = "-DOCSTART- O"
-_WORD = re.compile(r"\S+")
 
 
 def _csv_rows(records: Iterable[dict]) -> Iterator[list]:
@@ -51,30 +47,6 @@ def _csv_rows(records: Iterable[dict]) -> Iterator[list]:
 def dataset_csv_lines(records: Iterable[dict]) -> Iterator[bytes]:
     """One row per record; every cell formula-safe through the project's one CSV writer."""
     return csv_stream(DATASET_CSV_COLUMNS, _csv_rows(records))
-
-
-def conll_document(text: str, spans: list[dict]) -> list[str]:
-    """One item as CoNLL lines: ``token TAG`` per whitespace word, a blank line where the text has a line break.
-
-    Tokenisation is the one the product scores spans with (``training.ml.evaluate.word_bio``): words are
-    runs of non-space characters, so punctuation stays attached ("Paris," is one token) and a word that a
-    span covers only in part is tagged whole. Tags are IOB2: B- opens every entity. Text imported from a
-    CoNLL file (tokens joined by spaces, sentences by line breaks) comes back token for token.
-    """
-    from training.ml.evaluate import word_bio  # pulls in scikit-learn: only when CoNLL is asked for
-    from training.ml.spans import Span
-
-    ordered = sorted(Span(span["start"], span["end"], span["label"]) for span in spans)
-    lines = [CONLL_DOCSTART, ""]
-    previous_end = None
-    for word, tag in zip(_WORD.finditer(text), word_bio(text, ordered)):
-        if previous_end is not None and "\n" in text[previous_end : word.start()]:
-            lines.append("")
-        lines.append(f"{word.group()} {tag}")
-        previous_end = word.end()
-    if previous_end is not None:
-        lines.append("")
-    return lines
 
 
 def dataset_conll_lines(records: Iterable[dict]) -> Iterator[bytes]:

@@ -2,7 +2,7 @@ import csv
 import io
 import json
 
-from annotation.pipeline.writers import CSV_COLUMNS, csv_lines, jsonl_lines
+from annotation.pipeline.writers import CSV_COLUMNS, conll_document, csv_lines, jsonl_lines
 
 RECORD = {
     "id": 1,
@@ -44,3 +44,29 @@ def test_writers_yield_lazily_per_record():
     produced = csv_lines(iter([RECORD] * 3))
     assert next(produced).startswith(b"item_id")
     assert next(produced).count(b"\n") >= 1
+
+
+def test_conll_tags_a_word_that_a_span_covers_in_part_as_a_whole_and_keeps_adjacent_entities_apart():
+    spans = [{"start": 0, "end": 3, "label": "ORG"}, {"start": 4, "end": 7, "label": "ORG"}]
+    assert conll_document("IBMx ACME co", spans) == [
+        "-DOCSTART- O",
+        "",
+        "IBMx B-ORG",
+        "ACME B-ORG",
+        "co O",
+        "",
+    ]
+
+
+def test_conll_starts_a_sentence_where_the_text_breaks_a_line():
+    spans = [{"start": 6, "end": 12, "label": "LOC"}]
+    assert conll_document("Go to London.\nNow", spans) == [
+        "-DOCSTART- O",
+        "",
+        "Go O",
+        "to O",
+        "London. B-LOC",
+        "",
+        "Now O",
+        "",
+    ]
