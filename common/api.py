@@ -2,11 +2,13 @@
 
 import functools
 import inspect
+from types import SimpleNamespace
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -58,6 +60,12 @@ class ApiErrorsMixin:
 
 class BaseApi(ApiErrorsMixin, APIView):
     schema = ApiSchema()
+
+
+class FormatParamIsDataNegotiation(DefaultContentNegotiation):
+    """Leaves ``?format=`` to the view: there it names the file format, not a DRF renderer."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
 class ListApi(BaseApi):

@@ -1,12 +1,9 @@
 """Exporting a project's annotations: a streamed download, or a sealed background file behind a signed link."""
 
-from types import SimpleNamespace
-
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from annotation.services.exports import (
@@ -23,17 +20,11 @@ from annotation.services.exports import (
     export_get,
     export_request,
 )
-from common.api import BaseApi
+from common.api import BaseApi, FormatParamIsDataNegotiation
 from common.streaming import attachment_response
 from governance.access import access_project
 from governance.models import ExportStatus
 from governance.roles import Perm
-
-
-class FormatParamIsDataNegotiation(DefaultContentNegotiation):
-    """Leaves ``?format=`` to the view: here it names the file format, not a DRF renderer."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
 class AnnotationsExportApi(BaseApi):

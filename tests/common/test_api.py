@@ -1,9 +1,11 @@
-"""BaseApi answers a ClientError with the status and body the error carries, whichever app raised it."""
+"""BaseApi answers a ClientError with the status and body the error carries, whichever app raised it;
+an API whose ?format= names a file format keeps it from DRF's renderer choice."""
 
+from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
 from annotation.pipeline.readers import ImportRowError
-from common.api import BaseApi
+from common.api import BaseApi, FormatParamIsDataNegotiation
 from common.errors import ClientError
 from governance.keyring import DataShredded
 
@@ -42,3 +44,17 @@ def test_shredded_data_is_answered_410_gone_saying_so():
     response = _answer(DataShredded(project_id=1, shredded_at=None, shredded_by="alice"))
     assert response.status_code == 410
     assert "crypto-shredded" in response.data["detail"] and "alice" in response.data["detail"]
+
+
+def test_format_param_is_data_negotiation_leaves_the_format_parameter_to_the_view():
+    class FileApi(BaseApi):
+        permission_classes = []
+        authentication_classes = []
+        content_negotiation_class = FormatParamIsDataNegotiation
+
+        def get(self, request):
+            return Response({"format": request.query_params["format"]})
+
+    # Without it DRF would look for a renderer called "conll" and answer 404.
+    response = FileApi.as_view()(APIRequestFactory().get("/", {"format": "conll"}))
+    assert (response.status_code, response.data) == (200, {"format": "conll"})

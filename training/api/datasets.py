@@ -6,8 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.exports import FormatParamIsDataNegotiation
-from common.api import BaseApi, ListApi
+from common.api import BaseApi, FormatParamIsDataNegotiation, ListApi
 from common.streaming import attachment_response
 from governance.access import access_project
 from governance.roles import Perm
