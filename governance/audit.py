@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit events, written by services inside their own transaction."""
+"""Append-only, hash-chained audit events of registered actions, written by services inside their own transaction."""
 
 import contextvars
 import functools
@@ -6,8 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from governance.models import AuditEvent
 from governance.rows import model_columns
@@ -15,6 +16,120 @@ from governance.rows import model_columns
 GENESIS_HASH = "0" * 64
 # Any fixed 64-bit number; it names the PostgreSQL advisory lock that serialises appends.
 _CHAIN_LOCK_KEY = 7_211_993_401
+
+
+class AuditAction(models.TextChoices):
+    """Every action the trail records, named ``<entity>.<verb>`` (singular); the label is what pages show.
+
+    Events store the value. Renaming one leaves stored events as they are (the hash covers the stored
+    text): add the old name to RENAMED_ACTIONS so that filters keep finding them, and to the README's
+    list of renamed actions.
+    """
+
+    ACTIVE_LEARNING_REFRESH = "active_learning.refresh", _("Active-learning ranking refreshed")
+    ACTIVE_LEARNING_REFRESH_REQUEST = "active_learning.refresh_request", _("Active-learning refresh requested")
+    ACTIVE_LEARNING_UPDATE = "active_learning.update", _("Active-learning settings changed")
+    ANNOTATION_EXPORT = "annotation.export", _("Annotations exported (streamed)")
+    ANNOTATION_SKIP = "annotation.skip", _("Item skipped")
+    ANNOTATION_SUBMIT = "annotation.submit", _("Annotation submitted")
+    ANNOTATION_UPDATE = "annotation.update", _("Annotation changed")
+    AUDIT_EXPORT = "audit.export", _("Audit trail exported")
+    AUDIT_VERIFY = "audit.verify", _("Audit chain verification requested")
+    AUTH_LOGIN = "auth.login", _("Logged in")
+    AUTH_LOGIN_FAILED = "auth.login_failed", _("Login failed")
+    AUTH_LOGOUT = "auth.logout", _("Logged out")
+    BASE_MODEL_REGISTER = "base_model.register", _("Base model registered")
+    DATASET_EXPORT = "dataset.export", _("Dataset version exported")
+    DATASET_FREEZE = "dataset.freeze", _("Dataset version built")
+    DATASET_REQUEST = "dataset.request", _("Dataset version requested")
+    DATASOURCE_CREATE = "datasource.create", _("Data source created")
+    EMBEDDING_COMPUTE = "embedding.compute", _("Embeddings computed")
+    ERASURE_BATCH = "erasure.batch", _("Erasure batch deleted")
+    ERASURE_COMPLETE = "erasure.complete", _("Erasure completed")
+    ERASURE_FAIL = "erasure.fail", _("Erasure failed")
+    ERASURE_REQUEST = "erasure.request", _("Erasure requested")
+    EXPORT_DOWNLOAD = "export.download", _("Export file downloaded")
+    EXPORT_EXPIRE = "export.expire", _("Export file expired")
+    EXPORT_REQUEST = "export.request", _("Export file requested")
+    IMPORT_REAP = "import.reap", _("Stalled import marked failed")
+    IMPORT_REQUEST = "import.request", _("Import requested")
+    ITEM_GOLD_CLEAR = "item.gold_clear", _("Gold answer removed")
+    ITEM_GOLD_SET = "item.gold_set", _("Gold answer set")
+    ITEM_GOLD_UPDATE = "item.gold_update", _("Gold answer changed")
+    ITEM_IMPORT = "item.import", _("Items imported")
+    ITEM_READ = "item.read", _("Item texts read")
+    LABEL_CREATE = "label.create", _("Label created")
+    LABEL_DELETE = "label.delete", _("Label deleted")
+    LABEL_KEYWORDS = "label.keywords", _("Label keywords changed")
+    LABEL_UPDATE = "label.update", _("Label changed")
+    LABEL_ISSUE_CHECK = "label_issue.check", _("Label check run")
+    LABEL_ISSUE_REQUEST = "label_issue.request", _("Label check requested")
+    LABEL_ISSUE_RESOLVE = "label_issue.resolve", _("Label issue resolved")
+    MASTER_KEY_ROTATE = "master_key.rotate", _("Master key rotated")
+    MEMBERSHIP_ADD = "membership.add", _("Member added")
+    MEMBERSHIP_REMOVE = "membership.remove", _("Member removed")
+    MEMBERSHIP_ROLE_CHANGE = "membership.role_change", _("Member's role changed")
+    MODEL_ACTIVATE = "model.activate", _("Model version activated")
+    PII_REVEAL = "pii.reveal", _("Pseudonymised values revealed")
+    PII_REVIEW = "pii.review", _("PII finding reviewed")
+    PREANNOTATION_COMPLETE = "preannotation.complete", _("Pre-annotation completed")
+    PREANNOTATION_FAIL = "preannotation.fail", _("Pre-annotation failed")
+    PREANNOTATION_REQUEST = "preannotation.request", _("Pre-annotation requested")
+    PROJECT_CREATE = "project.create", _("Project created")
+    PROJECT_IMPORT_POLICY = "project.import_policy", _("Import policy changed")
+    PROJECT_SHRED = "project.shred", _("Project shredded")
+    PROJECT_UPDATE = "project.update", _("Project changed")
+    PROJECT_KEY_ROTATE = "project_key.rotate", _("Project key re-wrapped")
+    RETENTION_BATCH = "retention.batch", _("Retention batch deleted")
+    RETENTION_SET = "retention.set", _("Retention period set")
+    REVIEW_REJECT = "review.reject", _("Annotations rejected in review")
+    REVIEW_RESOLVE = "review.resolve", _("Review decided")
+    ROLE_GLOBAL_CHANGE = "role.global_change", _("Global roles changed")
+    TOKEN_CREATE = "token.create", _("API token created")
+    TOKEN_REVOKE = "token.revoke", _("API token revoked")
+    TRAINING_CANCEL = "training.cancel", _("Training cancelled")
+    TRAINING_FAIL = "training.fail", _("Training failed")
+    TRAINING_REQUEST = "training.request", _("Training requested")
+    TRAINING_SUCCEED = "training.succeed", _("Training succeeded")
+    USER_CREATE = "user.create", _("User created")
+    USER_PASSWORD_SET = "user.password_set", _("User's password set")
+    USER_UPDATE = "user.update", _("User changed")
+
+
+# Names earlier releases stored, and the action each became; their events keep the old name.
+RENAMED_ACTIONS: dict[str, AuditAction] = {
+    "annotations.export": AuditAction.ANNOTATION_EXPORT,
+    "embeddings.compute": AuditAction.EMBEDDING_COMPUTE,
+    "items.import": AuditAction.ITEM_IMPORT,
+    "items.import.request": AuditAction.IMPORT_REQUEST,
+    "items.import.stale": AuditAction.IMPORT_REAP,
+    "label_issues.check": AuditAction.LABEL_ISSUE_CHECK,
+    "label_issues.request": AuditAction.LABEL_ISSUE_REQUEST,
+}
+
+
+def audit_action_aliases(*, prefix: str) -> list[str]:
+    """Stored names not starting with ``prefix`` that a filter by it must match all the same: the
+    old names of actions now starting with it, and the new names of those whose old name did."""
+    names = {old for old, new in RENAMED_ACTIONS.items() if new.startswith(prefix)}
+    names |= {new.value for old, new in RENAMED_ACTIONS.items() if old.startswith(prefix)}
+    return sorted(name for name in names if not name.startswith(prefix))
+
+
+_REGISTERED = frozenset(AuditAction.values)
+
+
+def _action_checked(action: str) -> str:
+    """``action`` as the plain text events store; refused unless it is registered."""
+    if action in _REGISTERED:
+        return str(action)
+    if action in RENAMED_ACTIONS:
+        new = RENAMED_ACTIONS[action]
+        raise ValueError(f"Audit action {action!r} was renamed: pass AuditAction.{new.name} ({new.value!r}).")
+    raise ValueError(
+        f"Unknown audit action {action!r}: add it to AuditAction in governance/audit.py "
+        "(named <entity>.<verb>, singular, with a label) and pass the member."
+    )
 
 
 @dataclass(frozen=True)
@@ -92,12 +207,13 @@ def _chain_head() -> tuple[int, str]:
 def audit_record(
     *,
     actor,
-    action: str,
+    action: AuditAction,
     project=None,
     target=None,
     details: dict | None = None,
 ) -> AuditEvent:
     """Append one event to the chain. Must run inside the caller's transaction."""
+    action = _action_checked(action)
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must be called inside the transaction of the change it records.")
     is_user = actor is not None and getattr(actor, "is_authenticated", False)

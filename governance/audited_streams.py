@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable, Iterator
 from django.db import transaction
 
 from common.id_ranges import id_ranges_add
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 
 
 def audited_item_stream(
@@ -42,7 +42,7 @@ def audited_item_stream(
         with transaction.atomic():
             audit_record(
                 actor=actor,
-                action="item.read",
+                action=AuditAction.ITEM_READ,
                 project=project,
                 target=target,
                 details={

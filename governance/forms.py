@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from governance.audit import AuditAction
 from governance.roles import GlobalRole, ProjectRole
 from governance.selectors.audit import AuditFilters
 
@@ -52,7 +53,10 @@ class AuditEventFilterForm(forms.Form):
         required=False,
         max_length=64,
         validators=[_action],
+        widget=forms.TextInput(attrs={"list": "audit-actions"}),
     )
+    # Suggested in the action field (a datalist); any prefix of them still filters.
+    action_choices = AuditAction.choices
     date_from = forms.CharField(label=gettext_lazy("From"), required=False, max_length=32)
     date_to = forms.CharField(label=gettext_lazy("To"), required=False, max_length=32)
     before = forms.IntegerField(

@@ -25,7 +25,7 @@ from projects.models import Project, ReviewPolicy, TaskType
 from annotation.services.queue import slot_free_for
 from annotation.services.table_statistics import table_rows_added_on_commit
 from governance.access import access_item
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.rows import instances_from_rows, model_columns, row_id
 
 MAX_LEAD_TIME_MS = 24 * 60 * 60 * 1000
@@ -308,7 +308,7 @@ def annotation_submit(
         item_settle(item=item, first_value=clean_value if first else None)
     audit_record(
         actor=actor,
-        action="annotation.update" if counted_before else "annotation.submit",
+        action=AuditAction.ANNOTATION_UPDATE if counted_before else AuditAction.ANNOTATION_SUBMIT,
         project=project,
         target=annotation,
         details={
@@ -336,7 +336,7 @@ def annotation_reopen(*, actor, item: Item) -> Item:
         raise Http404("You have not submitted this item.")
     if FinalAnnotation.objects.filter(item=item, source=FinalSource.REVIEW).exists():
         raise PermissionDenied("A reviewer has already decided this item; its annotations are final.")
-    audit_record(actor=actor, action="item.read", project=item.project, target=item, details={"via": "reopen"})
+    audit_record(actor=actor, action=AuditAction.ITEM_READ, project=item.project, target=item, details={"via": "reopen"})
     return item
 
 
@@ -372,7 +372,7 @@ def item_skip(*, actor, item: Item, reason: str = "") -> Annotation:
     # Whether a reason was given, never its text: the reason is item content and stays encrypted.
     audit_record(
         actor=actor,
-        action="annotation.skip",
+        action=AuditAction.ANNOTATION_SKIP,
         project=item.project,
         target=annotation,
         details={"item": item.pk, "reason_given": bool(annotation.skip_reason)},

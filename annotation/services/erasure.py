@@ -17,7 +17,7 @@ from annotation.hooks import Hook, hook_run
 from annotation.models import Annotation, FinalAnnotation, Item, Prediction, Review
 from common.id_ranges import id_ranges
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.crypto import DecryptionError, open_sealed, seal, text_normalise
 from governance.keyring import DataShredded, master_key_current, master_keys, project_cipher
 from governance.models import (
@@ -114,7 +114,7 @@ def erasure_request_create(*, actor, identifier: str, project: Project | None = 
     request.save(update_fields=["subject_ct"])
     audit_record(
         actor=actor,
-        action="erasure.request",
+        action=AuditAction.ERASURE_REQUEST,
         project=project,
         target=request,
         details={"subject_index": request.subject_index[:16], "scope": project.pk if project else "all"},
@@ -201,7 +201,7 @@ def erasure_run(*, request_id: int) -> ErasureRequest:
         request.save(update_fields=["status", "error", "record", "subject_ct", "finished_at"])
         audit_record(
             actor=request.requested_by,
-            action="erasure.complete" if status == ErasureStatus.DONE else "erasure.fail",
+            action=AuditAction.ERASURE_COMPLETE if status == ErasureStatus.DONE else AuditAction.ERASURE_FAIL,
             project=request.project,
             target=request,
             details={"totals": record["totals"], "projects": sorted(record["projects"]), "error": error},
@@ -212,7 +212,7 @@ def erasure_run(*, request_id: int) -> ErasureRequest:
 def downloads_holding(*, project: Project, ids: set[int]) -> list[int]:
     """Audit seqs of streamed downloads that took any of these items out: copies beyond reach, to follow up."""
     seqs = []
-    reads = AuditEvent.objects.filter(project_id=project.pk, action="item.read").values_list("seq", "details")
+    reads = AuditEvent.objects.filter(project_id=project.pk, action=AuditAction.ITEM_READ).values_list("seq", "details")
     for seq, details in reads.order_by("seq").iterator(chunk_size=BATCH):
         if str(details.get("via", "")).startswith(("export", "dataset")) and _in_ranges(details.get("items", []), ids):
             seqs.append(seq)
@@ -228,7 +228,7 @@ def _project_erase(request: ErasureRequest, project: Project, ids: list[int]) ->
             batch = items_purge(project=project, item_ids=ids[start : start + BATCH], why=f"erasure {request.pk}")
             audit_record(
                 actor=request.requested_by,
-                action="erasure.batch",
+                action=AuditAction.ERASURE_BATCH,
                 project=project,
                 target=request,
                 details=batch,

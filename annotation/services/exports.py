@@ -16,7 +16,7 @@ from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, par
 from annotation.selectors import export_records
 from common.id_ranges import id_ranges_add
 from common.signed_links import link_open, link_sign
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.audited_streams import audited_item_stream
 from governance.keyring import project_cipher, project_readable_check
 from governance.models import ExportRecord, ExportStatus
@@ -41,7 +41,7 @@ def annotations_export(*, actor, project: Project, fmt: str) -> Iterator[bytes]:
     # Checked here, not while streaming: once the first byte is sent, no error page can follow.
     project_readable_check(project=project)
     with transaction.atomic():
-        audit_record(actor=actor, action="annotations.export", project=project, details={"format": fmt})
+        audit_record(actor=actor, action=AuditAction.ANNOTATION_EXPORT, project=project, details={"format": fmt})
     _, writer = EXPORT_FORMATS[fmt]
     return audited_item_stream(
         export_records(project=project), writer, actor=actor, project=project, via=f"export.{fmt}"
@@ -88,7 +88,7 @@ def export_request(*, actor, project: Project, fmt: str, redact: bool = False) -
     _format_check(project, fmt)
     project_readable_check(project=project)
     export = ExportRecord.objects.create(project=project, requested_by=actor, format=fmt, redacted=redact)
-    audit_record(actor=actor, action="export.request", project=project, target=export,
+    audit_record(actor=actor, action=AuditAction.EXPORT_REQUEST, project=project, target=export,
                  details={"format": fmt, "redacted": redact})
     from annotation.celery_tasks import export_build_task
 
@@ -180,7 +180,7 @@ def export_build(*, export_id: int) -> ExportRecord:
         current.save()
         audit_record(
             actor=current.requested_by,
-            action="item.read",
+            action=AuditAction.ITEM_READ,
             project=project,
             target=current,
             details={"via": f"export-file.{current.format}", "redacted": current.redacted,
@@ -207,7 +207,7 @@ def export_download(*, actor, export: ExportRecord) -> Iterator[bytes]:
         raise ValidationError({"export": gettext("Export %(id)s has expired; make a new one.") % {"id": export.pk}})
     cipher = project_cipher(export.project_id)
     with transaction.atomic():
-        audit_record(actor=actor, action="export.download", project=export.project, target=export,
+        audit_record(actor=actor, action=AuditAction.EXPORT_DOWNLOAD, project=export.project, target=export,
                      details={"format": export.format, "count": export.items_done, "items": export.item_ranges})
     return sealed_bytes_read(Path(export.file_path), cipher=cipher, name=_export_name(export))
 
@@ -224,7 +224,7 @@ def exports_expire() -> int:
             if export.file_path:
                 Path(export.file_path).unlink(missing_ok=True)
             ExportRecord.objects.filter(pk=export.pk).update(status=ExportStatus.ERASED, erased_at=timezone.now(), file_path="")
-            audit_record(actor="retention", action="export.expire", project=export.project, target=export, details={})
+            audit_record(actor="retention", action=AuditAction.EXPORT_EXPIRE, project=export.project, target=export, details={})
         expired += 1
     return expired
 

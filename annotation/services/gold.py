@@ -5,7 +5,7 @@ from django.db import transaction
 
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item
 from annotation.services.annotations import annotation_value_clean, item_settle
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 
 
 @transaction.atomic
@@ -25,7 +25,7 @@ def item_gold_set(*, actor, item: Item, value) -> Item:
     FinalAnnotation.objects.filter(item=item).delete()
     audit_record(
         actor=actor,
-        action="item.gold_update" if was_gold else "item.gold_set",
+        action=AuditAction.ITEM_GOLD_UPDATE if was_gold else AuditAction.ITEM_GOLD_SET,
         project=item.project,
         target=item,
         details={"item": item.pk},
@@ -45,5 +45,5 @@ def item_gold_clear(*, actor, item: Item) -> Item:
     item.is_done = item.annotation_count >= item.project.overlap
     item.save(update_fields=["is_gold", "gold_value_ct", "annotation_count", "is_done"])
     item_settle(item=item)
-    audit_record(actor=actor, action="item.gold_clear", project=item.project, target=item, details={"item": item.pk})
+    audit_record(actor=actor, action=AuditAction.ITEM_GOLD_CLEAR, project=item.project, target=item, details={"item": item.pk})
     return item

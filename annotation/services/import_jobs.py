@@ -30,7 +30,7 @@ from annotation.services.imports import (
     scanned_batches,
 )
 from governance.access import has_project_perm
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.roles import Perm
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def import_job_create(
     job.save(update_fields=["upload_path", "upload_bytes"])
     audit_record(
         actor=actor,
-        action="items.import.request",
+        action=AuditAction.IMPORT_REQUEST,
         project=project,
         target=job,
         details={
@@ -207,7 +207,7 @@ def import_jobs_stale_fail(*, project: Project | None = None) -> int:
                 ImportJob.objects.filter(pk=job.pk).update(created=0, skipped=0, near_duplicates=0)
             audit_record(
                 actor="system",
-                action="items.import.stale",
+                action=AuditAction.IMPORT_REAP,
                 project=job.project,
                 target=job,
                 details={"heartbeat_at": job.heartbeat_at.isoformat()},

@@ -10,7 +10,7 @@ from projects.models import Project
 from annotation.services.imports import cleaning_policy_of
 from annotation.services.neardup_store import neardup_refile_later
 from governance.access import has_project_perm
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.pii import pii_reidentify
 from governance.roles import Perm
 
@@ -43,7 +43,7 @@ def data_source_create(
     )
     audit_record(
         actor=actor,
-        action="datasource.create",
+        action=AuditAction.DATASOURCE_CREATE,
         project=project,
         target=source,
         details={"name": name},
@@ -77,7 +77,7 @@ def import_policy_update(
         neardup_refile_later(project=project)
     audit_record(
         actor=actor,
-        action="project.import_policy",
+        action=AuditAction.PROJECT_IMPORT_POLICY,
         project=project,
         details={
             "cleaning_policy": cleaning_policy,
@@ -95,7 +95,7 @@ def pii_finding_review(*, actor, finding: PiiFinding, status: str) -> PiiFinding
     finding.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     audit_record(
         actor=actor,
-        action="pii.review",
+        action=AuditAction.PII_REVIEW,
         project=finding.project,
         target=finding,
         details={"item": finding.item_id, "entity": finding.entity, "status": status},
@@ -110,7 +110,7 @@ def item_pii_reveal(*, actor, item: Item) -> str:
         raise PermissionError("Only the project's managers may reveal pseudonymised values.")
     audit_record(
         actor=actor,
-        action="pii.reveal",
+        action=AuditAction.PII_REVEAL,
         project=item.project,
         target=item,
         details={"tokens": len(item.pii_mapping)},

@@ -18,7 +18,7 @@ from annotation.services.import_rows import ImportedRows
 from annotation.services.import_scan import RowScan, RowScanner, ScanPolicy
 from annotation.services.neardup_store import neardup_index, neardup_index_check
 from annotation.services.table_statistics import table_statistics_refresh
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_cipher
 
 BATCH_SIZE = 1000
@@ -320,7 +320,7 @@ class Importer:
         if self.neardup is not None:
             neardup_index_check(self.project, self.neardup)
 
-    def audit(self, *, action: str = "items.import", target=None) -> None:
+    def audit(self, *, action: AuditAction = AuditAction.ITEM_IMPORT, target=None) -> None:
         result = self.tally.result()
         audit_record(
             actor=self.actor,

@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from annotation.models import FinalSource, Item, Label
 from projects.models import Project, TaskType
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_key_create
 from governance.roles import ProjectRole
 from governance.services.membership import membership_set
@@ -72,7 +72,7 @@ def project_create(
         _label_insert(project, {"hotkey": _default_hotkey(index), "order": index, **spec})
     audit_record(
         actor=actor,
-        action="project.create",
+        action=AuditAction.PROJECT_CREATE,
         project=project,
         target=project,
         details={"name": project.name, "task_type": task_type, "labels": [spec["name"] for spec in labels]},
@@ -94,7 +94,7 @@ def project_update(*, actor, project: Project, **changes) -> Project:
     project.save()
     if (project.overlap, project.review_policy) != before:
         _items_resettle(project)
-    audit_record(actor=actor, action="project.update", project=project, target=project, details={"fields": sorted(changes)})
+    audit_record(actor=actor, action=AuditAction.PROJECT_UPDATE, project=project, target=project, details={"fields": sorted(changes)})
     return project
 
 
@@ -131,7 +131,7 @@ def label_create(*, actor, project: Project, **spec) -> Label:
     if "order" not in spec:
         spec["order"] = project.labels.count()
     label = _label_insert(project, spec)
-    audit_record(actor=actor, action="label.create", project=project, target=label, details={"name": label.name})
+    audit_record(actor=actor, action=AuditAction.LABEL_CREATE, project=project, target=label, details={"name": label.name})
     return label
 
 
@@ -151,7 +151,7 @@ def label_update(*, actor, label: Label, **changes) -> Label:
             label.save()
     except IntegrityError:
         raise ValidationError({"name": "Another label already has this name or hotkey."}) from None
-    audit_record(actor=actor, action="label.update", project=label.project, target=label, details={"fields": sorted(changes)})
+    audit_record(actor=actor, action=AuditAction.LABEL_UPDATE, project=label.project, target=label, details={"fields": sorted(changes)})
     return label
 
 
@@ -161,5 +161,5 @@ def label_delete(*, actor, label: Label) -> None:
     if project.annotations.exists():
         # Annotation values refer to labels by name; deleting one would leave them dangling.
         raise ValidationError({"label": f"'{label.name}' cannot be deleted once the project has annotations."})
-    audit_record(actor=actor, action="label.delete", project=project, target=label, details={"name": label.name})
+    audit_record(actor=actor, action=AuditAction.LABEL_DELETE, project=project, target=label, details={"name": label.name})
     label.delete()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationStatus, Item, ItemLock, LockPurpose
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from governance.rows import instances_from_rows, model_columns
 
@@ -241,7 +241,7 @@ def _claim(actor, project: Project, candidates: list[int], until) -> Item | None
 
 def _served(actor, project: Project, item: Item, *, via: str) -> Item:
     # Reads of item text are audited: who saw which item, and through which path.
-    audit_record(actor=actor, action="item.read", project=project, target=item, details={"via": via})
+    audit_record(actor=actor, action=AuditAction.ITEM_READ, project=project, target=item, details={"via": via})
     return item
 
 

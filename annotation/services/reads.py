@@ -6,7 +6,7 @@ from django.db import transaction
 
 from annotation.models import Item
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 
 
@@ -19,7 +19,7 @@ def items_read_record(*, actor, project: Project, items: Sequence[Item], via: st
     project_readable_check(project=project)
     audit_record(
         actor=actor,
-        action="item.read",
+        action=AuditAction.ITEM_READ,
         project=project,
         target=items[0] if len(items) == 1 else None,
         details={"via": via, "items": [item.pk for item in items]},

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 
 from annotation.models import DataSource, Item
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.models import ProjectRetention
 from annotation.services.erasure import items_purge
 
@@ -28,7 +28,7 @@ def project_retention_set(*, actor, project: Project, days: int | None) -> Proje
     if days is None:
         if current:
             current.delete()
-        audit_record(actor=actor, action="retention.set", project=project, target=project,
+        audit_record(actor=actor, action=AuditAction.RETENTION_SET, project=project, target=project,
                      details={"from_days": before, "to_days": None})
         return None
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
@@ -36,7 +36,7 @@ def project_retention_set(*, actor, project: Project, days: int | None) -> Proje
     retention, _ = ProjectRetention.objects.update_or_create(
         project=project, defaults={"days": days, "updated_by": actor if getattr(actor, "is_authenticated", False) else None}
     )
-    audit_record(actor=actor, action="retention.set", project=project, target=project,
+    audit_record(actor=actor, action=AuditAction.RETENTION_SET, project=project, target=project,
                  details={"from_days": before, "to_days": days})
     return retention
 
@@ -84,7 +84,7 @@ def retention_batch_run(*, batch_size: int = BATCH) -> RetentionBatch:
                 summary = items_purge(project=project, item_ids=ids, why="retention")
                 audit_record(
                     actor="retention",
-                    action="retention.batch",
+                    action=AuditAction.RETENTION_BATCH,
                     project=project,
                     target=project,
                     details={**summary, **details},

@@ -21,7 +21,7 @@ from annotation.models import (
 from projects.models import Project, TaskType
 from annotation.services.annotations import MAX_COMMENT_CHARS, annotation_value_clean, item_settle, value_key
 from annotation.services.queue import _lock_until, _row_locked, live_holds
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 
 _CANDIDATES = 8
@@ -72,7 +72,7 @@ def review_next_item(*, actor, project: Project) -> Item | None:
 
 
 def _served(actor, project, item):
-    audit_record(actor=actor, action="item.read", project=project, target=item, details={"via": "review"})
+    audit_record(actor=actor, action=AuditAction.ITEM_READ, project=project, target=item, details={"via": "review"})
     return item
 
 
@@ -164,7 +164,7 @@ def review_resolve(*, actor, item: Item, value, comment: str = "") -> FinalAnnot
     ItemLock.objects.filter(item=item, purpose=LockPurpose.REVIEW).delete()
     audit_record(
         actor=actor,
-        action="review.resolve",
+        action=AuditAction.REVIEW_RESOLVE,
         project=project,
         target=final,
         details={
@@ -217,7 +217,7 @@ def review_reject(*, actor, item: Item, comment: str, annotation_ids: list[int] 
     ItemLock.objects.filter(item=item, purpose=LockPurpose.REVIEW).delete()
     audit_record(
         actor=actor,
-        action="review.reject",
+        action=AuditAction.REVIEW_REJECT,
         project=project,
         target=item,
         details={"item": item.pk, "annotations": [annotation.pk for annotation in annotations]},

@@ -5,9 +5,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from common.streaming import csv_stream
+from governance.audit import audit_action_aliases
 from governance.models import AuditEvent, AuditVerification
 
 PAGE_SIZE = 100
@@ -53,7 +54,11 @@ def audit_events_filter(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
         events = events.filter(project_id=filters.project_id)
     if filters.action:
         # The ORM escapes % and _ in the prefix; it is matched literally.
-        events = events.filter(action__startswith=filters.action)
+        matches = Q(action__startswith=filters.action)
+        # Events keep the name they were stored under: a renamed action is found by either name.
+        if aliases := audit_action_aliases(prefix=filters.action):
+            matches |= Q(action__in=aliases)
+        events = events.filter(matches)
     if filters.since is not None:
         events = events.filter(created_at__gte=filters.since)
     if filters.until is not None:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from governance.access import access_accounts
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 
 # What an account change may touch; the role fields are left to global_role_set.
 ACCOUNT_FIELDS = ("username", "first_name", "last_name", "email", "is_active")
@@ -31,7 +31,7 @@ def user_create(
     user.save()
     audit_record(
         actor=actor,
-        action="user.create",
+        action=AuditAction.USER_CREATE,
         target=user,
         details={"user": user.get_username(), "usable_password": password is not None},
     )
@@ -59,7 +59,7 @@ def user_update(*, actor, user, **changes):
         setattr(user, name, changes[name])
     user.full_clean()
     user.save(update_fields=changed)
-    audit_record(actor=actor, action="user.update", target=user, details=details)
+    audit_record(actor=actor, action=AuditAction.USER_UPDATE, target=user, details=details)
     return user
 
 
@@ -75,7 +75,7 @@ def user_password_set(*, actor, user, password: str | None):
     user.save(update_fields=["password"])
     audit_record(
         actor=actor,
-        action="user.password_set",
+        action=AuditAction.USER_PASSWORD_SET,
         target=user,
         details={"user": user.get_username(), "usable_password": password is not None},
     )

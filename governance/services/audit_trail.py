@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.access import access_audit_trail, can_audit
-from governance.audit import audit_chain_verify, audit_record
+from governance.audit import AuditAction, audit_chain_verify, audit_record
 from governance.models import AuditVerification, VerificationStatus
 from governance.selectors.audit import (
     AuditFilters,
@@ -20,7 +20,7 @@ def audit_events_export(*, actor, filters: AuditFilters) -> Iterator[bytes]:
     access_audit_trail(user=actor)
     with transaction.atomic():
         event = audit_record(
-            actor=actor, action="audit.export", details={"filters": filters.as_dict()}
+            actor=actor, action=AuditAction.AUDIT_EXPORT, details={"filters": filters.as_dict()}
         )
     events = audit_events_filter(filters=filters).filter(seq__lt=event.seq).order_by("seq")
     return audit_events_csv_lines(events)
@@ -33,7 +33,7 @@ def audit_verification_request(*, actor) -> AuditVerification:
 
     access_audit_trail(user=actor)
     verification = AuditVerification.objects.create(requested_by=actor)
-    audit_record(actor=actor, action="audit.verify", target=verification)
+    audit_record(actor=actor, action=AuditAction.AUDIT_VERIFY, target=verification)
     transaction.on_commit(lambda: audit_verify_task.delay(verification.pk))
     return verification
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.models import AuditEvent
 
 # Attackers choose the attempted username; a cap keeps one request from bloating the trail.
@@ -12,7 +12,7 @@ _USERNAME_MAX = 150
 
 @transaction.atomic
 def login_record(*, user, path: str = "") -> AuditEvent:
-    return audit_record(actor=user, action="auth.login", target=user, details={"path": path})
+    return audit_record(actor=user, action=AuditAction.AUTH_LOGIN, target=user, details={"path": path})
 
 
 @transaction.atomic
@@ -23,7 +23,7 @@ def login_failure_record(*, username: str, path: str = "", locked_out: bool = Fa
     target = get_user_model().objects.filter(username=username).first() if username else None
     return audit_record(
         actor="anonymous",
-        action="auth.login_failed",
+        action=AuditAction.AUTH_LOGIN_FAILED,
         target=target,
         details={"username": username, "path": path, "locked_out": locked_out},
     )
@@ -31,4 +31,4 @@ def login_failure_record(*, username: str, path: str = "", locked_out: bool = Fa
 
 @transaction.atomic
 def logout_record(*, user, path: str = "") -> AuditEvent:
-    return audit_record(actor=user, action="auth.logout", target=user, details={"path": path})
+    return audit_record(actor=user, action=AuditAction.AUTH_LOGOUT, target=user, details={"path": path})

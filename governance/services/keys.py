@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext
 
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import (
     data_key_destroy,
     data_key_rewrap,
@@ -42,7 +42,7 @@ def project_keys_rotate(*, actor) -> RotationResult:
             old_id = data_key_rewrap(key)
             audit_record(
                 actor=actor,
-                action="project_key.rotate",
+                action=AuditAction.PROJECT_KEY_ROTATE,
                 project=key.project,
                 target=key,
                 details={"from_master_key": old_id, "to_master_key": new_id},
@@ -54,7 +54,7 @@ def project_keys_rotate(*, actor) -> RotationResult:
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="master_key.rotate",
+            action=AuditAction.MASTER_KEY_ROTATE,
             details={
                 "to_master_key": new_id,
                 "rotated": rotated,
@@ -87,7 +87,7 @@ def project_data_shred(*, actor, project) -> ProjectKey:
     data_key_destroy(key, actor=actor)
     audit_record(
         actor=actor,
-        action="project.shred",
+        action=AuditAction.PROJECT_SHRED,
         project=project,
         target=project,
         details={"master_key_id": key.master_key_id, "items": project.items.count()},

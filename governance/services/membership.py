@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from governance.access import project_role_apply
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.models import Membership
 from governance.roles import ProjectRole
 
@@ -55,7 +55,7 @@ def membership_set(*, actor, project, user, role: str) -> Membership:
     project_role_apply(user=user, project=project, old_role=old_role, new_role=role)
     audit_record(
         actor=actor,
-        action="membership.add" if old_role is None else "membership.role_change",
+        action=AuditAction.MEMBERSHIP_ADD if old_role is None else AuditAction.MEMBERSHIP_ROLE_CHANGE,
         project=project,
         target=membership,
         details={"user": user.get_username(), "old_role": old_role, "new_role": role},
@@ -74,7 +74,7 @@ def membership_remove(*, actor, project, user) -> None:
     project_role_apply(user=user, project=project, old_role=membership.role, new_role=None)
     audit_record(
         actor=actor,
-        action="membership.remove",
+        action=AuditAction.MEMBERSHIP_REMOVE,
         project=project,
         target=membership,
         details={"user": user.get_username(), "old_role": membership.role},

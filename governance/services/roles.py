@@ -11,7 +11,7 @@ from governance.access import (
     global_role_revoke,
     global_roles_of,
 )
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.roles import GlobalRole
 
 
@@ -59,7 +59,7 @@ def global_role_set(*, actor, user, role: str | None) -> list[str]:
             global_role_grant(user=user, role=wanted)
     audit_record(
         actor=actor,
-        action="role.global_change",
+        action=AuditAction.ROLE_GLOBAL_CHANGE,
         target=user,
         details={"user": user.get_username(), "old_roles": old, "new_roles": new},
     )

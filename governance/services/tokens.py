@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.models import ApiToken
 from governance.selectors.tokens import api_token_candidates
 
@@ -58,7 +58,7 @@ def api_token_create(
     )
     audit_record(
         actor=actor,
-        action="token.create",
+        action=AuditAction.TOKEN_CREATE,
         target=token,
         details={
             "user": user.get_username(),
@@ -82,7 +82,7 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     token.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(
         actor=actor,
-        action="token.revoke",
+        action=AuditAction.TOKEN_REVOKE,
         target=token,
         details={"user": token.user.get_username(), "name": token.name, "prefix": token.prefix},
     )

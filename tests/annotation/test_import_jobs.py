@@ -305,9 +305,9 @@ def test_each_item_knows_its_source_and_the_job_is_audited(project, manager):
         project, manager, _jsonl({"id": "s1", "text": "From the tickets"}), "t.jsonl", source=source
     )
     assert project.items.get(external_id="s1").source == source
-    event = AuditEvent.objects.filter(action="items.import").latest("seq")
+    event = AuditEvent.objects.filter(action="item.import").latest("seq")
     assert event.details["source"] == "Support tickets 2025" and event.details["created"] == 1
-    assert AuditEvent.objects.filter(action="items.import.request").exists()
+    assert AuditEvent.objects.filter(action="import.request").exists()
     assert job.source == source
 
 

@@ -55,7 +55,7 @@ def test_a_new_import_request_stops_the_job_whose_worker_died(project, manager):
     assert dead.status == ImportStatus.FAILED and dead.error == WORKER_LOST
     assert dead.created == 0 and dead.finished_at is not None  # "reject": nothing was imported
     assert not upload.exists() and dead.upload_path == ""
-    event = AuditEvent.objects.get(action="items.import.stale")
+    event = AuditEvent.objects.get(action="import.reap")
     assert event.target_id == str(dead.pk) and event.actor_name == "system"
 
 

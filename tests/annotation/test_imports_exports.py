@@ -25,7 +25,7 @@ def test_import_creates_items_and_records_an_audit_event(project, manager):
     assert (result.rows, result.created, result.skipped_existing) == (2, 2, 0)
     assert item_find_by_text(project=project, text="a").filter(external_id="x1").exists()
     event = AuditEvent.objects.order_by("-seq").first()
-    assert event.action == "items.import" and event.details["created"] == 2
+    assert event.action == "item.import" and event.details["created"] == 2
 
 
 def test_reimporting_the_same_file_adds_nothing_twice(project, manager):
@@ -42,7 +42,7 @@ def test_a_bad_row_late_in_a_large_file_leaves_nothing_imported(project, manager
         items_import(actor=manager, project=project, stream=jsonl(*records), filename="big.jsonl")
     assert (caught.value.row, caught.value.field) == (2501, "text")
     assert Item.objects.count() == before
-    assert not AuditEvent.objects.filter(action="items.import", details__file="big.jsonl").exists()
+    assert not AuditEvent.objects.filter(action="item.import", details__file="big.jsonl").exists()
 
 
 def test_csv_import_keeps_metadata_columns(project, manager):
@@ -72,7 +72,7 @@ def test_export_as_csv_has_one_row_per_annotation_and_is_audited(project, annota
     data = b"".join(annotations_export(actor=manager, project=project, fmt="csv")).decode()
     rows = list(csv.DictReader(io.StringIO(data)))
     assert [(r["item_id"], r["labels"], r["annotator"]) for r in rows] == [(str(item.pk), "negative", "annotator")]
-    assert AuditEvent.objects.filter(action="annotations.export", actor=manager, details__format="csv").exists()
+    assert AuditEvent.objects.filter(action="annotation.export", actor=manager, details__format="csv").exists()
 
 
 def test_export_refuses_an_unknown_format_by_name(project, manager):

@@ -131,7 +131,7 @@ def test_denies_label_issues_to_non_reviewers(project, request, annotator, api_c
 
 def test_allows_a_reviewer_to_ask_for_a_label_check(project, reviewer, api_client):
     assert api_client(reviewer).post(f"/api/projects/{project.pk}/label-issues/check/").status_code == 202
-    assert AuditEvent.objects.filter(action="label_issues.request", project_id=project.pk).exists()
+    assert AuditEvent.objects.filter(action="label_issue.request", project_id=project.pk).exists()
 
 
 def test_allows_a_reviewer_to_correct_a_label(project, reviewer, annotator, api_client):

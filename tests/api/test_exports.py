@@ -68,11 +68,11 @@ def test_rejects_an_unknown_export_format(annotated, manager, api_client):
 
 def test_records_the_export_in_the_audit_trail(annotated, ml_engineer, api_client):
     _download(api_client(ml_engineer).get(f"/api/projects/{annotated.pk}/export/?format=csv"))
-    event = AuditEvent.objects.filter(action="annotations.export").get()
+    event = AuditEvent.objects.filter(action="annotation.export").get()
     assert event.actor == ml_engineer and event.details == {"format": "csv"}
 
 
 def test_denies_an_annotator_to_export(annotated, annotator, api_client):
     response = api_client(annotator).get(f"/api/projects/{annotated.pk}/export/?format=jsonl")
     assert response.status_code == 403
-    assert not AuditEvent.objects.filter(action="annotations.export").exists()
+    assert not AuditEvent.objects.filter(action="annotation.export").exists()

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from annotation.services.annotations import annotation_submit
 from annotation.services.queue import queue_next_item
-from governance.audit import GENESIS_HASH, audit_chain_verify, audit_record
+from governance.audit import GENESIS_HASH, AuditAction, audit_chain_verify, audit_record
 from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -63,14 +63,14 @@ def test_services_write_a_linked_chain_that_verifies(project, annotator):
 @pytest.mark.django_db(transaction=True)
 def test_audit_record_refuses_to_run_outside_a_transaction(manager):
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        audit_record(actor=manager, action="test.outside")
+        audit_record(actor=manager, action=AuditAction.PROJECT_UPDATE)
 
 
 def test_an_audit_event_rolls_back_with_the_change_it_records(manager):
     before = AuditEvent.objects.count()
     with pytest.raises(ValueError):
         with transaction.atomic():
-            audit_record(actor=manager, action="test.rolled_back")
+            audit_record(actor=manager, action=AuditAction.PROJECT_UPDATE)
             raise ValueError("the change failed")
     assert AuditEvent.objects.count() == before
 

@@ -5,7 +5,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from governance import audit
-from governance.audit import GENESIS_HASH, audit_chain_verify, audit_record, event_hash
+from governance.audit import GENESIS_HASH, AuditAction, audit_chain_verify, audit_record, event_hash
 from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def _record(actor, **details):
     with transaction.atomic():
-        return audit_record(actor=actor, action="test.append", details=details)
+        return audit_record(actor=actor, action=AuditAction.ITEM_READ, details=details)
 
 
 def test_each_event_follows_the_last_one_and_carries_the_hash_of_its_content(annotator):
@@ -42,7 +42,7 @@ def test_content_that_contains_a_stand_in_is_still_chained_correctly(annotator, 
 def test_an_append_locks_reads_and_inserts_in_one_statement_on_postgresql_and_two_on_sqlite(annotator):
     _record(annotator, n=0)
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        audit_record(actor=annotator, action="test.append", details={"n": 1})
+        audit_record(actor=annotator, action=AuditAction.ITEM_READ, details={"n": 1})
     statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"]]
     if connection.vendor == "postgresql":
         assert len(statements) == 1 and "pg_advisory_xact_lock" in statements[0]

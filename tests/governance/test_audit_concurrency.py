@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from governance.audit import GENESIS_HASH, audit_chain_verify, audit_record
+from governance.audit import GENESIS_HASH, AuditAction, audit_chain_verify, audit_record
 from governance.models import AuditEvent
 
 WRITERS = 8
@@ -23,7 +23,7 @@ def test_concurrent_appends_form_one_unbroken_chain_with_no_repeated_link():
             for number in range(EVENTS_EACH):
                 with transaction.atomic():
                     audit_record(
-                        actor=f"writer-{index}", action="test.append", details={"n": number}
+                        actor=f"writer-{index}", action=AuditAction.ITEM_READ, details={"n": number}
                     )
         except Exception as error:  # surfaced below with the writer's number
             errors.append(f"writer {index}: {error!r}")

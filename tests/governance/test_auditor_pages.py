@@ -92,7 +92,7 @@ def test_next_page_link_keeps_the_filters(auditor):
 
 def test_filters_by_action_prefix(auditor):
     events_append(3, action="annotation.submit")
-    events_append(2, action="annotations.export")
+    events_append(2, action="auth.login")
     events_append(4, action="item.read")
     response = client_for(auditor).get(EVENTS_URL, {"action": "annotation."})
     assert {event.action for event in response.context["page"].events} == {"annotation.submit"}

@@ -256,7 +256,7 @@ def test_import_skips_texts_the_project_already_has_when_rows_have_no_external_i
         actor=manager, project=project, stream=io.BytesIO(lines.encode()), filename="f.jsonl"
     )
     assert (again.created, again.skipped_existing, again.duplicates) == (0, 1, 3)
-    assert AuditEvent.objects.filter(action="items.import").last().details["duplicates"] == 3
+    assert AuditEvent.objects.filter(action="item.import").last().details["duplicates"] == 3
 
 
 def test_the_import_page_reports_skipped_duplicates(project, manager):

@@ -28,7 +28,7 @@ def test_each_item_is_embedded_once_as_float16_and_the_run_is_audited(project):
     assert rows.count() == 6 and set(rows.values_list("encoder", flat=True)) == {encoder_key()}
     # 384 float16 values sealed: 768 bytes plus the format byte, nonce and tag.
     assert {len(bytes(blob)) for blob in rows.values_list("vector_ct", flat=True)} == {768 + 1 + 12 + 16}
-    assert AuditEvent.objects.filter(action="embeddings.compute", project_id=project.pk).count() == 1
+    assert AuditEvent.objects.filter(action="embedding.compute", project_id=project.pk).count() == 1
 
     assert embeddings_compute_run(project_id=project.pk) == 0
     assert ItemEmbedding.objects.filter(project=project).count() == 6

@@ -51,7 +51,7 @@ def test_records_the_rate_of_likely_mislabelled_items_and_audits_the_check(flipp
     assert state.label_check_items == len(pairs)
     assert state.label_issue_rate == pytest.approx(found / len(pairs))
     assert state.label_check_at is not None
-    event = AuditEvent.objects.get(action="label_issues.check", project_id=project.pk)
+    event = AuditEvent.objects.get(action="label_issue.check", project_id=project.pk)
     assert event.details == {"checked": len(pairs), "skipped_without_embedding": 0, "found": found, "opened": found}
 
 
@@ -63,7 +63,7 @@ def test_skips_and_counts_items_whose_embedding_is_not_computed_yet(flipped_proj
     label_issues_run(project_id=project.pk)
 
     assert ActiveLearning.objects.get(project=project).label_check_items == len(pairs) - 1
-    assert AuditEvent.objects.get(action="label_issues.check").details["skipped_without_embedding"] == 1
+    assert AuditEvent.objects.get(action="label_issue.check").details["skipped_without_embedding"] == 1
 
 
 def test_confirming_an_issue_makes_the_suggested_label_the_final_answer(flipped_project, manager):
@@ -174,7 +174,7 @@ def test_a_check_request_is_audited_and_sends_the_task_after_commit(
         label_issues_request(actor=manager, project=project)
 
     assert sent == [project.pk]
-    assert AuditEvent.objects.filter(action="label_issues.request", project_id=project.pk).count() == 1
+    assert AuditEvent.objects.filter(action="label_issue.request", project_id=project.pk).count() == 1
 
 
 # --- multi-label: one present/absent check per label --------------------------------------------

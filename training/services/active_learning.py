@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 
 from annotation.models import Item
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import DataShredded
 from training.models.active import ActiveLearning, LearningCurvePoint, RefreshStatus, Strategy
 
@@ -68,7 +68,7 @@ def active_learning_update(*, actor, project: Project, **changes) -> ActiveLearn
         )
     audit_record(
         actor=actor,
-        action="active_learning.update",
+        action=AuditAction.ACTIVE_LEARNING_UPDATE,
         project=project,
         target=state,
         details={"changes": {name: [before[name], value] for name, value in changed.items()}},
@@ -165,7 +165,7 @@ def active_learning_refresh_request(*, project: Project, actor=None, force: bool
     with transaction.atomic():
         queued = _queue_if_idle(project.pk, take_stale=stale)
         if queued and actor is not None:
-            audit_record(actor=actor, action="active_learning.refresh_request", project=project, target=state)
+            audit_record(actor=actor, action=AuditAction.ACTIVE_LEARNING_REFRESH_REQUEST, project=project, target=state)
     return queued or state.refresh_status == RefreshStatus.RUNNING
 
 
@@ -184,7 +184,7 @@ def active_learning_refresh_now(*, project: Project, actor=None) -> ActiveLearni
         ActiveLearning.objects.filter(Q(refresh_status=RefreshStatus.IDLE) | stale, pk=state.pk).update(
             refresh_status=RefreshStatus.QUEUED
         )
-        audit_record(actor=actor or "manage.py active_learning_refresh", action="active_learning.refresh_request",
+        audit_record(actor=actor or "manage.py active_learning_refresh", action=AuditAction.ACTIVE_LEARNING_REFRESH_REQUEST,
                      project=project, target=state)
     active_learning_refresh_run(project_id=project.pk)
     state.refresh_from_db()
@@ -283,7 +283,7 @@ def _refresh(state: ActiveLearning) -> dict:
             }
         audit_record(
             actor=None,
-            action="active_learning.refresh",
+            action=AuditAction.ACTIVE_LEARNING_REFRESH,
             project=project,
             target=state,
             details={

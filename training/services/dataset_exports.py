@@ -10,7 +10,7 @@ from django.db import transaction
 from projects.models import TaskType
 from annotation.pipeline.writers import conll_document, jsonl_lines
 from common.streaming import csv_stream
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.audited_streams import audited_item_stream
 from governance.keyring import project_readable_check
 from governance.sealed_files import SealedFileError
@@ -117,7 +117,7 @@ def dataset_version_export(
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="dataset.export",
+            action=AuditAction.DATASET_EXPORT,
             project=project,
             target=version,
             details={

@@ -18,7 +18,7 @@ from django.utils import timezone
 from annotation.models import Annotation, AnnotationStatus, FinalSource, Item
 from projects.models import Project, TaskType
 from annotation.services.annotations import value_key
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_cipher, project_readable_check
 from governance.sealed_files import sealed_jsonl_read, sealed_jsonl_write
 from training.models import ConflictPolicy, DatasetStatus, DatasetVersion, DatasetVersionItem, Split
@@ -114,7 +114,7 @@ def dataset_version_create(
     )
     audit_record(
         actor=actor,
-        action="dataset.request",
+        action=AuditAction.DATASET_REQUEST,
         project=project,
         target=version,
         details={"number": number, "filters": clean, "conflict_policy": conflict_policy},
@@ -335,7 +335,7 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
         version.save()
         audit_record(
             actor=version.created_by,
-            action="dataset.freeze",
+            action=AuditAction.DATASET_FREEZE,
             project=project,
             target=version,
             details={"number": version.number, "items": len(entries), "content_hash": version.content_hash},

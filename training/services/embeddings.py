@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef
 
 from annotation.models import Item
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.crypto import FieldCipher, open_sealed, seal
 from governance.keyring import DataShredded, project_cipher
 from training.models.active import ItemEmbedding
@@ -155,7 +155,7 @@ def embeddings_compute_run(*, project_id: int, notify: bool = True, limit: int |
                     # The worker read these texts to embed them: an audited read, one event a step.
                     audit_record(
                         actor=None,
-                        action="embeddings.compute",
+                        action=AuditAction.EMBEDDING_COMPUTE,
                         project=project,
                         details={"encoder": key, "items": len(rows), "first": chunk[0].pk, "last": chunk[-1].pk},
                     )

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_noop
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item
 from projects.models import Project, TaskType
 from annotation.services.reviews import majority_value, review_resolve
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import DataShredded, project_readable_check
 from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, RefreshStatus
 from training.services.active_ranking import labelled_values
@@ -69,7 +69,7 @@ def label_issues_request(*, actor, project: Project) -> None:
     ActiveLearning.objects.filter(project=project).update(
         label_check_status=RefreshStatus.QUEUED, label_check_requested_at=timezone.now(), label_check_error=""
     )
-    audit_record(actor=actor, action="label_issues.request", project=project, target=project)
+    audit_record(actor=actor, action=AuditAction.LABEL_ISSUE_REQUEST, project=project, target=project)
 
     from training.celery_tasks import label_issues_task
 
@@ -193,7 +193,7 @@ def _label_issues_find(project: Project) -> int:
         # The worker read these items' labels and embeddings, not their text.
         audit_record(
             actor=None,
-            action="label_issues.check",
+            action=AuditAction.LABEL_ISSUE_CHECK,
             project=project,
             target=state,
             details={
@@ -257,7 +257,7 @@ def label_issue_resolve(*, actor, issue: LabelIssue, decision: str, value: str |
     issue.save(update_fields=["status", "resolved_by", "resolved_at"])
     audit_record(
         actor=actor,
-        action="label_issue.resolve",
+        action=AuditAction.LABEL_ISSUE_RESOLVE,
         project=project,
         target=issue,
         details={

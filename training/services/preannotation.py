@@ -14,7 +14,7 @@ from django.utils.translation import gettext, gettext_noop
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction
 from projects.models import Project, TaskType
 from governance.access import has_project_perm
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from governance.roles import Perm
 from training.models import JobStatus, ModelVersion, PreannotationJob
@@ -79,7 +79,7 @@ def preannotation_request(*, actor, project: Project, trained_model: ModelVersio
     job = PreannotationJob.objects.create(project=project, requested_by=actor, trained_model=trained_model)
     audit_record(
         actor=actor,
-        action="preannotation.request",
+        action=AuditAction.PREANNOTATION_REQUEST,
         project=project,
         target=job,
         details={"model_version": trained_model.name} if trained_model else None,
@@ -282,7 +282,7 @@ def _predictions_store(job: PreannotationJob, *, method: str, model_version: str
         )
         audit_record(
             actor=None,
-            action="preannotation.complete",
+            action=AuditAction.PREANNOTATION_COMPLETE,
             project=project,
             target=job,
             details={"method": method, "model_version": model_version, "items": done},
@@ -307,5 +307,5 @@ def _job_fail(job: PreannotationJob, error: Exception) -> None:
         # The project, and its job with it, may have been deleted while the model ran.
         if updated and Project.objects.filter(pk=job.project_id).exists():
             audit_record(
-                actor=None, action="preannotation.fail", project=job.project, target=job, details={"error": message}
+                actor=None, action=AuditAction.PREANNOTATION_FAIL, project=job.project, target=job, details={"error": message}
             )

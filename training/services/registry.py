@@ -13,7 +13,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from training.models import BaseModel, ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
 from training.services.training import JobLost, log_line, models_dir
@@ -101,7 +101,7 @@ def base_model_register(*, actor, name: str, path: str | Path) -> BaseModel:
     )
     audit_record(
         actor=actor,
-        action="base_model.register",
+        action=AuditAction.BASE_MODEL_REGISTER,
         target=base,
         details={"name": name, "path": str(folder), "fingerprint": base.fingerprint},
     )
@@ -177,7 +177,7 @@ def model_version_register(
             )
             audit_record(
                 actor=None,
-                action="training.succeed",
+                action=AuditAction.TRAINING_SUCCEED,
                 project=job.project,
                 target=version,
                 details={
@@ -229,7 +229,7 @@ def model_version_activate(*, actor, model_version: ModelVersion) -> Preannotati
     model_version.refresh_from_db()
     audit_record(
         actor=actor,
-        action="model.activate",
+        action=AuditAction.MODEL_ACTIVATE,
         project=project,
         target=model_version,
         details={"name": model_version.name, "previous": previous},

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from annotation.models import Label
 from projects.models import Project
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from training.services.active_learning import active_learning_refresh_request
 
 MAX_KEYWORDS = 50
@@ -57,7 +57,7 @@ def label_keywords_set(*, actor, project: Project, keywords: Mapping[str, str | 
     if changed:
         audit_record(
             actor=actor,
-            action="label.keywords",
+            action=AuditAction.LABEL_KEYWORDS,
             project=project,
             details={"labels": {label.name: len(keywords_of(label)) for label in changed}},
         )

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from projects.models import Project
 from governance.access import has_project_perm
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from governance.roles import Perm
 from training.models import (
@@ -162,7 +162,7 @@ def training_request(
     )
     audit_record(
         actor=actor,
-        action="training.request",
+        action=AuditAction.TRAINING_REQUEST,
         project=project,
         target=job,
         details={
@@ -200,7 +200,7 @@ def training_cancel(*, actor, job: TrainingJob) -> TrainingJob:
             {"job": f"Training job {job.pk} is already {job.status}; only queued or running jobs can be cancelled."}
         )
     job.save(update_fields=["status", "finished_at", "cancel_requested", "log"])
-    audit_record(actor=actor, action="training.cancel", project=job.project, target=job, details={"status": job.status})
+    audit_record(actor=actor, action=AuditAction.TRAINING_CANCEL, project=job.project, target=job, details={"status": job.status})
     return job
 
 
@@ -332,7 +332,7 @@ def _finish(job: TrainingJob, status: str, message: str, *, attempt: int, stale_
         if updated and Project.objects.filter(pk=job.project_id).exists():
             audit_record(
                 actor=None,
-                action="training.fail",
+                action=AuditAction.TRAINING_FAIL,
                 project=job.project,
                 target=job,
                 details={"status": status, "error": message, "attempt": attempt},

@@ -176,7 +176,7 @@ def test_denies_the_label_issues_to_non_reviewers(project, request, annotator, w
 def test_check_labels_now_asks_a_worker_and_says_so(project, reviewer):
     response = client_for(reviewer).post(_url("active:label-check", project), follow=True)
     assert "running in the background" in response.content.decode()
-    assert AuditEvent.objects.filter(action="label_issues.request", project_id=project.pk).count() == 1
+    assert AuditEvent.objects.filter(action="label_issue.request", project_id=project.pk).count() == 1
 
 
 def test_a_reviewer_corrects_a_label_from_the_queue(project, reviewer, annotator):
