@@ -16,6 +16,7 @@ from django.utils.translation import gettext, gettext_noop
 from annotation.models import DataSource, ImportJob, ImportOnError, ImportStatus
 from projects.models import Project
 from annotation.pipeline.readers import QUOTING, ImportReader, ImportRowError, detect_format
+from annotation.services.import_batches import REPORT_LIMIT, scanned_batches
 from annotation.services.import_scan import RowScanner
 from annotation.services.import_uploads import (
     CHUNK_BYTES,
@@ -23,12 +24,7 @@ from annotation.services.import_uploads import (
     upload_delete,
     upload_seal,
 )
-from annotation.services.imports import (
-    REPORT_LIMIT,
-    Importer,
-    embeddings_request,
-    scanned_batches,
-)
+from annotation.services.imports import Importer, embeddings_request
 from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.roles import Perm
