@@ -19,6 +19,7 @@ from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project, access_project_with_perms
 from governance.roles import Perm
+from training.forms import ActiveLearningForm
 from training.models.active import RefreshStatus
 from training.selectors.active import active_learning_state, label_issue_get, label_issue_list
 from training.services.active_learning import active_learning_refresh_request, active_learning_update
@@ -31,7 +32,6 @@ from training.services.label_issues import (
 )
 from training.services.seed_keywords import label_keywords_set
 from training.services.similar import ItemNotEmbedded, similar_items
-from training.views.active_forms import ActiveLearningForm
 from training.views.learning_curve import active_learning_panel
 
 ISSUES_SHOWN = 50

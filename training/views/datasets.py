@@ -1,6 +1,5 @@
 """Dataset-version pages: list and freeze versions, read a manifest, compare two versions, download exports."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +16,8 @@ from common.signed_links import LinkExpired, LinkNotYours, link_open, link_sign
 from common.streaming import attachment_response
 from governance.access import access_project
 from governance.roles import Perm
-from training.models import ConflictPolicy, DatasetStatus, Split
+from training.forms import DatasetFreezeForm
+from training.models import DatasetStatus, Split
 from training.selectors.datasets import (
     dataset_version_by_number,
     dataset_version_get,
@@ -53,66 +53,6 @@ ANSWER_SOURCES = {
     "review": gettext_lazy("decided by a reviewer"),
     "majority": gettext_lazy("majority of annotators"),
 }
-
-
-class DatasetFreezeForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
-    conflict_policy = forms.ChoiceField(
-        label=gettext_lazy("When annotators disagree"),
-        choices=ConflictPolicy.choices,
-        initial=ConflictPolicy.MAJORITY,
-        widget=forms.RadioSelect,
-    )
-    reviewed_only = forms.BooleanField(
-        label=gettext_lazy("Only items a reviewer decided"), required=False
-    )
-    adjudicated_only = forms.BooleanField(
-        label=gettext_lazy("Only disagreements a reviewer settled"), required=False
-    )
-    min_agreement = forms.FloatField(
-        label=gettext_lazy("Minimum agreement"),
-        required=False,
-        min_value=0.0,
-        max_value=1.0,
-        help_text=gettext_lazy("Share of annotators who gave the kept answer, from 0 to 1."),
-        widget=forms.NumberInput(attrs={"step": "0.05"}),
-    )
-    date_from = forms.DateField(
-        label=gettext_lazy("Last answered from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("Last answered until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    labels = forms.MultipleChoiceField(
-        label=gettext_lazy("Only these labels"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked keeps every label."),
-    )
-
-    def __init__(self, *args, project, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["labels"].choices = [
-            (name, name) for name in project.labels.values_list("name", flat=True)
-        ]
-
-    def filters(self) -> dict:
-        data = self.cleaned_data
-        return {
-            key: data[key]
-            for key in (
-                "reviewed_only",
-                "adjudicated_only",
-                "min_agreement",
-                "date_from",
-                "date_to",
-                "labels",
-            )
-        }
 
 
 def _list_page(request, project, form, status=200):

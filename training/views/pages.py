@@ -11,6 +11,7 @@ from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project
 from governance.roles import Perm
+from training.forms import TrainingForm
 from training.selectors.preannotation import preannotation_job_latest
 from training.selectors.training import (
     base_model_by_name,
@@ -32,7 +33,6 @@ from training.services.training import (
     training_request,
 )
 from training.views.charts import confusion_heatmap, per_label_matrices, score_bars
-from training.views.forms import TrainingForm
 
 JOBS_SHOWN = 20
 
