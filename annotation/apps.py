@@ -12,3 +12,8 @@ class AnnotationConfig(AppConfig):
         from governance.access import item_lookup_register
 
         item_lookup_register(item_for_reader)
+
+        from annotation.services.import_jobs import IMPORT_JOB_KIND
+        from common.jobs.registry import job_kind_register
+
+        job_kind_register(IMPORT_JOB_KIND)

@@ -17,14 +17,6 @@ def neardup_refile_task(project_id: int) -> None:
     neardup_refile(project_id=project_id)
 
 
-@shared_task(ignore_result=True)
-def import_jobs_stale_task() -> None:
-    """Periodic (celery beat): stop the imports whose worker died, so none stays 'running' for ever."""
-    from annotation.services.import_jobs import import_jobs_stale_fail
-
-    import_jobs_stale_fail()
-
-
 # Named as before the task moved from governance: beat schedules and queued tasks of an older release.
 @shared_task(name="governance.celery_tasks.retention_run_task", ignore_result=True)
 def retention_run_task(batch_size: int = 500) -> None:

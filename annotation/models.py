@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.jobs.models import Job
 from governance.fields import encrypted_json, encrypted_text
 from projects.models import PiiPolicy, Project
 
@@ -276,13 +277,6 @@ class DataSource(models.Model):
         return self.name
 
 
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-
-
 class ImportOnError(models.TextChoices):
     REJECT = "reject", _("Reject the file on any bad row")
     SKIP = "skip", _("Skip bad rows")
@@ -296,13 +290,13 @@ class ImportQuoting(models.TextChoices):
     NONE = "none", _("None: quote characters are part of the text")
 
 
-class ImportJob(models.Model):
-    """One uploaded file imported in the background; its report names rows, fields and reasons only."""
+class ImportJob(Job):
+    """One uploaded file imported in the background; its report names rows, fields and reasons only.
+
+    Its progress counts rows read, good and bad; their total is not known until the end.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
     source = models.ForeignKey(
         DataSource, null=True, blank=True, on_delete=models.RESTRICT, related_name="import_jobs"
     )
@@ -311,11 +305,9 @@ class ImportJob(models.Model):
     on_error = models.CharField(max_length=10, choices=ImportOnError.choices, default=ImportOnError.REJECT)
     create_missing_labels = models.BooleanField(default=False)
     quoting = models.CharField(max_length=10, choices=ImportQuoting.choices, default=ImportQuoting.AUTO)
-    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     # The upload, sealed in chunks under the project key; deleted once the job has finished.
     upload_path = models.CharField(max_length=500, blank=True)
     upload_bytes = models.PositiveBigIntegerField(default=0)
-    rows_read = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     near_duplicates = models.PositiveIntegerField(default=0)
@@ -323,18 +315,6 @@ class ImportJob(models.Model):
     # {"errors": [{file, member, row, field, message}], "near_duplicates": [{item, keeper, similarity}],
     #  "labels_created": [...]}: ids, positions and reasons, never the imported text.
     report = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 class PiiFindingStatus(models.TextChoices):

@@ -208,7 +208,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Several models have a "status" field with different choices; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
-        "TrainingStatusEnum": "training.models.TrainingStatus",
+        "TrainingStatusEnum": "common.jobs.models.JobStatus",
         "ExportStatusEnum": "governance.models.ExportStatus",
         "ExportFileFormatEnum": "annotation.services.exports.JOB_FORMAT_CHOICES",
         "DatasetStatusEnum": "training.models.DatasetStatus",
@@ -238,8 +238,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # beat, run `manage.py retention_run` from cron instead.
 CELERY_BEAT_SCHEDULE = {
     "retention-daily": {"task": "governance.celery_tasks.retention_run_task", "schedule": 24 * 60 * 60},
-    # Import jobs whose worker died are failed with a message (a new import request checks too).
-    "import-jobs-stale": {"task": "annotation.celery_tasks.import_jobs_stale_task", "schedule": 5 * 60},
+    # Jobs of every kind whose worker died are failed with a message (a new request checks too).
+    "jobs-reap": {"task": "governance.celery_tasks.jobs_reap_task", "schedule": 5 * 60},
 }
 
 ARTIFACT_DIR = env.ARTIFACT_DIR

@@ -249,6 +249,12 @@ def access_global_roles(*, user) -> None:
         raise PermissionDenied(gettext("Only administrators may change global roles."))
 
 
+def access_all_jobs(*, user) -> None:
+    """Only admins see, and may cancel, the background jobs of every project."""
+    if not is_admin(user):
+        raise PermissionDenied(gettext("Only administrators may see the jobs of every project."))
+
+
 def access_accounts(*, user) -> None:
     """Only admins may create accounts, change them or set their passwords."""
     if not is_admin(user):

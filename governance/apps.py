@@ -9,3 +9,8 @@ class GovernanceConfig(AppConfig):
         from governance.signals import receivers_connect
 
         receivers_connect()
+
+        from common.jobs.registry import job_kind_register
+        from governance.services.audit_trail import AUDIT_VERIFICATION_JOB_KIND
+
+        job_kind_register(AUDIT_VERIFICATION_JOB_KIND)

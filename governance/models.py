@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.jobs.models import Job
 from governance.roles import ProjectRole
 
 
@@ -67,42 +68,17 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.action}"
 
 
-class VerificationStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
-class AuditVerification(models.Model):
+class AuditVerification(Job):
     """One chain verification started from the auditor pages; a worker fills in the outcome."""
 
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    requested_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(
-        max_length=10, choices=VerificationStatus.choices, default=VerificationStatus.QUEUED
-    )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     # The outcome: null until done; intact or broken at first_broken_seq for reason.
     intact = models.BooleanField(null=True)
     checked = models.BigIntegerField(default=0)
     first_broken_seq = models.BigIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
-    # Set when the verification itself could not run (status failed).
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-id"]
 
     def __str__(self) -> str:
         return f"Verification {self.pk} ({self.status})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (VerificationStatus.QUEUED, VerificationStatus.RUNNING)
 
 
 class ProjectKey(models.Model):

@@ -1,8 +1,8 @@
-"""Routes of the governance pages (mounted at /governance/): the audit trail and the roles overview."""
+"""Routes of the governance pages (mounted at /governance/): the audit trail, the roles overview and the Jobs pages."""
 
 from django.urls import path
 
-from governance.views import audit, roles
+from governance.views import audit, jobs, roles
 
 app_name = "governance"
 
@@ -14,6 +14,14 @@ urlpatterns = [
         "audit/verify/<int:verification_id>/",
         audit.audit_verification_view,
         name="audit-verification",
+    ),
+    path("jobs/", jobs.jobs_view, name="jobs"),
+    path("jobs/<str:job_kind>/<int:kind_job_id>/cancel/", jobs.job_cancel_view, name="job-cancel"),
+    path("projects/<int:project_id>/jobs/", jobs.project_jobs_view, name="project-jobs"),
+    path(
+        "projects/<int:project_id>/jobs/<str:job_kind>/<int:kind_job_id>/cancel/",
+        jobs.project_job_cancel_view,
+        name="project-job-cancel",
     ),
     path("roles/", roles.role_overview_view, name="roles"),
     path("roles/global/", roles.global_role_set_view, name="global-role-set"),

@@ -15,5 +15,12 @@ class TrainingConfig(AppConfig):
 
         hook_register(Hook.LABELS_ADDED, active_learning_labels_added)
         hook_register(Hook.ITEMS_IMPORTED, embeddings_compute_request)
-        panels_register()
         hook_register(Hook.ITEMS_PURGING, dataset_versions_purge)
+        panels_register()
+
+        from common.jobs.registry import job_kind_register
+        from training.services.preannotation import PREANNOTATION_JOB_KIND
+        from training.services.training import TRAINING_JOB_KIND
+
+        job_kind_register(PREANNOTATION_JOB_KIND)
+        job_kind_register(TRAINING_JOB_KIND)

@@ -33,6 +33,7 @@ class ImportJobOutputSerializer(serializers.Serializer):
     quoting = serializers.CharField()
     source = serializers.IntegerField(source="source_id", allow_null=True)
     rows_read = serializers.IntegerField(
+        source="progress_done",
         help_text="Rows read, good and bad: rows_read = created + skipped + errors_count."
     )
     created = serializers.IntegerField(help_text="Items created (near duplicates included).")

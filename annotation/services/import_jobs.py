@@ -3,17 +3,15 @@
 import io
 import logging
 import os
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
-from annotation.models import DataSource, ImportJob, ImportOnError, ImportStatus
+from annotation.models import DataSource, ImportJob, ImportOnError
 from projects.models import Project
 from annotation.pipeline.readers import QUOTING, ImportReader, ImportRowError, detect_format
 from annotation.services.import_batches import REPORT_LIMIT, scanned_batches
@@ -25,6 +23,9 @@ from annotation.services.import_uploads import (
     upload_seal,
 )
 from annotation.services.imports import Importer, embeddings_request
+from common.jobs.lifecycle import job_claim, job_finish, job_progress, jobs_reap
+from common.jobs.models import JobStatus
+from common.jobs.registry import JobKind
 from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.roles import Perm
@@ -37,11 +38,6 @@ logger = logging.getLogger(__name__)
 # SQLite import when running there.
 STALE_SECONDS = 10 * 60
 # Stored on the job in English (the worker has no user language); translated when displayed.
-WORKER_LOST = gettext_noop(
-    "The worker running this import stopped responding and the job was stopped. In 'reject' mode "
-    "nothing was imported; in 'skip' mode the rows counted were imported, and importing the same "
-    "file again adds only the rest."
-)
 UPLOAD_LOST = gettext_noop(
     "The uploaded file of this import is gone (a worker that stopped had already removed it); "
     "nothing more was imported. Upload the file again: rows already imported are not added twice."
@@ -69,7 +65,7 @@ def import_job_create(
     The project's jobs whose worker died are stopped first, so a dead job never sits "running"
     beside the new one.
     """
-    import_jobs_stale_fail(project=project)
+    jobs_reap(model=ImportJob, project=project)
     if source is not None and source.project_id != project.pk:
         raise ValidationError({"source": gettext("The data source belongs to another project.")})
     if on_error not in ImportOnError.values:
@@ -123,11 +119,11 @@ def _rows_read(reader: ImportReader) -> int:
 
 
 def _counts(importer: Importer, reader: ImportReader) -> dict:
-    """The job's counters; every row read is counted once: rows_read = created + skipped + errors
+    """The job's counters; every row read is counted once: rows read = created + skipped + errors
     (near duplicates are created items, linked to the first of their group)."""
     tally = importer.tally
     return {
-        "rows_read": _rows_read(reader),
+        "progress_done": _rows_read(reader),
         "created": tally.created,
         "skipped": tally.skipped_existing + tally.duplicates,
         "near_duplicates": tally.near_count,
@@ -136,9 +132,8 @@ def _counts(importer: Importer, reader: ImportReader) -> dict:
 
 
 def _progress(job: ImportJob, importer: Importer, reader: ImportReader) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(
-        **_counts(importer, reader), heartbeat_at=timezone.now()
-    )
+    counts = _counts(importer, reader)
+    job_progress(job, done=counts.pop("progress_done"), **counts)
 
 
 class _SideProgress:
@@ -156,7 +151,7 @@ class _SideProgress:
             return
         with self._side.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {ImportJob._meta.db_table} SET rows_read = %s, errors_count = %s, "
+                f"UPDATE {ImportJob._meta.db_table} SET progress_done = %s, errors_count = %s, "
                 "heartbeat_at = %s WHERE id = %s",
                 [_rows_read(reader), len(reader.errors), timezone.now(), self._job_id],
             )
@@ -178,39 +173,31 @@ def _report(importer: Importer, reader: ImportReader) -> dict:
     }
 
 
-def _stale_before():
-    return timezone.now() - timedelta(seconds=STALE_SECONDS)
+def import_job_reaped(job: ImportJob) -> None:
+    """What a dead worker's import leaves behind (``common.jobs`` hook): its audit event, counters and upload.
 
-
-def import_jobs_stale_fail(*, project: Project | None = None) -> int:
-    """Mark failed the running jobs whose worker stopped sending heartbeats; how many there were.
-
-    Called when a new import is requested and periodically (``import_jobs_stale_task``). Each is
-    failed by one conditional UPDATE, so a job whose worker came back to life in between is left
-    alone. Its sealed upload is deleted: nothing will read it again.
+    In "reject" mode its transaction was rolled back, so nothing was imported; in "skip" mode
+    the rows counted were committed. Nothing will read its sealed upload again.
     """
-    stale = ImportJob.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before())
-    if project is not None:
-        stale = stale.filter(project=project)
-    failed = 0
-    for job in stale.select_related("project"):
-        with transaction.atomic():
-            if not ImportJob.objects.filter(
-                pk=job.pk, status=ImportStatus.RUNNING, heartbeat_at=job.heartbeat_at
-            ).update(status=ImportStatus.FAILED, finished_at=timezone.now(), error=WORKER_LOST):
-                continue
-            if job.on_error == ImportOnError.REJECT:
-                ImportJob.objects.filter(pk=job.pk).update(created=0, skipped=0, near_duplicates=0)
-            audit_record(
-                actor="system",
-                action=AuditAction.IMPORT_REAP,
-                project=job.project,
-                target=job,
-                details={"heartbeat_at": job.heartbeat_at.isoformat()},
-            )
-        upload_delete(job)
-        failed += 1
-    return failed
+    if job.on_error == ImportOnError.REJECT:
+        ImportJob.objects.filter(pk=job.pk).update(created=0, skipped=0, near_duplicates=0)
+    audit_record(
+        actor="system",
+        action=AuditAction.IMPORT_REAP,
+        project=job.project,
+        target=job,
+        details={"heartbeat_at": job.heartbeat_at.isoformat()},
+    )
+    upload_delete(job)
+
+
+IMPORT_JOB_KIND = JobKind(
+    name="import",
+    label=gettext_lazy("Import"),
+    model=ImportJob,
+    stale_seconds=lambda: STALE_SECONDS,
+    on_reap=import_job_reaped,
+)
 
 
 def import_job_run(*, job_id: int) -> None:
@@ -222,25 +209,19 @@ def import_job_run(*, job_id: int) -> None:
     to late acknowledgement) is taken over and run again from the start: in "reject" mode its
     transaction was rolled back, in "skip" mode the rows already committed count as present.
     """
-    now = timezone.now()
-    takeable = Q(status=ImportStatus.QUEUED) | Q(
-        status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before()
-    )
-    if not ImportJob.objects.filter(takeable, pk=job_id).update(
-        status=ImportStatus.RUNNING, started_at=now, heartbeat_at=now
-    ):
+    if not job_claim(ImportJob, job_id=job_id):
         logger.info("Import job %s is not queued any more; nothing to do.", job_id)
         return
     job = ImportJob.objects.select_related("project", "requested_by", "source").get(pk=job_id)
     if not job.upload_path or not Path(job.upload_path).exists():
-        _finish(job, ImportStatus.FAILED, error=UPLOAD_LOST)
+        _finish(job, JobStatus.FAILED, error=UPLOAD_LOST)
         return
     if job.requested_by is None or not has_project_perm(
         user=job.requested_by, project=job.project, perm=Perm.IMPORT_ITEMS
     ):
         _finish(
             job,
-            ImportStatus.FAILED,
+            JobStatus.FAILED,
             error="The requester may no longer import items; nothing was imported.",
         )
         return
@@ -282,7 +263,7 @@ def import_job_run(*, job_id: int) -> None:
                 finally:
                     side_progress.close()
         _progress(job, importer, reader)
-        _finish(job, ImportStatus.SUCCEEDED, report=_report(importer, reader))
+        _finish(job, JobStatus.SUCCEEDED, report=_report(importer, reader))
     except ImportRowError as error:
         if not skip:
             # The rows read up to the bad one were read all the same: say how many, not 0. A row
@@ -291,12 +272,12 @@ def import_job_run(*, job_id: int) -> None:
             rows_read = _rows_read(reader) + (0 if error in importer.tally.errors else bad)
             importer.tally = type(importer.tally)()  # rolled back: nothing was imported
             reader.errors.append(error)
-            ImportJob.objects.filter(pk=job.pk).update(rows_read=rows_read, errors_count=bad)
+            ImportJob.objects.filter(pk=job.pk).update(progress_done=rows_read, errors_count=bad)
         else:
             if error not in reader.errors and error not in importer.tally.errors:
                 importer.tally.errors.append(error)  # the collector's "too many bad rows"
             _progress(job, importer, reader)
-        status = ImportStatus.FAILED if not skip or error.fatal else ImportStatus.SUCCEEDED
+        status = JobStatus.FAILED if not skip or error.fatal else JobStatus.SUCCEEDED
         _finish(
             job,
             status,
@@ -306,8 +287,8 @@ def import_job_run(*, job_id: int) -> None:
     except Exception as error:  # recorded on the job; the worker stays up for the next one
         logger.exception("Import job %s failed", job_id)
         if reader is not None:
-            ImportJob.objects.filter(pk=job.pk).update(rows_read=_rows_read(reader))
-        _finish(job, ImportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
+            ImportJob.objects.filter(pk=job.pk).update(progress_done=_rows_read(reader))
+        _finish(job, JobStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
     finally:
         if stream is not None:
             stream.close()
@@ -359,9 +340,7 @@ def _recorder(errors: list):
 
 
 def _finish(job: ImportJob, status: str, *, report: dict | None = None, error: str = "") -> None:
-    fields = {"status": status, "finished_at": timezone.now(), "error": error[:2000]}
-    if report is not None:
-        fields["report"] = report
-    if status == ImportStatus.FAILED and job.on_error == ImportOnError.REJECT:
+    fields = {} if report is None else {"report": report}
+    if status == JobStatus.FAILED and job.on_error == ImportOnError.REJECT:
         fields.update(created=0, skipped=0, near_duplicates=0)
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    job_finish(job, status=status, error=error, **fields)

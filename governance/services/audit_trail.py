@@ -3,16 +3,20 @@
 from collections.abc import Iterator
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from common.jobs.lifecycle import job_claim, job_fail, job_finish
+from common.jobs.registry import JobKind
 from governance.access import access_audit_trail, can_audit
 from governance.audit import AuditAction, audit_chain_verify, audit_record
-from governance.models import AuditVerification, VerificationStatus
+from governance.models import AuditVerification
 from governance.selectors.audit import (
     AuditFilters,
     audit_events_csv_lines,
     audit_events_filter,
 )
+
+VERIFICATION_STALE_SECONDS = 6 * 60 * 60
 
 
 def audit_events_export(*, actor, filters: AuditFilters) -> Iterator[bytes]:
@@ -40,32 +44,45 @@ def audit_verification_request(*, actor) -> AuditVerification:
 
 def audit_verification_run(*, verification_id: int) -> AuditVerification:
     """Run a queued verification (in a worker) and store its outcome; running it twice is a no-op."""
-    claimed = AuditVerification.objects.filter(
-        pk=verification_id, status=VerificationStatus.QUEUED
-    ).update(status=VerificationStatus.RUNNING, started_at=timezone.now())
+    claimed = job_claim(AuditVerification, job_id=verification_id)
     verification = AuditVerification.objects.select_related("requested_by").get(pk=verification_id)
     if not claimed:
         return verification
     # The requester's auditor role may have been withdrawn since; the worker asks the gate again.
     if verification.requested_by is not None and not can_audit(verification.requested_by):
-        verification.status = VerificationStatus.FAILED
-        verification.error = f"{verification.requested_by.get_username()} is no longer an auditor; not verified."
-        verification.finished_at = timezone.now()
-        verification.save(update_fields=["status", "error", "finished_at"])
+        job_fail(
+            verification,
+            error=f"{verification.requested_by.get_username()} is no longer an auditor; not verified.",
+        )
+        verification.refresh_from_db()
         return verification
     try:
         report = audit_chain_verify()
     except Exception as error:
-        verification.status = VerificationStatus.FAILED
-        verification.error = f"{type(error).__name__}: {error}"
-        verification.finished_at = timezone.now()
-        verification.save(update_fields=["status", "error", "finished_at"])
+        job_fail(verification, error=f"{type(error).__name__}: {error}")
         raise
-    verification.status = VerificationStatus.DONE
-    verification.intact = report.ok
-    verification.checked = report.checked
-    verification.first_broken_seq = report.first_broken_seq
-    verification.reason = report.reason[:200]
-    verification.finished_at = timezone.now()
-    verification.save()
+    job_finish(
+        verification,
+        intact=report.ok,
+        checked=report.checked,
+        progress_done=report.checked,
+        first_broken_seq=report.first_broken_seq,
+        reason=report.reason[:200],
+    )
+    verification.refresh_from_db()
     return verification
+
+
+def audit_verification_reaped(verification: AuditVerification) -> None:
+    """Nothing to release (``common.jobs`` hook): the walk only reads, in one transaction."""
+
+
+AUDIT_VERIFICATION_JOB_KIND = JobKind(
+    name="audit_verification",
+    label=gettext_lazy("Audit verification"),
+    model=AuditVerification,
+    # The walk is one read transaction with a heartbeat only when it starts: allow a long chain.
+    stale_seconds=lambda: VERIFICATION_STALE_SECONDS,
+    on_reap=audit_verification_reaped,
+    has_project=False,
+)

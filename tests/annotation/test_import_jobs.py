@@ -12,12 +12,12 @@ from django.urls import reverse
 from annotation.models import (
     Annotation,
     ImportJob,
-    ImportStatus,
     Item,
     Label,
     PiiFinding,
     Prediction,
 )
+from common.jobs.models import JobStatus
 from projects.models import PiiPolicy, TaskType
 from annotation.selectors import item_find_by_text
 from annotation.services.import_jobs import import_job_create, import_job_run
@@ -55,7 +55,7 @@ def test_the_upload_is_stored_sealed_and_deleted_once_the_job_ran(project, manag
     assert path.exists() and secret not in path.read_bytes()
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == ImportStatus.SUCCEEDED and job.created == 1
+    assert job.status == JobStatus.SUCCEEDED and job.created == 1
     assert not path.exists() and job.upload_path == ""
 
 
@@ -64,7 +64,7 @@ def test_reject_mode_leaves_nothing_half_written_and_reports_row_and_field(proje
     rows = [{"id": f"r{i}", "text": f"Row number {i}"} for i in range(2500)]
     rows[2200] = {"id": "bad", "text": ""}
     job = _run(project, manager, _jsonl(*rows), "big.jsonl", on_error="reject")
-    assert job.status == ImportStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert project.items.count() == before
     assert job.created == 0
     [error] = job.report["errors"]
@@ -80,7 +80,7 @@ def test_skip_mode_imports_the_good_rows_and_lists_the_bad_ones(project, manager
         {"id": "d", "text": "Fine two"},
     )
     job = _run(project, manager, content, "mixed.jsonl", on_error="skip")
-    assert job.status == ImportStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     assert job.created == 2 and job.errors_count == 3
     assert [(e["row"], e["field"]) for e in job.report["errors"]] == [
         (2, "text"),
@@ -118,7 +118,7 @@ def test_hostile_files_fail_the_job_with_a_clear_reason_and_import_nothing(
 ):
     before = project.items.count()
     job = _run(project, manager, content, filename, on_error="reject")
-    assert job.status == ImportStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert job.error and filename in job.error
     assert project.items.count() == before
 
@@ -203,7 +203,7 @@ def test_labelstudio_import_creates_missing_labels_when_asked(project, manager):
         fmt="labelstudio",
         create_missing_labels=True,
     )
-    assert job.status == ImportStatus.SUCCEEDED and job.created == 2
+    assert job.status == JobStatus.SUCCEEDED and job.created == 2
     assert Label.objects.filter(project=project, name="angry").exists()
     assert job.report["labels_created"] == ["angry"]
 
@@ -333,8 +333,8 @@ def test_a_real_worker_runs_the_job_in_the_background(
     while job.is_active and time.monotonic() < deadline:
         time.sleep(0.2)
         job.refresh_from_db()
-    assert job.status == ImportStatus.SUCCEEDED, job.error or job.status
-    assert (job.rows_read, job.created) == (300, 300)
+    assert job.status == JobStatus.SUCCEEDED, job.error or job.status
+    assert (job.progress_done, job.created) == (300, 300)
     assert Item.objects.filter(project=project).count() == 300
 
 
@@ -370,7 +370,7 @@ def test_a_real_worker_rejects_a_bad_file_in_the_background(
     while job.is_active and time.monotonic() < deadline:
         time.sleep(0.2)
         job.refresh_from_db()
-    assert job.status == ImportStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert job.report["errors"][0]["row"] == 1501 and job.report["errors"][0]["field"] == "text"
     assert Item.objects.filter(project=project).count() == 0
 
@@ -389,9 +389,9 @@ SST2_QUOTES = Path(__file__).parent / "pipeline" / "files" / "sst2_quotes.tsv"
 
 def _accounted(job: ImportJob) -> tuple:
     # A failed "reject" job rolled back what it created: it counts the rows read up to the bad one.
-    if job.status == ImportStatus.SUCCEEDED:
-        assert job.rows_read == job.created + job.skipped + job.errors_count, "a row went uncounted"
-    return job.status, job.rows_read, job.created, job.skipped, job.errors_count
+    if job.status == JobStatus.SUCCEEDED:
+        assert job.progress_done == job.created + job.skipped + job.errors_count, "a row went uncounted"
+    return job.status, job.progress_done, job.created, job.skipped, job.errors_count
 
 
 @pytest.mark.parametrize("on_error", ["reject", "skip"])

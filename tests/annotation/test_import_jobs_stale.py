@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from annotation.models import ImportJob, ImportOnError, ImportStatus
+from annotation.models import ImportJob, ImportOnError
 from annotation.selectors import item_find_by_text
 from annotation.services.import_jobs import (
     STALE_SECONDS,
     UPLOAD_LOST,
-    WORKER_LOST,
     import_job_create,
     import_job_run,
-    import_jobs_stale_fail,
 )
 from annotation.services.imports import items_import
+from common.jobs.lifecycle import WORKER_LOST, jobs_reap
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
 from tests.factories import project_make
 
@@ -42,7 +42,7 @@ def _worker_died(job: ImportJob, seconds_ago: int = STALE_SECONDS + 60) -> None:
     """The state a killed worker leaves: running, its last heartbeat long ago, the upload kept."""
     beat = timezone.now() - timedelta(seconds=seconds_ago)
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportStatus.RUNNING, started_at=beat, heartbeat_at=beat, rows_read=2, created=2
+        status=JobStatus.RUNNING, started_at=beat, heartbeat_at=beat, progress_done=2, created=2
     )
 
 
@@ -52,7 +52,7 @@ def test_a_new_import_request_stops_the_job_whose_worker_died(project, manager):
     upload = Path(dead.upload_path)
     _job(project, manager)
     dead.refresh_from_db()
-    assert dead.status == ImportStatus.FAILED and dead.error == WORKER_LOST
+    assert dead.status == JobStatus.FAILED and dead.error == WORKER_LOST
     assert dead.created == 0 and dead.finished_at is not None  # "reject": nothing was imported
     assert not upload.exists() and dead.upload_path == ""
     event = AuditEvent.objects.get(action="import.reap")
@@ -62,9 +62,9 @@ def test_a_new_import_request_stops_the_job_whose_worker_died(project, manager):
 def test_a_job_still_sending_heartbeats_is_left_running(project, manager):
     alive = _job(project, manager)
     _worker_died(alive, seconds_ago=5)
-    assert import_jobs_stale_fail() == 0
+    assert jobs_reap(model=ImportJob) == 0
     alive.refresh_from_db()
-    assert alive.status == ImportStatus.RUNNING and Path(alive.upload_path).exists()
+    assert alive.status == JobStatus.RUNNING and Path(alive.upload_path).exists()
 
 
 def test_the_periodic_check_stops_dead_jobs_of_every_project(project, manager):
@@ -72,7 +72,7 @@ def test_the_periodic_check_stops_dead_jobs_of_every_project(project, manager):
     jobs = [_job(project, manager), _job(other, manager, on_error=ImportOnError.SKIP)]
     for job in jobs:
         _worker_died(job)
-    assert import_jobs_stale_fail() == 2
+    assert jobs_reap(model=ImportJob) == 2
     assert {j.status for j in ImportJob.objects.filter(pk__in=[j.pk for j in jobs])} == {"failed"}
     # "skip" mode keeps its counters: those rows were committed batch by batch.
     assert ImportJob.objects.get(pk=jobs[1].pk).created == 2
@@ -86,7 +86,7 @@ def test_a_redelivered_message_takes_over_a_dead_job_and_imports_the_file_once(p
     _worker_died(job)
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == ImportStatus.SUCCEEDED and job.error == ""
+    assert job.status == JobStatus.SUCCEEDED and job.error == ""
     assert (job.created, job.skipped) == (3, 3)
     assert project.items.count() == before + 6
     assert all(item_find_by_text(project=project, text=text).count() == 1 for text in TEXTS)
@@ -99,7 +99,7 @@ def test_a_job_running_with_a_live_worker_is_not_taken_over(project, manager):
     _worker_died(job, seconds_ago=5)
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == ImportStatus.RUNNING and Path(job.upload_path).exists()
+    assert job.status == JobStatus.RUNNING and Path(job.upload_path).exists()
 
 
 def test_taking_over_a_job_whose_upload_is_gone_fails_it_with_the_reason(project, manager):
@@ -108,4 +108,4 @@ def test_taking_over_a_job_whose_upload_is_gone_fails_it_with_the_reason(project
     Path(job.upload_path).unlink()
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == ImportStatus.FAILED and job.error == UPLOAD_LOST
+    assert job.status == JobStatus.FAILED and job.error == UPLOAD_LOST

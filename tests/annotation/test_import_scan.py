@@ -74,4 +74,4 @@ def test_a_job_imports_the_same_with_or_without_scanning_processes(project, mana
     assert (job.status, job.created) == ("succeeded", 2500)
     assert project.items.get(external_id="r2499").text == "Row 2499: write to [EMAIL]"
     assert PiiFinding.objects.filter(project=project, entity="EMAIL").count() == 2500
-    assert ImportJob.objects.filter(pk=job.pk, rows_read=2500).exists()
+    assert ImportJob.objects.filter(pk=job.pk, progress_done=2500).exists()

@@ -1,7 +1,8 @@
 import pytest
 
 from tests.api.conftest import prediction_make
-from training.models import JobStatus, PreannotationJob
+from training.models import PreannotationJob
+from common.jobs.models import JobStatus
 from training.services.preannotation import preannotation_request
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_denies_an_annotator_to_start_pre_annotation(project, annotator, api_cli
 def test_shows_job_progress_to_an_ml_engineer(project, manager, ml_engineer, api_client):
     job = preannotation_request(actor=manager, project=project)
     PreannotationJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, items_total=6, items_done=4
+        status=JobStatus.RUNNING, progress_total=6, progress_done=4
     )
     response = api_client(ml_engineer).get(f"/api/projects/{project.pk}/preannotate/{job.pk}/")
     assert response.status_code == 200

@@ -30,7 +30,8 @@ from tests.annotation.quality_support import answer, labelled
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import project_make, superuser_make, user_make
 from tests.governance.permission_table import TABLE
-from training.models import ModelVersion, TrainingJob, TrainingStatus
+from training.models import ModelVersion, TrainingJob
+from common.jobs.models import JobStatus
 from training.models.active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
 
@@ -154,7 +155,7 @@ class World:
         versions = []
         for number in (1, 2):
             job = TrainingJob.objects.create(
-                project=project, dataset_version=self.dataset, requested_by=manager, status=TrainingStatus.SUCCEEDED
+                project=project, dataset_version=self.dataset, requested_by=manager, status=JobStatus.SUCCEEDED
             )
             versions.append(
                 ModelVersion.objects.create(
@@ -169,7 +170,7 @@ class World:
         TrainingJob.objects.create(project=project, dataset_version=self.dataset, requested_by=manager)
         self.import_job = ImportJob.objects.create(
             project=project, requested_by=manager, filename="spring-campaign-feedback-export-2024-06-01.jsonl",
-            format="jsonl", status="failed", rows_read=3, errors_count=1,
+            format="jsonl", status="failed", progress_done=3, errors_count=1,
             report={"errors": [{"file": "spring-campaign-feedback-export-2024-06-01.jsonl", "member": "", "row": 3,
                                 "field": "text", "message": "The text is empty; give each row a non-empty 'text'."}]},
         )
@@ -233,6 +234,8 @@ TOUR = [
     Stop("similar-items", "active:similar", "ml_engineer", _with(item_id="first_item")),
     Stop("audit-events", "governance:audit-events", "auditor"),
     Stop("roles", "governance:roles", "admin"),
+    Stop("project-jobs", "governance:project-jobs", "ml_engineer", _in("project")),
+    Stop("jobs", "governance:jobs", "admin"),
     Stop("erasure", "annotation:erasure-requests", "admin"),
 ]
 

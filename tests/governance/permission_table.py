@@ -254,6 +254,12 @@ TABLE: dict[str, dict[str, Rule]] = {
     "governance:audit-verify": {"POST": only(*AUDITORS)},
     "governance:audit-verification": {"GET": only(*AUDITORS)},
     "governance:roles": {"GET": only(*AUDITORS)},
+    # The Jobs pages: a project's jobs for those who may start them, every project's for admins;
+    # cancelling needs the kind's own permission (training: train_models).
+    "governance:project-jobs": {"GET": project(*TRAINERS)},
+    "governance:project-job-cancel": {"POST": project(*TRAINERS)},
+    "governance:jobs": {"GET": only("admin")},
+    "governance:job-cancel": {"POST": only("admin")},
     "governance:global-role-set": {"POST": only("admin")},
     # Retention (project managers) and erasure (auditors read, only admins erase).
     "annotation:project-retention": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},

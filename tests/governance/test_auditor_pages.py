@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from governance.audit import GENESIS_HASH, event_hash
 from governance.celery_tasks import audit_verify_task
-from governance.models import AuditEvent, AuditVerification, VerificationStatus
+from governance.models import AuditEvent, AuditVerification
+from common.jobs.models import JobStatus
 from tests.annotation.views.support import HTMX, client_for
 
 pytestmark = pytest.mark.django_db
@@ -243,7 +244,7 @@ def test_verify_queues_a_verification_for_the_worker_and_audits_the_request(
         response = client_for(auditor).post(VERIFY_URL, **HTMX)
     assert response.status_code == 200
     verification = AuditVerification.objects.get()
-    assert verification.status == VerificationStatus.QUEUED and verification.requested_by == auditor
+    assert verification.status == JobStatus.QUEUED and verification.requested_by == auditor
     assert len(callbacks) == 1  # the task is sent after commit, never run in the request
     url = reverse("governance:audit-verification", args=[verification.pk])
     assert f'hx-get="{url}"' in response.text and 'hx-trigger="every 1s"' in response.text
@@ -308,4 +309,4 @@ def test_a_verification_whose_requester_is_no_longer_an_auditor_is_not_run(proje
     verification = AuditVerification.objects.get()
     audit_verify_task(verification.pk)
     verification.refresh_from_db()
-    assert verification.status == VerificationStatus.FAILED and "no longer an auditor" in verification.error
+    assert verification.status == JobStatus.FAILED and "no longer an auditor" in verification.error

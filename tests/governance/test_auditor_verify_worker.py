@@ -5,7 +5,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from governance.models import AuditEvent, AuditVerification, VerificationStatus
+from governance.models import AuditEvent, AuditVerification
+from common.jobs.models import JobStatus
 from tests.annotation.views.support import HTMX, client_for
 
 pytestmark = pytest.mark.worker
@@ -23,7 +24,7 @@ def test_the_worker_verifies_the_chain_and_the_page_shows_the_result(
     while verification.is_active and time.monotonic() < deadline:
         time.sleep(0.2)
         verification.refresh_from_db()
-    assert verification.status == VerificationStatus.DONE, verification.error or verification.status
+    assert verification.status == JobStatus.SUCCEEDED, verification.error or verification.status
     assert verification.intact is True
     assert verification.checked >= AuditEvent.objects.filter(action="audit.verify").get().seq
     response = client.get(reverse("governance:audit-verification", args=[verification.pk]), **HTMX)

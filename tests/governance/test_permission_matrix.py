@@ -57,7 +57,8 @@ from tests.governance.permission_table import (
     Public,
     Rule,
 )
-from training.models import ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
+from training.models import ModelVersion, PreannotationJob, TrainingJob
+from common.jobs.models import JobStatus
 from training.models.active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
 from training.views.datasets import dataset_download_signature
@@ -176,7 +177,7 @@ class World:
                 project=p, dataset_version=self.version[scope], requested_by=p.created_by
             )
             finished = TrainingJob.objects.create(
-                project=p, dataset_version=self.version[scope], requested_by=p.created_by, status=TrainingStatus.SUCCEEDED
+                project=p, dataset_version=self.version[scope], requested_by=p.created_by, status=JobStatus.SUCCEEDED
             )
             self.model_version[scope] = ModelVersion.objects.create(
                 project=p, number=1, name=f"matrix-{scope}-v1", training_job=finished,
@@ -237,6 +238,9 @@ class World:
             "fmt": lambda: "csv",
             "version_id": lambda: self.version[object_scope].pk,
             "training_job_id": lambda: self.training_job[object_scope].pk,
+            # The Jobs pages' cancel names a kind and one of its jobs: the cancellable training job.
+            "job_kind": lambda: "training",
+            "kind_job_id": lambda: self.training_job[object_scope].pk,
             "model_version_id": lambda: self.model_version[object_scope].pk,
             # A download link signed for this actor and the version in the path, as the export button makes.
             "signature": lambda: dataset_download_signature(

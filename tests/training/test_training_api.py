@@ -4,7 +4,8 @@ import pytest
 
 from annotation.models import Prediction
 from tests.training.training_support import FAST
-from training.models import JobStatus, ModelVersion, TrainingJob, TrainingStatus
+from training.models import ModelVersion, TrainingJob
+from common.jobs.models import JobStatus
 from training.services.preannotation import preannotation_run
 from training.services.training import training_run
 
@@ -80,7 +81,7 @@ def test_cancelling_over_the_api_stops_a_queued_job_and_refuses_a_finished_one(a
     job_id = _start(client, sentiment_version.project, dataset_version=sentiment_version.number).json()["id"]
     url = f"/api/projects/{sentiment_version.project_id}/training-jobs/{job_id}/cancel/"
     response = client.post(url)
-    assert response.status_code == 200 and response.json()["status"] == TrainingStatus.CANCELLED
+    assert response.status_code == 200 and response.json()["status"] == JobStatus.CANCELLED
     again = client.post(url)
     assert again.status_code == 400 and "already cancelled" in again.json()["job"][0]
 

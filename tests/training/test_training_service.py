@@ -14,7 +14,8 @@ from governance.roles import ProjectRole
 from governance.services.membership import membership_set
 from tests.training.training_support import FAST, ready_version
 from training.ml.finetune import FinetuneConfig
-from training.models import ModelVersion, TrainingJob, TrainingStatus
+from training.models import ModelVersion, TrainingJob
+from common.jobs.models import JobStatus
 from training.services.registry import code_version
 from training.services.training import (
     HYPERPARAMETERS,
@@ -82,7 +83,7 @@ def test_refuses_a_version_without_dev_examples(sentiment_project, ml_engineer):
 
 def test_a_request_queues_a_job_and_audits_it(sentiment_version, ml_engineer, tiny_base):
     job = _request(sentiment_version, ml_engineer, tiny_base)
-    assert job.status == TrainingStatus.QUEUED
+    assert job.status == JobStatus.QUEUED
     assert job.hyperparameters == FAST and job.time_limit_seconds == 600
     event = AuditEvent.objects.get(action="training.request")
     assert (
@@ -97,7 +98,7 @@ def test_a_run_registers_a_model_with_its_full_lineage_and_test_metrics(
     training_run(job_id=job.pk, worker="test@here")
 
     job.refresh_from_db()
-    assert job.status == TrainingStatus.SUCCEEDED, job.log
+    assert job.status == JobStatus.SUCCEEDED, job.log
     assert job.attempts == 1 and job.worker == "test@here" and job.device == "cpu"
     model = ModelVersion.objects.get(training_job=job)
     assert model.number == 1 and model.name.startswith(f"project{sentiment_version.project_id}-v1@")
@@ -138,7 +139,7 @@ def test_cancelling_a_queued_job_stops_it_before_any_worker_takes_it(sentiment_v
     training_cancel(actor=ml_engineer, job=job)
     training_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == TrainingStatus.CANCELLED and job.attempts == 0
+    assert job.status == JobStatus.CANCELLED and job.attempts == 0
     assert "Cancelled by ml_engineer before it started." in job.log
     assert AuditEvent.objects.filter(action="training.cancel").count() == 1
 
@@ -160,7 +161,7 @@ def test_the_time_limit_fails_the_job_and_registers_nothing(sentiment_version, m
     )
     training_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == TrainingStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert "Time limit of 1 s reached" in job.error and "Time limit" in job.log
     assert not ModelVersion.objects.exists() and not staging_dir(job).exists()
 
@@ -174,7 +175,7 @@ def test_a_failing_run_keeps_its_log_and_registers_no_model(sentiment_version, m
     shutil.rmtree(moved)
     training_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == TrainingStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert "config.json is missing" in job.error
     assert "Queued by ml_engineer" in job.log and "Attempt 1 started" in job.log and "config.json is missing" in job.log
     assert not ModelVersion.objects.exists() and not staging_dir(job).exists()
@@ -188,7 +189,7 @@ def test_the_worker_refuses_a_job_whose_requester_lost_the_right_to_train(
     membership_set(actor=manager, project=sentiment_version.project, user=ml_engineer, role=ProjectRole.ANNOTATOR)
     training_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == TrainingStatus.FAILED and "may no longer train models" in job.error
+    assert job.status == JobStatus.FAILED and "may no longer train models" in job.error
     assert not ModelVersion.objects.exists()
 
 
@@ -198,12 +199,12 @@ def test_a_running_job_whose_worker_went_silent_is_failed_when_next_looked_at(
     settings.TRAINING_STALE_SECONDS = 60
     job = _request(sentiment_version, ml_engineer, tiny_base)
     silent_since = timezone.now() - timedelta(seconds=61)
-    TrainingJob.objects.filter(pk=job.pk).update(status=TrainingStatus.RUNNING, attempts=1, heartbeat_at=silent_since)
+    TrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempts=1, heartbeat_at=silent_since)
     staging_dir(job).mkdir(parents=True)
 
     job = training_job_refresh(job=job)
 
-    assert job.status == TrainingStatus.FAILED and "stopped responding" in job.error
+    assert job.status == JobStatus.FAILED and "stopped responding" in job.error
     assert "Queued by ml_engineer" in job.log and not staging_dir(job).exists()
 
 
@@ -211,10 +212,10 @@ def test_a_silent_job_is_taken_over_by_a_redelivered_message(sentiment_version, 
     settings.TRAINING_STALE_SECONDS = 60
     job = _request(sentiment_version, ml_engineer, tiny_base)
     silent_since = timezone.now() - timedelta(seconds=61)
-    TrainingJob.objects.filter(pk=job.pk).update(status=TrainingStatus.RUNNING, attempts=1, heartbeat_at=silent_since)
+    TrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempts=1, heartbeat_at=silent_since)
     training_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == TrainingStatus.SUCCEEDED and job.attempts == 2 and "Attempt 2 started" in job.log
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 2 and "Attempt 2 started" in job.log
 
 
 def test_the_code_version_names_the_package_version():

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from tests.training.training_support import FAST
-from training.models import ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
+from training.models import ModelVersion, PreannotationJob, TrainingJob
+from common.jobs.models import JobStatus
 from training.services.training import training_request, training_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("artifacts_here")]
@@ -103,7 +104,7 @@ def test_cancelling_from_the_card_shows_the_job_cancelled(sentiment_version, ml_
     )
     assert response.status_code == 200 and 'data-status="cancelled"' in response.content.decode()
     job.refresh_from_db()
-    assert job.status == TrainingStatus.CANCELLED
+    assert job.status == JobStatus.CANCELLED
 
 
 def test_the_evaluation_page_shows_scores_per_label_a_chart_and_the_confusion_matrix(

@@ -18,7 +18,8 @@ from tests.training.training_support import (
 )
 from training.celery_tasks import train_model_task
 from training.ml.encoder import default_model_path, model_fingerprint, model_name
-from training.models import JobStatus, ModelVersion, TrainingJob, TrainingStatus
+from training.models import ModelVersion, TrainingJob
+from common.jobs.models import JobStatus
 from training.services.registry import model_version_activate
 from training.services.training import (
     staging_dir,
@@ -55,9 +56,9 @@ def _wait_until_training(job_id: int, seconds: float = 120) -> TrainingJob:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         job = TrainingJob.objects.get(pk=job_id)
-        if job.status == TrainingStatus.RUNNING and job.progress.get("step"):
+        if job.status == JobStatus.RUNNING and job.progress.get("step"):
             return job
-        assert job.status in (TrainingStatus.QUEUED, TrainingStatus.RUNNING), (job.status, job.log)
+        assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING), (job.status, job.log)
         time.sleep(0.2)
     pytest.fail(f"Training job {job_id} never reported a step: {job.status}, log:\n{job.log}")
 
@@ -67,7 +68,7 @@ def test_a_worker_trains_evaluates_and_registers_a_model(
 ):
     job = job_wait(_request(sentiment_version, ml_engineer, tiny_base).pk)
 
-    assert job.status == TrainingStatus.SUCCEEDED, job.log
+    assert job.status == JobStatus.SUCCEEDED, job.log
     assert job.worker.startswith("pytest-") and job.device == "cpu"
     model = ModelVersion.objects.get(training_job=job)
     assert Path(model.artifact_path, "training_meta.json").exists()
@@ -79,7 +80,7 @@ def test_the_bundled_minilm_fine_tunes_through_the_worker(celery_worker_process,
     hyperparameters = {"epochs": 1, "batch_size": 16, "max_length": 32, "learning_rate": 5e-5}
     job = job_wait(_request(sentiment_version, ml_engineer, None, hyperparameters).pk)
 
-    assert job.status == TrainingStatus.SUCCEEDED, job.log
+    assert job.status == JobStatus.SUCCEEDED, job.log
     model = job.model_version
     bundled = default_model_path()
     assert (model.base_model_name, model.base_model_fingerprint) == (model_name(bundled), model_fingerprint(bundled))
@@ -105,7 +106,7 @@ def test_a_running_job_is_cancelled_from_the_web_and_registers_nothing(
     training_cancel(actor=ml_engineer, job=job)
     job = job_wait(job.pk)
 
-    assert job.status == TrainingStatus.CANCELLED
+    assert job.status == JobStatus.CANCELLED
     assert "Cancel requested by ml_engineer" in job.log and "Cancelled: Cancelled at step" in job.log
     assert not ModelVersion.objects.exists() and not staging_dir(job).exists()
 
@@ -123,7 +124,7 @@ def test_a_second_delivery_of_a_job_message_does_not_train_again(
     while handled not in celery_worker_process.log_text() and time.monotonic() < deadline:
         time.sleep(0.2)
 
-    assert job.status == TrainingStatus.SUCCEEDED and job.attempts == 1
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 1
     assert ModelVersion.objects.count() == 1
     assert handled in celery_worker_process.log_text()
 
@@ -175,10 +176,10 @@ def test_killing_the_worker_mid_job_leaves_it_failed_with_its_log_never_running(
 
     settings.TRAINING_STALE_SECONDS = 2
     time.sleep(3)
-    assert TrainingJob.objects.get(pk=job.pk).status == TrainingStatus.RUNNING  # nobody is left to say otherwise
+    assert TrainingJob.objects.get(pk=job.pk).status == JobStatus.RUNNING  # nobody is left to say otherwise
 
     job = training_job_refresh(job=job)
 
-    assert job.status == TrainingStatus.FAILED and "stopped responding" in job.error
+    assert job.status == JobStatus.FAILED and "stopped responding" in job.error
     assert "Attempt 1 started on worker doomed-" in job.log and "stopped responding" in job.log
     assert not ModelVersion.objects.exists() and not staging_dir(job).exists()

@@ -6,9 +6,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from common.api import BaseApi
+from common.jobs.models import JobStatus, status_choices
 from governance.access import access_project
 from governance.roles import Perm
-from training.models import JobStatus
 from training.selectors.preannotation import preannotation_job_get
 from training.services.preannotation import preannotation_request
 
@@ -21,13 +21,15 @@ class PreannotationJobDetailApi(BaseApi):
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
-        status = serializers.ChoiceField(choices=JobStatus.choices)
+        status = serializers.ChoiceField(
+            choices=status_choices(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED)
+        )
         method = serializers.CharField(
             help_text="zero_shot or logistic_regression, chosen by the worker."
         )
         model_version = serializers.CharField()
-        items_total = serializers.IntegerField()
-        items_done = serializers.IntegerField()
+        items_total = serializers.IntegerField(source="progress_total")
+        items_done = serializers.IntegerField(source="progress_done")
         error = serializers.CharField()
         created_at = serializers.DateTimeField()
         started_at = serializers.DateTimeField(allow_null=True)

@@ -6,9 +6,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from common.api import BaseApi, ListApi
+from common.jobs.models import JobStatus
 from governance.access import access_project
 from governance.roles import Perm
-from training.models import TrainingStatus
 from training.selectors.training import (
     base_model_by_name,
     trainable_version_by_number,
@@ -47,7 +47,7 @@ class TrainingProgressSerializer(serializers.Serializer):
 class TrainingJobListApi(ListApi):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
-        status = serializers.ChoiceField(choices=TrainingStatus.choices)
+        status = serializers.ChoiceField(choices=JobStatus.choices)
         dataset_version = serializers.IntegerField(source="dataset_version.number")
         base_model = serializers.CharField(
             source="base_model.name", default=None, allow_null=True, help_text="Null: the bundled MiniLM-L6."

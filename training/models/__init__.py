@@ -19,8 +19,8 @@ from training.models.datasets import (
     DatasetVersionItem,
     Split,
 )
-from training.models.preannotation import JobStatus, PreannotationJob
-from training.models.training import BaseModel, ModelVersion, TrainingJob, TrainingStatus
+from training.models.preannotation import PreannotationJob
+from training.models.training import BaseModel, ModelVersion, TrainingJob
 
 __all__ = [
     "ActiveLearning",
@@ -30,7 +30,6 @@ __all__ = [
     "DatasetVersion",
     "DatasetVersionItem",
     "ItemEmbedding",
-    "JobStatus",
     "LabelIssue",
     "LabelIssueStatus",
     "LearningCurvePoint",
@@ -40,5 +39,4 @@ __all__ = [
     "Split",
     "Strategy",
     "TrainingJob",
-    "TrainingStatus",
 ]

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 
+from common.jobs.models import Job
 from training.models.datasets import DatasetVersion
 
 
@@ -23,43 +23,24 @@ class BaseModel(models.Model):
         return self.name
 
 
-class TrainingStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
+class TrainingJob(Job):
+    """One fine-tuning run of a dataset version, executed by a worker on the ``gpu`` queue.
 
-
-class TrainingJob(models.Model):
-    """One fine-tuning run of a dataset version, executed by a worker on the ``gpu`` queue."""
+    Its progress counts optimiser steps; the details of the last one are in ``progress``.
+    """
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_jobs")
     dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="training_jobs")
     base_model = models.ForeignKey(BaseModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     hyperparameters = models.JSONField(default=dict)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=20, choices=TrainingStatus.choices, default=TrainingStatus.QUEUED)
     cancel_requested = models.BooleanField(default=False)
     time_limit_seconds = models.PositiveIntegerField(default=6 * 60 * 60)
     # Live progress: step, total_steps, epoch, epochs, loss, dev_metric, eta_seconds, samples_per_second.
     progress = models.JSONField(default=dict)
     log = models.TextField(blank=True)
-    error = models.TextField(blank=True)
     device = models.CharField(max_length=100, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (TrainingStatus.QUEUED, TrainingStatus.RUNNING)
 
 
 class ModelVersion(models.Model):

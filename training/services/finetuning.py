@@ -4,8 +4,8 @@ import logging
 import time
 
 from django.conf import settings
-from django.utils import timezone
 
+from common.jobs.lifecycle import job_heartbeat, job_progress
 from projects.models import TaskType
 from training.models import DatasetVersion, Split, TrainingJob
 from training.services.training import (
@@ -60,8 +60,12 @@ class _Reporter:
                 f"Epoch {progress.epoch}/{progress.epochs}: step {progress.step}/{progress.total_steps}, "
                 f"loss {progress.loss:.4f}, dev {self.metric_label} {progress.dev_metric:.4f}.",
                 progress=state,
+                progress_done=progress.step,
+                progress_total=progress.total_steps,
             )
-        elif not attempt_rows(self.job, self.attempt).update(progress=state, heartbeat_at=timezone.now()):
+        elif not job_progress(
+            self.job, done=progress.step, total=progress.total_steps, rows=attempt_rows(self.job, self.attempt), progress=state
+        ):
             raise JobLost()
 
     def should_stop(self) -> bool:
@@ -69,7 +73,7 @@ class _Reporter:
         if now - self.last_check < WRITE_INTERVAL_SECONDS:
             return self.cancel
         self.last_check = now
-        if not attempt_rows(self.job, self.attempt).update(heartbeat_at=timezone.now()):
+        if not job_heartbeat(self.job, rows=attempt_rows(self.job, self.attempt)):
             raise JobLost()
         self.cancel = TrainingJob.objects.filter(pk=self.job.pk).values_list("cancel_requested", flat=True).first()
         return bool(self.cancel)

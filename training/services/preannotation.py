@@ -1,23 +1,24 @@
 """Model pre-annotation: requesting a job from the web app, and running it in a Celery worker."""
 
 import logging
-from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
-from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.db.models import Max
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction
 from projects.models import Project, TaskType
+from common.jobs.lifecycle import job_claim, job_fail, job_finish, job_progress, jobs_reap
+from common.jobs.models import ACTIVE_STATUSES
+from common.jobs.registry import JobKind
 from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from governance.roles import Perm
-from training.models import JobStatus, ModelVersion, PreannotationJob
+from training.models import ModelVersion, PreannotationJob
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +33,11 @@ MAX_ERROR_CHARS = 2000
 _SPANS_UNSUPPORTED = gettext_noop(
     "Pre-annotation does not support span (named-entity) projects yet; label their items by hand."
 )
-_WORKER_LOST = gettext_noop("The worker running this job stopped responding; a new job replaced it.")
 _NO_LABELS = gettext_noop("The project has no labels yet; add labels before requesting pre-annotation.")
 
 
 class PreannotationUnsupported(Exception):
     """The project cannot be pre-annotated as it stands; the message tells the user why."""
-
-
-def _stale_before():
-    return timezone.now() - timedelta(seconds=settings.PREANNOTATION_STALE_SECONDS)
-
-
-def _is_stale(job: PreannotationJob) -> bool:
-    return job.status == JobStatus.RUNNING and (job.heartbeat_at is None or job.heartbeat_at < _stale_before())
 
 
 @transaction.atomic
@@ -67,15 +59,14 @@ def preannotation_request(*, actor, project: Project, trained_model: ModelVersio
             {"project": gettext(_SPANS_UNSUPPORTED)}
         )
     project_readable_check(project=project)
+    jobs_reap(model=PreannotationJob, project=project)
     active = (
         PreannotationJob.objects.select_for_update()
-        .filter(project=project, status__in=[JobStatus.QUEUED, JobStatus.RUNNING], trained_model=trained_model)
+        .filter(project=project, status__in=ACTIVE_STATUSES, trained_model=trained_model)
         .first()
     )
-    if active is not None and not _is_stale(active):
-        return active
     if active is not None:
-        _job_fail(active, PreannotationUnsupported(_WORKER_LOST))
+        return active
     job = PreannotationJob.objects.create(project=project, requested_by=actor, trained_model=trained_model)
     audit_record(
         actor=actor,
@@ -102,12 +93,7 @@ def preannotation_run(*, job_id) -> None:
     app keeps writing while a large project is scored. Span projects are not supported
     yet: their job fails with a message saying so.
     """
-    now = timezone.now()
-    takeable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, heartbeat_at__lt=_stale_before())
-    claimed = PreannotationJob.objects.filter(takeable, pk=job_id).update(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, error=""
-    )
-    if not claimed:
+    if not job_claim(PreannotationJob, job_id=job_id, error=""):
         logger.info("Pre-annotation job %s is not queued any more; nothing to do.", job_id)
         return
     job = PreannotationJob.objects.select_related("project", "requested_by", "trained_model").get(pk=job_id)
@@ -244,13 +230,7 @@ def _predictions_store(job: PreannotationJob, *, method: str, model_version: str
     # Items imported while the job runs wait for the next job, so the total stays true.
     last_pk = pending.aggregate(last=Max("pk"))["last"] or 0
     pending = pending.filter(pk__lte=last_pk)
-    PreannotationJob.objects.filter(pk=job.pk).update(
-        method=method,
-        model_version=model_version,
-        items_total=pending.count(),
-        items_done=0,
-        heartbeat_at=timezone.now(),
-    )
+    job_progress(job, done=0, total=pending.count(), method=method, model_version=model_version)
 
     done, after_pk = 0, 0
     while True:
@@ -272,14 +252,12 @@ def _predictions_store(job: PreannotationJob, *, method: str, model_version: str
                 unique_fields=["item", "model_version"],
                 update_fields=["value_ct", "score", "label_scores", "created_at"],
             )
-            PreannotationJob.objects.filter(pk=job.pk).update(items_done=done, heartbeat_at=timezone.now())
+            job_progress(job, done=done)
         after_pk = chunk[-1].pk
 
     with transaction.atomic():
         # Items finished by annotators during the run were skipped; the bar should still end full.
-        PreannotationJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.SUCCEEDED, finished_at=timezone.now(), items_done=done, items_total=done
-        )
+        job_finish(job, progress_done=done, progress_total=done)
         audit_record(
             actor=None,
             action=AuditAction.PREANNOTATION_COMPLETE,
@@ -301,11 +279,23 @@ def _error_text(error: Exception) -> str:
 def _job_fail(job: PreannotationJob, error: Exception) -> None:
     message = _error_text(error)
     with transaction.atomic():
-        updated = PreannotationJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, finished_at=timezone.now(), error=message
-        )
         # The project, and its job with it, may have been deleted while the model ran.
-        if updated and Project.objects.filter(pk=job.project_id).exists():
-            audit_record(
-                actor=None, action=AuditAction.PREANNOTATION_FAIL, project=job.project, target=job, details={"error": message}
-            )
+        if job_fail(job, error=message) and Project.objects.filter(pk=job.project_id).exists():
+            job.error = message
+            preannotation_job_failed(job)
+
+
+def preannotation_job_failed(job: PreannotationJob) -> None:
+    """A failed job's audit event; also the ``common.jobs`` hook for a job whose worker died."""
+    audit_record(
+        actor=None, action=AuditAction.PREANNOTATION_FAIL, project=job.project, target=job, details={"error": job.error}
+    )
+
+
+PREANNOTATION_JOB_KIND = JobKind(
+    name="preannotation",
+    label=gettext_lazy("Pre-annotation"),
+    model=PreannotationJob,
+    stale_seconds=lambda: settings.PREANNOTATION_STALE_SECONDS,
+    on_reap=preannotation_job_failed,
+)

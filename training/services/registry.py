@@ -13,9 +13,11 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from projects.models import Project
+from common.jobs.lifecycle import job_finish
+from common.jobs.models import JobStatus
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
-from training.models import BaseModel, ModelVersion, PreannotationJob, TrainingJob, TrainingStatus
+from training.models import BaseModel, ModelVersion, PreannotationJob, TrainingJob
 from training.services.training import JobLost, log_line, models_dir
 
 PACKAGE_NAME = "sensitive-annotator"
@@ -140,7 +142,7 @@ def model_version_register(
         Project.objects.select_for_update().filter(pk=job.project_id).first()  # numbers versions one at a time
         owned = (
             TrainingJob.objects.select_for_update()
-            .filter(pk=job.pk, status=TrainingStatus.RUNNING, attempts=attempt)
+            .filter(pk=job.pk, status=JobStatus.RUNNING, attempts=attempt)
             .first()
         )
         if owned is None or owned.cancel_requested:
@@ -168,9 +170,8 @@ def model_version_register(
                 artifact_path=str(final),
             )
             headline = (metrics.get("test") or metrics["dev"])["value"]
-            TrainingJob.objects.filter(pk=job.pk).update(
-                status=TrainingStatus.SUCCEEDED,
-                finished_at=timezone.now(),
+            job_finish(
+                job,
                 heartbeat_at=timezone.now(),
                 device=device,
                 log=Concat(F("log"), Value(log_line(f"Registered as {version.name} (model version {number})."))),

@@ -2,17 +2,20 @@
 
 import logging
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from projects.models import Project
+from common.jobs.lifecycle import job_cancel, job_claim, job_finish, job_heartbeat, jobs_reap
+from common.jobs.models import ERROR_CHARS, JobStatus
+from common.jobs.registry import JobKind
 from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
@@ -23,7 +26,6 @@ from training.models import (
     DatasetVersion,
     Split,
     TrainingJob,
-    TrainingStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,7 +43,6 @@ HYPERPARAMETERS = {
     "seed": (int, 0, 2**31 - 1),
 }
 TIME_LIMIT_RANGE = (1, 7 * 24 * 60 * 60)
-MAX_ERROR_CHARS = 2000
 MAX_LOG_CHARS = 200_000
 
 
@@ -147,7 +148,7 @@ def training_request(
     _dataset_check(project, dataset_version)
     clean = hyperparameters_clean(hyperparameters)
     limit = _time_limit_clean(time_limit_seconds)
-    training_jobs_reap(project=project)
+    jobs_reap(model=TrainingJob, project=project)
     job = TrainingJob.objects.create(
         project=project,
         dataset_version=dataset_version,
@@ -185,21 +186,18 @@ def training_cancel(*, actor, job: TrainingJob) -> TrainingJob:
     """Cancel a queued job at once; ask a running one to stop at its next step."""
     job = TrainingJob.objects.select_for_update().get(pk=job.pk)
     who = actor.get_username()
-    if job.status == TrainingStatus.QUEUED:
-        job.status = TrainingStatus.CANCELLED
-        job.finished_at = timezone.now()
-        job.cancel_requested = True
-        job.log += log_line(f"Cancelled by {who} before it started.")
-    elif job.status == TrainingStatus.RUNNING:
+    if job.status == JobStatus.QUEUED and job_cancel(job):
+        note = f"Cancelled by {who} before it started."
+    elif job.status == JobStatus.RUNNING:
         if job.cancel_requested:
             return job
-        job.cancel_requested = True
-        job.log += log_line(f"Cancel requested by {who}; the worker stops at its next step.")
+        note = f"Cancel requested by {who}; the worker stops at its next step."
     else:
         raise ValidationError(
             {"job": f"Training job {job.pk} is already {job.status}; only queued or running jobs can be cancelled."}
         )
-    job.save(update_fields=["status", "finished_at", "cancel_requested", "log"])
+    TrainingJob.objects.filter(pk=job.pk).update(cancel_requested=True, log=Concat(F("log"), Value(log_line(note))))
+    job.refresh_from_db()
     audit_record(actor=actor, action=AuditAction.TRAINING_CANCEL, project=job.project, target=job, details={"status": job.status})
     return job
 
@@ -207,39 +205,29 @@ def training_cancel(*, actor, job: TrainingJob) -> TrainingJob:
 # --- dead workers -------------------------------------------------------------------------------
 
 
-def _stale_before():
-    return timezone.now() - timedelta(seconds=settings.TRAINING_STALE_SECONDS)
+def training_job_reaped(job: TrainingJob) -> None:
+    """What a dead worker's run leaves (``common.jobs`` hook): a line in its log, its audit event, its partial model."""
+    TrainingJob.objects.filter(pk=job.pk).update(log=Concat(F("log"), Value(log_line(job.error))))
+    _failure_audit(job, status=job.status, message=job.error, attempt=job.attempts)
+    shutil.rmtree(staging_dir(job), ignore_errors=True)
 
 
-def _stale_q() -> Q:
-    return Q(status=TrainingStatus.RUNNING) & (
-        Q(heartbeat_at__lt=_stale_before()) | Q(heartbeat_at__isnull=True, started_at__lt=_stale_before())
-    )
-
-
-def training_jobs_reap(*, project: Project | None = None) -> int:
-    """Mark failed every running job whose worker stopped sending heartbeats; returns how many.
-
-    Called when a job is requested or looked at, so a killed worker never leaves a job
-    "running" for ever. The job's log is kept; its partial model is removed.
-    """
-    jobs = TrainingJob.objects.filter(_stale_q())
-    if project is not None:
-        jobs = jobs.filter(project=project)
-    reaped = 0
-    for job in jobs.select_related("project"):
-        seconds = settings.TRAINING_STALE_SECONDS
-        message = f"The worker stopped responding (no heartbeat for over {seconds} s); the job was stopped."
-        if _finish(job, TrainingStatus.FAILED, message, attempt=job.attempts, stale_only=True):
-            reaped += 1
-    return reaped
+TRAINING_JOB_KIND = JobKind(
+    name="training",
+    label=gettext_lazy("Training"),
+    model=TrainingJob,
+    stale_seconds=lambda: settings.TRAINING_STALE_SECONDS,
+    on_reap=training_job_reaped,
+    cancel=training_cancel,
+    cancel_perm=Perm.TRAIN_MODELS,
+)
 
 
 def training_job_refresh(*, job: TrainingJob) -> TrainingJob:
     """The job as stored now, failed first if its worker died; for pages and clients that poll it."""
     jobs = TrainingJob.objects.select_related("project", "dataset_version", "base_model", "requested_by")
     fresh = jobs.get(pk=job.pk)
-    if fresh.status == TrainingStatus.RUNNING and training_jobs_reap(project=fresh.project):
+    if fresh.status == JobStatus.RUNNING and jobs_reap(model=TrainingJob, project=fresh.project):
         fresh = jobs.get(pk=job.pk)
     return fresh
 
@@ -255,16 +243,15 @@ def training_run(*, job_id: int, worker: str = "") -> None:
     UPDATE: a second delivery of the same message does nothing. Every later write names the
     attempt it belongs to, so a worker that lost its job cannot overwrite the new attempt.
     """
-    now = timezone.now()
-    takeable = Q(status=TrainingStatus.QUEUED) | _stale_q()
-    claimed = TrainingJob.objects.filter(takeable, pk=job_id).update(
-        status=TrainingStatus.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
+    claimed = job_claim(
+        TrainingJob,
+        job_id=job_id,
         attempts=F("attempts") + 1,
         worker=worker[:200],
         error="",
         progress={},
+        progress_done=0,
+        progress_total=0,
     )
     if not claimed:
         logger.info("Training job %s is not queued any more; nothing to do.", job_id)
@@ -290,12 +277,12 @@ def training_run(*, job_id: int, worker: str = "") -> None:
         from training.ml.finetune import TimeLimitExceeded, TrainingCancelled
 
         if isinstance(error, TrainingCancelled):
-            _finish(job, TrainingStatus.CANCELLED, f"Cancelled: {error}", attempt=attempt)
+            _finish(job, JobStatus.CANCELLED, f"Cancelled: {error}", attempt=attempt)
         elif isinstance(error, (TrainingRefused, TimeLimitExceeded)):
-            _finish(job, TrainingStatus.FAILED, str(error), attempt=attempt)
+            _finish(job, JobStatus.FAILED, str(error), attempt=attempt)
         else:
             logger.exception("Training job %s failed.", job_id)
-            _finish(job, TrainingStatus.FAILED, f"{type(error).__name__}: {error}", attempt=attempt)
+            _finish(job, JobStatus.FAILED, f"{type(error).__name__}: {error}", attempt=attempt)
 
 
 def log_line(text: str) -> str:
@@ -305,38 +292,38 @@ def log_line(text: str) -> str:
 
 def attempt_rows(job: TrainingJob, attempt: int):
     """The job's row while ``attempt`` still owns it (running, not reaped, not taken over); else none."""
-    return TrainingJob.objects.filter(pk=job.pk, status=TrainingStatus.RUNNING, attempts=attempt)
+    return TrainingJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=attempt)
 
 
 def attempt_log(job: TrainingJob, attempt: int, text: str, **fields) -> None:
     """Append a line to the job's log (and set ``fields``) if this attempt still owns the job."""
-    if not attempt_rows(job, attempt).update(
-        log=Concat(F("log"), Value(log_line(text))), heartbeat_at=timezone.now(), **fields
-    ):
+    if not job_heartbeat(job, rows=attempt_rows(job, attempt), log=Concat(F("log"), Value(log_line(text))), **fields):
         raise JobLost()
 
 
-def _finish(job: TrainingJob, status: str, message: str, *, attempt: int, stale_only: bool = False) -> bool:
+def _finish(job: TrainingJob, status: str, message: str, *, attempt: int) -> bool:
     """End a run as failed or cancelled, keep its log, remove its partial model; False if it was not ours."""
-    message = message[:MAX_ERROR_CHARS]
+    message = message[:ERROR_CHARS]
     with transaction.atomic():
-        rows = attempt_rows(job, attempt)
-        if stale_only:
-            rows = rows.filter(_stale_q())
-        updated = rows.update(
+        updated = job_finish(
+            job,
             status=status,
-            error=message if status == TrainingStatus.FAILED else "",
-            finished_at=timezone.now(),
+            error=message if status == JobStatus.FAILED else "",
+            rows=attempt_rows(job, attempt),
             log=Concat(F("log"), Value(log_line(message))),
         )
         if updated and Project.objects.filter(pk=job.project_id).exists():
-            audit_record(
-                actor=None,
-                action=AuditAction.TRAINING_FAIL,
-                project=job.project,
-                target=job,
-                details={"status": status, "error": message, "attempt": attempt},
-            )
+            _failure_audit(job, status=status, message=message, attempt=attempt)
     if updated:
         shutil.rmtree(staging_dir(job), ignore_errors=True)
-    return bool(updated)
+    return updated
+
+
+def _failure_audit(job: TrainingJob, *, status: str, message: str, attempt: int) -> None:
+    audit_record(
+        actor=None,
+        action=AuditAction.TRAINING_FAIL,
+        project=job.project,
+        target=job,
+        details={"status": status, "error": message, "attempt": attempt},
+    )

@@ -9,9 +9,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
+from common.jobs.lifecycle import jobs_reap
 from governance.access import access_project
 from governance.roles import Perm
 from training.forms import TrainingForm
+from training.models import TrainingJob
 from training.selectors.preannotation import preannotation_job_latest
 from training.selectors.training import (
     base_model_by_name,
@@ -29,7 +31,6 @@ from training.services.registry import model_version_activate
 from training.services.training import (
     training_cancel,
     training_job_refresh,
-    training_jobs_reap,
     training_request,
 )
 from training.views.charts import confusion_heatmap, per_label_matrices, score_bars
@@ -42,7 +43,7 @@ def _project(request, project_id):
 
 
 def _models_page(request, project, form=None, status=200):
-    training_jobs_reap(project=project)  # a job whose worker died shows as failed, not running
+    jobs_reap(model=TrainingJob, project=project)  # a job whose worker died shows as failed, not running
     context = {
         "project": project,
         "jobs": list(training_job_list(project=project)[:JOBS_SHOWN]),

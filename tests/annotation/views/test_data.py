@@ -10,7 +10,8 @@ from annotation.selectors import item_find_by_text
 from annotation.services.import_jobs import import_job_run
 from tests.annotation.views.support import HTMX, client_for, label_first_item, upload
 from tests.factories import project_make
-from training.models import JobStatus, PreannotationJob
+from training.models import PreannotationJob
+from common.jobs.models import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +149,7 @@ def test_allows_an_ml_engineer_to_start_preannotation(project, ml_engineer):
 
 def test_preannotation_status_keeps_polling_while_the_job_runs(project, manager, job):
     PreannotationJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, items_total=6, items_done=2
+        status=JobStatus.RUNNING, progress_total=6, progress_done=2
     )
     response = client_for(manager).get(
         reverse("training:preannotation-status", args=[project.pk, job.pk]), **HTMX
@@ -160,7 +161,7 @@ def test_preannotation_status_keeps_polling_while_the_job_runs(project, manager,
 
 def test_preannotation_status_stops_polling_when_the_job_succeeded(project, manager, job):
     PreannotationJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.SUCCEEDED, items_total=6, items_done=6, method="zero_shot"
+        status=JobStatus.SUCCEEDED, progress_total=6, progress_done=6, method="zero_shot"
     )
     response = client_for(manager).get(
         reverse("training:preannotation-status", args=[project.pk, job.pk]), **HTMX

@@ -7,7 +7,8 @@ from annotation.models import FinalAnnotation
 from governance.models import AuditEvent
 from tests.annotation.views.support import HTMX, client_for, label_first_item
 from tests.training.topics_support import item_by_text, topic_project
-from training.models import ModelVersion, TrainingJob, TrainingStatus
+from training.models import ModelVersion, TrainingJob
+from common.jobs.models import JobStatus
 from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, LearningCurvePoint
 from training.services.datasets import dataset_version_build, dataset_version_create
 
@@ -27,7 +28,7 @@ def _issue(project, item, given="positive", suggested="negative", quality=0.02):
 def _model_version(project, actor, number=1):
     version = dataset_version_build(version_id=dataset_version_create(actor=actor, project=project).pk)
     job = TrainingJob.objects.create(
-        project=project, dataset_version=version, requested_by=actor, status=TrainingStatus.SUCCEEDED
+        project=project, dataset_version=version, requested_by=actor, status=JobStatus.SUCCEEDED
     )
     return ModelVersion.objects.create(
         project=project, number=number, name=f"sentiment-v{number}", training_job=job, dataset_version=version,

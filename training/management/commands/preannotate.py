@@ -5,10 +5,10 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.jobs.models import JobStatus
 from governance.commands import command_actor, command_project
 from governance.roles import Perm
 from projects.models import Project
-from training.models import JobStatus
 from training.selectors.preannotation import preannotation_job_get
 from training.services.preannotation import preannotation_request
 
@@ -46,14 +46,14 @@ class Command(BaseCommand):
         last_line = None
         while True:
             job = preannotation_job_get(project=project, job_id=job_id)
-            line = f"{job.status}: {job.items_done}/{job.items_total} items"
+            line = f"{job.status}: {job.progress_done}/{job.progress_total} items"
             if line != last_line:
                 self.stdout.write(line)
                 last_line = line
             if job.status == JobStatus.SUCCEEDED:
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"Job {job.pk} succeeded: {job.items_done} predictions, "
+                        f"Job {job.pk} succeeded: {job.progress_done} predictions, "
                         f"method {job.method}, model {job.model_version}."
                     )
                 )

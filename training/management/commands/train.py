@@ -5,10 +5,10 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.jobs.models import JobStatus
 from governance.commands import command_actor, command_project
 from governance.roles import Perm
 from projects.models import Project
-from training.models import TrainingStatus
 from training.selectors.training import (
     base_model_by_name,
     trainable_version_by_number,
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             if line != last_line:
                 self.stdout.write(line)
                 last_line = line
-            if job.status == TrainingStatus.SUCCEEDED:
+            if job.status == JobStatus.SUCCEEDED:
                 model = job.model_version
                 scores = model.metrics.get("test") or model.metrics["dev"]
                 self.stdout.write(
@@ -90,7 +90,7 @@ class Command(BaseCommand):
                     )
                 )
                 return
-            if job.status in (TrainingStatus.FAILED, TrainingStatus.CANCELLED):
+            if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
                 raise CommandError(f"Job {job.pk} {job.status}: {job.error or 'see its log'}\n{job.log}")
             if time.monotonic() >= deadline:
                 raise CommandError(
