@@ -7,11 +7,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from projects.models import TaskType
 from annotation.hooks import Panel, panels_render
 from annotation.quality.report import quality_report
+from common.charts import (
+    blend,
+    grid_svg,
+    gutter,
+    heatmap_svg,
+    name_short,
+    paired_bars_svg,
+    stacked_bars_svg,
+)
 from governance.access import access_project, project_perms
 from governance.roles import Perm
+from projects.models import TaskType
 
 MEASURE_NAMES = {
     "krippendorff_alpha": gettext_lazy("Krippendorff's alpha"),
@@ -38,7 +47,7 @@ PAIR_MEASURES = {
     "exact_f1": gettext_lazy("exact-match span F1"),
 }
 
-# --- charts: geometry only; the templates draw the SVG with presentation attributes (no inline style)
+# --- charts: geometry from the report; common.charts draws the SVG
 
 CELL, HOUR_CELL, ROW, BAR_WIDTH = 52, 24, 26, 360
 OUTCOME_FILLS = (
@@ -62,36 +71,19 @@ def _heat(share: float | None) -> tuple[str, str]:
         return "#e5e7eb", "#475569"
     if share < 0:
         return "#fbbf24", "#1f2933"
-    low, high = (241, 245, 249), (29, 78, 216)
     mix = min(share, 1.0)
-    fill = "#" + "".join(f"{round(a + (b - a) * mix):02x}" for a, b in zip(low, high))
-    return fill, "#ffffff" if mix > 0.55 else "#1f2933"
-
-
-# Chart names are drawn whole (the chart scrolls sideways in its box) up to NAME_CHARS characters;
-# a longer one is shortened with an ellipsis, and every name carries its full text as an SVG <title>.
-# NAME_PX is a generous width of one character of a 12 px label (DejaVu Sans, the widest usual
-# system-ui fallback, averages about 7 px), so a gutter sized with it never cuts a name.
-NAME_CHARS, NAME_PX = 64, 7.5
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
-
-
-def _gutter(names) -> int:
-    """Room left of (or above) the plot for the longest name, drawn whole up to NAME_CHARS."""
-    return 16 + round(NAME_PX * max((len(_short(name)) for name in names), default=0))
+    return blend((241, 245, 249), (29, 78, 216), mix), "#ffffff" if mix > 0.55 else "#1f2933"
 
 
 def _matrix_chart(report) -> dict | None:
     names = report.annotators
     if len(names) < 2:
         return None
-    left = top = _gutter(names)
+    left = top = gutter(names)
     cells = []
-    for row, first in enumerate(names):
-        for column, second in enumerate(names):
+    for first in names:
+        line = []
+        for second in names:
             pair = report.pair(first, second) if first != second else None
             score = pair.score if pair else None
             fill, ink = ("#cbd5e1", "#475569") if first == second else _heat(score)
@@ -106,39 +98,32 @@ def _matrix_chart(report) -> dict | None:
                     "items": pair.items,
                 }
             )
-            cells.append(
-                {
-                    "x": left + column * CELL,
-                    "y": top + row * CELL,
-                    "fill": fill,
-                    "ink": ink,
-                    "text": "" if first == second else _number(score),
-                    "title": title,
-                }
+            text = "" if first == second else _number(score)
+            line.append(
+                {"fill": fill, "ink": ink, "text": text, "title": title, "stroke": "#ffffff"}
             )
-    axis = [
-        {"name": name, "short": _short(name), "at": top + index * CELL + CELL // 2}
-        for index, name in enumerate(names)
-    ]
+        cells.append(line)
     size = len(names) * CELL
     # The column names lean right at 45 degrees, so the last one needs about a gutter's room
     # to its right, and a gutter above the cells holds the longest (sin 45 of its length, plus air).
-    return {
-        "width": left + size + top,
-        "height": top + size + 8,
-        "left": left,
-        "top": top,
-        "cells": cells,
-        "axis": axis,
-        "cell": CELL,
-        "half": CELL // 2,
-    }
+    svg = heatmap_svg(
+        element_id="agreement-matrix",
+        title=_("Agreement matrix between annotators"),
+        names=names,
+        cells=cells,
+        cell=CELL,
+        left=left,
+        top=top,
+        width=left + size + top,
+        height=top + size + 8,
+    )
+    return {"svg": svg}
 
 
 def _labels_chart(report) -> dict | None:
     if not report.labels:
         return None
-    left = _gutter(label.name for label in report.labels)
+    left = gutter(label.name for label in report.labels)
     most = max(max(label.annotated, label.final) for label in report.labels) or 1
     rows = []
     for index, label in enumerate(report.labels):
@@ -146,32 +131,37 @@ def _labels_chart(report) -> dict | None:
         rows.append(
             {
                 "name": label.name,
-                "short": _short(label.name),
+                "short": name_short(label.name),
                 "fill": label.color,
                 "y": y,
                 "label_y": y + ROW - 4,
-                "annotated": label.annotated,
-                "annotated_width": round(BAR_WIDTH * label.annotated / most),
-                "final": label.final,
-                "final_width": round(BAR_WIDTH * label.final / most),
-                "final_y": y + ROW,
+                "first": label.annotated,
+                "first_width": round(BAR_WIDTH * label.annotated / most),
+                "first_title": _("%(name)s: %(count)s in answers")
+                % {"name": label.name, "count": label.annotated},
+                "second": label.final,
+                "second_width": round(BAR_WIDTH * label.final / most),
+                "second_title": _("%(name)s: %(count)s in final answers")
+                % {"name": label.name, "count": label.final},
+                "second_y": y + ROW,
             }
         )
-    return {
+    chart = {
         "left": left,
         "width": left + BAR_WIDTH + 60,
         "height": len(rows) * 2 * ROW,
         "rows": rows,
-        "text_x": left + 6,
         "bar_height": ROW - 6,
     }
+    title = _("Label distribution: answers (solid) and final answers (pale)")
+    return {"svg": paired_bars_svg(element_id="label-distribution", title=title, chart=chart)}
 
 
 def _throughput_chart(report) -> dict | None:
     if not report.hours:
         return None
     people = [who for who in report.per_annotator if any(who.hourly)]
-    left, top = _gutter(who.username for who in people), 40
+    left, top = gutter(who.username for who in people), 40
     most = max(max(who.hourly) for who in people)
     columns = [
         {
@@ -184,7 +174,9 @@ def _throughput_chart(report) -> dict | None:
     rows, cells = [], []
     for row, who in enumerate(people):
         y = top + row * HOUR_CELL
-        rows.append({"name": who.username, "short": _short(who.username), "y": y + HOUR_CELL // 2 + 4})
+        rows.append(
+            {"name": who.username, "short": name_short(who.username), "y": y + HOUR_CELL // 2 + 4}
+        )
         for index, count in enumerate(who.hourly):
             fill, _ink = _heat(count / most if count else None)
             cells.append(
@@ -196,7 +188,7 @@ def _throughput_chart(report) -> dict | None:
                     % {"name": who.username, "hour": columns[index]["title"], "count": count},
                 }
             )
-    return {
+    chart = {
         "width": left + len(columns) * HOUR_CELL + 8,
         "height": top + len(people) * HOUR_CELL + 8,
         "columns": columns,
@@ -204,6 +196,10 @@ def _throughput_chart(report) -> dict | None:
         "cells": cells,
         "cell": HOUR_CELL - 2,
         "left": left,
+    }
+    title = _("Throughput per annotator per hour")
+    return {
+        "svg": grid_svg(element_id="throughput-chart", title=title, chart=chart),
         "first": date_format(report.hours[0], "DATETIME_FORMAT"),
         "last": date_format(report.hours[-1], "DATETIME_FORMAT"),
     }
@@ -214,7 +210,7 @@ def _suggestions_chart(report) -> dict | None:
     if not versions:
         return None
     names = [version.model_version or _("unknown model") for version in versions]
-    left = _gutter(names)
+    left = gutter(names)
     rows = []
     for index, (version, version_name) in enumerate(zip(versions, names)):
         x, parts = left, []
@@ -232,20 +228,24 @@ def _suggestions_chart(report) -> dict | None:
         rows.append(
             {
                 "name": version_name,
-                "short": _short(version_name),
+                "short": name_short(version_name),
                 "y": index * ROW * 1.5,
                 "parts": parts,
                 "text": _("%(share)s accepted of %(shown)d")
                 % {"share": percent_text(version.accepted_share), "shown": version.shown},
             }
         )
-    return {
+    chart = {
         "width": left + BAR_WIDTH + 170,
         "height": len(rows) * ROW * 1.5,
         "rows": rows,
         "left": left,
         "text_x": left + BAR_WIDTH + 8,
         "bar_height": ROW - 4,
+    }
+    title = _("Suggestion acceptance per model version")
+    return {
+        "svg": stacked_bars_svg(element_id="suggestion-chart", title=title, chart=chart),
         "legend": [{"fill": fill, "name": name} for _outcome, fill, name in OUTCOME_FILLS],
     }
 
@@ -254,27 +254,32 @@ def _gold_chart(report) -> dict | None:
     people = [who for who in report.per_annotator if who.gold_answered]
     if not people:
         return None
-    left = _gutter(who.username for who in people)
+    left = gutter(who.username for who in people)
     rows = [
         {
             "name": who.username,
-            "short": _short(who.username),
+            "short": name_short(who.username),
             "y": index * ROW * 1.5,
-            "width": round(BAR_WIDTH * who.gold_accuracy),
+            # A pale track the full width, the share of gold items answered right over it.
+            "parts": [
+                {"x": left, "width": BAR_WIDTH, "fill": "#f1f5f9"},
+                {"x": left, "width": round(BAR_WIDTH * who.gold_accuracy), "fill": "#ca8a04"},
+            ],
             "text": _("%(share)s of %(answered)d")
             % {"share": percent_text(who.gold_accuracy), "answered": who.gold_answered},
         }
         for index, who in enumerate(people)
     ]
-    return {
+    chart = {
         "width": left + BAR_WIDTH + 120,
         "height": len(rows) * ROW * 1.5,
         "rows": rows,
         "left": left,
-        "track": BAR_WIDTH,
         "text_x": left + BAR_WIDTH + 8,
         "bar_height": ROW - 4,
     }
+    title = _("Accuracy on gold items per annotator")
+    return {"svg": stacked_bars_svg(element_id="gold-chart", title=title, chart=chart)}
 
 
 def _measure_rows(report) -> list[dict]:
