@@ -45,3 +45,16 @@ def test_the_layer_check_fails_when_a_module_imports_what_its_contract_forbids(t
     assert result.returncode != 0, result.stdout
     assert "common imports no Django BROKEN" in result.stdout, result.stdout
     assert "common.api -> django" in result.stdout, result.stdout
+
+
+
+def test_every_package_of_the_product_is_a_layer_so_none_escapes_the_direction_rule():
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    config = pyproject["tool"]["importlinter"]
+    (layers,) = [contract["layers"] for contract in config["contracts"] if contract["type"] == "layers"]
+    packaged = set(pyproject["tool"]["setuptools"]["packages"]["find"]["include"])
+    product = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests", "bench", "scripts"}
+    assert set(layers) == set(config["root_packages"]) == product, (layers, product)
+    assert packaged == {f"{name}*" for name in product}, packaged
