@@ -66,6 +66,16 @@ def chart_svg(*, element_id: str, title: str, width, height, body: str) -> SafeS
     )
 
 
+def _chart_of(chart: dict, *, element_id: str, title: str, parts: list) -> SafeString:
+    return chart_svg(
+        element_id=element_id,
+        title=title,
+        width=chart["width"],
+        height=chart["height"],
+        body=_join(parts),
+    )
+
+
 def _label(x, y, name: str, short: str, *, anchor: str = "end", extra: str = "") -> SafeString:
     return format_html(
         '<text class="chart-label" x="{}" y="{}" text-anchor="{}"{}><title>{}</title>{}</text>',
@@ -170,13 +180,7 @@ def stacked_bars_svg(*, element_id: str, title: str, chart: dict) -> SafeString:
                 row["text"],
             )
         )
-    return chart_svg(
-        element_id=element_id,
-        title=title,
-        width=chart["width"],
-        height=chart["height"],
-        body=_join(parts),
-    )
+    return _chart_of(chart, element_id=element_id, title=title, parts=parts)
 
 
 def paired_bars_svg(*, element_id: str, title: str, chart: dict) -> SafeString:
@@ -206,13 +210,7 @@ def paired_bars_svg(*, element_id: str, title: str, chart: dict) -> SafeString:
                     row[key],
                 )
             )
-    return chart_svg(
-        element_id=element_id,
-        title=title,
-        width=chart["width"],
-        height=chart["height"],
-        body=_join(parts),
-    )
+    return _chart_of(chart, element_id=element_id, title=title, parts=parts)
 
 
 def grid_svg(*, element_id: str, title: str, chart: dict) -> SafeString:
@@ -242,13 +240,7 @@ def grid_svg(*, element_id: str, title: str, chart: dict) -> SafeString:
         )
         for cell in chart["cells"]
     ]
-    return chart_svg(
-        element_id=element_id,
-        title=title,
-        width=chart["width"],
-        height=chart["height"],
-        body=_join(parts),
-    )
+    return _chart_of(chart, element_id=element_id, title=title, parts=parts)
 
 
 # Plots with a 0..1 value axis (grouped bars, the line chart).
