@@ -10,7 +10,7 @@ from tests.factories import project_make, user_make
 def creator_grant(user):
     """Give ``user`` the global right to create projects, as an administrator would."""
     user.user_permissions.add(
-        Permission.objects.get(codename="add_project", content_type__app_label="annotation")
+        Permission.objects.get(codename="add_project", content_type__app_label="projects")
     )
     return user
 

@@ -37,7 +37,7 @@ def lead(db):
     """A user allowed to create projects; they become the manager of what they create."""
     user = user_make("lead")
     user.user_permissions.add(
-        Permission.objects.get(codename="add_project", content_type__app_label="annotation")
+        Permission.objects.get(codename="add_project", content_type__app_label="projects")
     )
     return user
 

@@ -119,7 +119,7 @@ REVIEWERS = ("manager", "reviewer")
 AUDITORS = ("auditor", "admin")
 CREATORS = (
     "admin",
-)  # users granted annotation.add_project; no fixture user but the admin holds it
+)  # users granted projects.add_project; no fixture user but the admin holds it
 SUBMISSION = {"value": {"labels": ["positive"]}, "lead_time_ms": 100}
 
 # Every URL pattern: {method: rule}. Keys are "namespace:name" (see _pattern_key).

@@ -29,7 +29,7 @@ def test_project_list_hides_projects_of_others(project, outsider):
 def _creator():
     user = user_make("creator")
     user.user_permissions.add(
-        Permission.objects.get(codename="add_project", content_type__app_label="annotation")
+        Permission.objects.get(codename="add_project", content_type__app_label="projects")
     )
     return user
 
