@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from annotation.views import data, exports, gold, labelling, members, projects, quality, retention, reviews
+from annotation.views import data, exports, gold, labelling, projects, quality, retention, reviews
 
 app_name = "annotation"
 
@@ -16,13 +16,6 @@ urlpatterns = [
         "projects/<int:project_id>/labels/<int:label_id>/",
         projects.label_update_view,
         name="label-update",
-    ),
-    path("projects/<int:project_id>/members/", members.member_list_view, name="members"),
-    path("projects/<int:project_id>/members/set/", members.member_set_view, name="member-set"),
-    path(
-        "projects/<int:project_id>/members/<int:user_id>/remove/",
-        members.member_remove_view,
-        name="member-remove",
     ),
     path("projects/<int:project_id>/import/", data.items_import_view, name="items-import"),
     path("projects/<int:project_id>/imports/", data.imports_page_view, name="imports"),

@@ -7,6 +7,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotation.api.urls import urlpatterns as annotation_api
+from governance.api.urls import urlpatterns as governance_api
 from training.api.urls import urlpatterns as training_api
 
 app_name = "api"
@@ -18,6 +19,7 @@ swagger_ui = csp_update({"style-src": [UNSAFE_INLINE]})(
 )
 
 urlpatterns = [
+    *governance_api,
     *annotation_api,
     *training_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
+from governance import urls as governance_urls
 from governance.views import tokens as token_views
 from training import urls as training_urls
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("", include((training_urls.dataset_urlpatterns, "datasets"))),
     path("", include("training.urls")),
     path("", include((training_urls.active_urlpatterns, "active"))),
+    path("", include((governance_urls.member_urlpatterns, "members"))),
     path("api/", include("config.api_urls")),
     path("governance/", include("governance.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

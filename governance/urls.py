@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance.views import audit, jobs, roles
+from governance.views import audit, jobs, members, roles
 
 app_name = "governance"
 
@@ -25,4 +25,15 @@ urlpatterns = [
     ),
     path("roles/", roles.role_overview_view, name="roles"),
     path("roles/global/", roles.global_role_set_view, name="global-role-set"),
+]
+
+# Included by config.urls at the root in the ``members`` namespace: a project's members page.
+member_urlpatterns = [
+    path("projects/<int:project_id>/members/", members.member_list_view, name="list"),
+    path("projects/<int:project_id>/members/set/", members.member_set_view, name="set"),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/remove/",
+        members.member_remove_view,
+        name="remove",
+    ),
 ]

@@ -8,7 +8,6 @@ from annotation.api.annotations import (
     ItemSkipApi,
     QueueNextApi,
 )
-from annotation.api.auth import ApiTokenListApi, ApiTokenRevokeApi, AuthTokenObtainApi
 from annotation.api.exports import AnnotationsExportApi, ExportCreateApi, ExportDetailApi, ExportDownloadApi
 from annotation.api.items import (
     ImportJobCreateApi,
@@ -18,7 +17,6 @@ from annotation.api.items import (
     ItemsImportApi,
 )
 from annotation.api.labels import LabelCreateApi, LabelDeleteApi, LabelListApi, LabelUpdateApi
-from annotation.api.members import MemberListApi, MemberRemoveApi, MemberSetApi
 from annotation.api.predictions import PredictionListApi
 from annotation.api.reviews import FinalListApi, ReviewNextApi, ReviewRejectApi, ReviewResolveApi
 from annotation.api.quality import (
@@ -38,9 +36,6 @@ from common.api import one_url
 project = "projects/<int:project_id>/"
 
 urlpatterns = [
-    path("auth/token/", AuthTokenObtainApi.as_view(), name="auth-token"),
-    path("tokens/", ApiTokenListApi.as_view(), name="tokens"),
-    path("tokens/<int:token_id>/", ApiTokenRevokeApi.as_view(), name="token"),
     path("projects/", one_url(ProjectListApi, ProjectCreateApi), name="projects"),
     path(project, one_url(ProjectDetailApi, ProjectUpdateApi), name="project"),
     path(project + "labels/", one_url(LabelListApi, LabelCreateApi), name="labels"),
@@ -78,6 +73,4 @@ urlpatterns = [
         one_url(GoldItemSetApi, GoldItemClearApi),
         name="item-gold",
     ),
-    path(project + "members/", one_url(MemberListApi, MemberSetApi), name="members"),
-    path(project + "members/<int:user_id>/", MemberRemoveApi.as_view(), name="member"),
 ]

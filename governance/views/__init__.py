@@ -1,1 +1,1 @@
-"""HTML pages of the governance app: the audit trail, roles, retention and erasure, sessions, and API tokens."""
+"""HTML pages of the governance app: the audit trail, roles, project members, sessions, and API tokens."""

@@ -211,7 +211,7 @@ TOUR = [
     Stop("login", "login", "anonymous"),
     Stop("project-list", "annotation:project-list", "manager"),
     Stop("project-detail", "annotation:project-detail", "manager", _in("project")),
-    Stop("members", "annotation:members", "manager", _in("project")),
+    Stop("members", "members:list", "manager", _in("project")),
     Stop("imports", "annotation:imports", "manager", _in("project")),
     Stop("import-job", "annotation:import-job", "manager", _with(import_job_id="import_job")),
     Stop("pii-findings", "annotation:pii-findings", "manager", _in("project")),

@@ -161,7 +161,7 @@ def test_import_error_shows_a_hostile_file_name_and_field_inert(hostile, manager
 
 
 def test_members_page_shows_hostile_usernames_and_project_name_inert(hostile, manager):
-    response = client_for(manager).get(reverse("annotation:members", args=[hostile.pk]))
+    response = client_for(manager).get(reverse("members:list", args=[hostile.pk]))
     assert response.status_code == 200
     assert_inert(response.text)
     assert "&lt;img src=x onerror=alert(1)&gt;" in response.text
@@ -169,7 +169,7 @@ def test_members_page_shows_hostile_usernames_and_project_name_inert(hostile, ma
 
 def test_members_form_echoes_a_hostile_username_inert(hostile, manager):
     response = client_for(manager).post(
-        reverse("annotation:member-set", args=[hostile.pk]),
+        reverse("members:set", args=[hostile.pk]),
         {"username": SCRIPT, "role": "annotator"},
         **HTMX,
     )
@@ -336,7 +336,7 @@ def test_a_foreign_member_id_is_not_found_in_the_own_project(project, manager, f
         api_client(manager).delete(f"/api/projects/{project.pk}/members/{stranger.pk}/").status_code
         == 404
     )
-    html = reverse("annotation:member-remove", args=[project.pk, stranger.pk])
+    html = reverse("members:remove", args=[project.pk, stranger.pk])
     assert client_for(manager).post(html).status_code == 404
     assert foreign[0].memberships.filter(user=stranger).exists()
 

@@ -14,13 +14,13 @@ pytestmark = pytest.mark.django_db
 
 def _urls(project):
     return {
-        "list": reverse("annotation:members", args=[project.pk]),
-        "set": reverse("annotation:member-set", args=[project.pk]),
+        "list": reverse("members:list", args=[project.pk]),
+        "set": reverse("members:set", args=[project.pk]),
     }
 
 
 def _remove_url(project, user):
-    return reverse("annotation:member-remove", args=[project.pk, user.pk])
+    return reverse("members:remove", args=[project.pk, user.pk])
 
 
 def test_lists_members_and_their_roles_for_the_manager(project, manager):

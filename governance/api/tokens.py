@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from common.api import BaseApi, ListApi
 from governance.access import access_api_token
-from governance.services.tokens import api_token_create, api_token_revoke
 from governance.selectors.tokens import api_token_list
+from governance.services.tokens import api_token_create, api_token_revoke
 
 
 class ApiTokenOutputSerializer(serializers.Serializer):

@@ -23,7 +23,7 @@ def _members_response(request, project, *, form=None, row_errors=None, status=20
         "row_errors": row_errors or {},
     }
     use_partial = request.htmx if partial is None else partial
-    template = "annotation/partials/_members.html" if use_partial else "annotation/members.html"
+    template = "governance/partials/_members.html" if use_partial else "governance/members.html"
     return render(request, template, context, status=status)
 
 
@@ -51,7 +51,7 @@ def member_set_view(request, project_id: int):
             form_add_service_errors(form, error)
         else:
             if not request.htmx:
-                return redirect("annotation:members", project_id=project.pk)
+                return redirect("members:list", project_id=project.pk)
             return _members_response(request, project)
     return _members_response(request, project, form=form, status=UNPROCESSABLE)
 
@@ -68,5 +68,5 @@ def member_remove_view(request, project_id: int, user_id: int):
             request, project, row_errors={membership.user_id: error.messages}, status=UNPROCESSABLE
         )
     if not request.htmx:
-        return redirect("annotation:members", project_id=project.pk)
+        return redirect("members:list", project_id=project.pk)
     return _members_response(request, project)

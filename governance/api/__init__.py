@@ -1,0 +1,1 @@
+"""The governance API: API tokens and project members."""
