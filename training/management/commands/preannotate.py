@@ -1,15 +1,13 @@
 """Request model pre-annotation of a project from the command line; a Celery worker does the work."""
 
-import time
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.jobs.follow import job_follow
 from common.jobs.models import JobStatus
 from governance.commands import command_actor, command_project
 from governance.roles import Perm
-from projects.models import Project
-from training.selectors.preannotation import preannotation_job_get
+from training.models import PreannotationJob
 from training.services.preannotation import preannotation_request
 
 POLL_SECONDS = 1.0
@@ -24,9 +22,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--project", type=int, required=True, help="Project id.")
-        parser.add_argument("--user", help="Username to request as; defaults to the project's creator.")
+        parser.add_argument(
+            "--user", help="Username to request as; defaults to the project's creator."
+        )
         parser.add_argument("--wait", action="store_true", help="Follow the job until it finishes.")
-        parser.add_argument("--timeout", type=float, default=600.0, help="Seconds to wait with --wait (default 600).")
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=600.0,
+            help="Seconds to wait with --wait (default 600).",
+        )
 
     def handle(self, *args, project: int, user: str | None, wait: bool, timeout: float, **options):
         actor = command_actor(project, user)
@@ -39,30 +44,24 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(f"Pre-annotation job {job.pk} for project {target.pk} is {job.status}.")
         if wait:
-            self._follow(target, job.pk, timeout)
+            self._follow(job, timeout)
 
-    def _follow(self, project: Project, job_id: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last_line = None
-        while True:
-            job = preannotation_job_get(project=project, job_id=job_id)
-            line = f"{job.status}: {job.progress_done}/{job.progress_total} items"
-            if line != last_line:
-                self.stdout.write(line)
-                last_line = line
-            if job.status == JobStatus.SUCCEEDED:
-                self.stdout.write(
-                    self.style.SUCCESS(
-                        f"Job {job.pk} succeeded: {job.progress_done} predictions, "
-                        f"method {job.method}, model {job.model_version}."
-                    )
-                )
-                return
-            if job.status == JobStatus.FAILED:
-                raise CommandError(f"Job {job.pk} failed: {job.error}")
-            if time.monotonic() >= deadline:
-                raise CommandError(
-                    f"Gave up after {timeout:g} s; job {job.pk} is still {job.status}. "
-                    "Is a Celery worker consuming the 'gpu' queue (celery -A config worker -Q default,gpu)?"
-                )
-            time.sleep(POLL_SECONDS)
+    def _follow(self, job: PreannotationJob, timeout: float) -> None:
+        job = job_follow(
+            job,
+            write=self.stdout.write,
+            line=lambda job: f"{job.status}: {job.progress_done}/{job.progress_total} items",
+            timeout_s=timeout,
+            poll_s=POLL_SECONDS,
+            worker_hint=(
+                "Is a Celery worker consuming the 'gpu' queue (celery -A config worker -Q default,gpu)?"
+            ),
+        )
+        if job.status != JobStatus.SUCCEEDED:
+            raise CommandError(f"Job {job.pk} {job.status}: {job.error}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Job {job.pk} succeeded: {job.progress_done} predictions, "
+                f"method {job.method}, model {job.model_version}."
+            )
+        )

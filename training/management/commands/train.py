@@ -1,19 +1,14 @@
 """Start fine-tuning a dataset version from the command line; a worker on the training queue runs it."""
 
-import time
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.jobs.follow import job_follow
 from common.jobs.models import JobStatus
 from governance.commands import command_actor, command_project
 from governance.roles import Perm
-from projects.models import Project
-from training.selectors.training import (
-    base_model_by_name,
-    trainable_version_by_number,
-    training_job_get,
-)
+from training.models import TrainingJob
+from training.selectors.training import base_model_by_name, trainable_version_by_number
 from training.services.training import HYPERPARAMETERS, training_job_refresh, training_request
 
 POLL_SECONDS = 1.0
@@ -39,28 +34,43 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--project", type=int, required=True, help="Project id.")
-        parser.add_argument("--dataset-version", type=int, required=True, help="Number of a ready dataset version.")
+        parser.add_argument(
+            "--dataset-version", type=int, required=True, help="Number of a ready dataset version."
+        )
         parser.add_argument("--user", help="Username to act as; defaults to the project's creator.")
         parser.add_argument(
-            "--base-model", default="", help="A registered base model's name; default the bundled MiniLM-L6."
+            "--base-model",
+            default="",
+            help="A registered base model's name; default the bundled MiniLM-L6.",
         )
-        parser.add_argument("--time-limit", type=int, help="Seconds the run may take (default 6 hours).")
+        parser.add_argument(
+            "--time-limit", type=int, help="Seconds the run may take (default 6 hours)."
+        )
         for name, (kind, lowest, highest) in HYPERPARAMETERS.items():
             parser.add_argument(
-                f"--{name.replace('_', '-')}", dest=name, type=kind, help=f"{name}, {lowest}..{highest}."
+                f"--{name.replace('_', '-')}",
+                dest=name,
+                type=kind,
+                help=f"{name}, {lowest}..{highest}.",
             )
         parser.add_argument("--wait", action="store_true", help="Follow the job until it ends.")
-        parser.add_argument("--timeout", type=float, default=24 * 3600.0, help="Seconds to wait with --wait.")
+        parser.add_argument(
+            "--timeout", type=float, default=24 * 3600.0, help="Seconds to wait with --wait."
+        )
 
     def handle(self, *args, project: int, user: str | None, wait: bool, timeout: float, **options):
         actor = command_actor(project, user)
         target = command_project(actor, project, perm=Perm.TRAIN_MODELS, doing="train models")
-        hyperparameters = {name: options[name] for name in HYPERPARAMETERS if options.get(name) is not None}
+        hyperparameters = {
+            name: options[name] for name in HYPERPARAMETERS if options.get(name) is not None
+        }
         try:
             job = training_request(
                 actor=actor,
                 project=target,
-                dataset_version=trainable_version_by_number(project=target, number=options["dataset_version"]),
+                dataset_version=trainable_version_by_number(
+                    project=target, number=options["dataset_version"]
+                ),
                 base_model=base_model_by_name(name=options["base_model"]),
                 hyperparameters=hyperparameters,
                 time_limit_seconds=options["time_limit"],
@@ -69,32 +79,30 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(f"Training job {job.pk} for project {target.pk} is {job.status}.")
         if wait:
-            self._follow(target, job.pk, timeout)
+            self._follow(job, timeout)
 
-    def _follow(self, project: Project, job_id: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last_line = None
-        while True:
-            job = training_job_refresh(job=training_job_get(project=project, job_id=job_id))
-            line = progress_line(job)
-            if line != last_line:
-                self.stdout.write(line)
-                last_line = line
-            if job.status == JobStatus.SUCCEEDED:
-                model = job.model_version
-                scores = model.metrics.get("test") or model.metrics["dev"]
-                self.stdout.write(
-                    self.style.SUCCESS(
-                        f"Job {job.pk} succeeded: model version {model.number} ({model.name}), "
-                        f"{scores['metric']} {scores['value']:.4f} on {'test' if model.metrics.get('test') else 'dev'}."
-                    )
-                )
-                return
-            if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-                raise CommandError(f"Job {job.pk} {job.status}: {job.error or 'see its log'}\n{job.log}")
-            if time.monotonic() >= deadline:
-                raise CommandError(
-                    f"Gave up after {timeout:g} s; job {job.pk} is still {job.status}. Is a Celery worker consuming "
-                    "the training queue (celery -A config worker -Q default,gpu)?"
-                )
-            time.sleep(POLL_SECONDS)
+    def _follow(self, job: TrainingJob, timeout: float) -> None:
+        job = job_follow(
+            job,
+            write=self.stdout.write,
+            line=progress_line,
+            timeout_s=timeout,
+            poll_s=POLL_SECONDS,
+            # Also fails the job if its worker died, so the wait ends instead of running out.
+            reread=lambda job: training_job_refresh(job=job),
+            worker_hint=(
+                "Is a Celery worker consuming the training queue (celery -A config worker -Q default,gpu)?"
+            ),
+        )
+        if job.status != JobStatus.SUCCEEDED:
+            raise CommandError(
+                f"Job {job.pk} {job.status}: {job.error or 'see its log'}\n{job.log}"
+            )
+        model = job.model_version
+        scores = model.metrics.get("test") or model.metrics["dev"]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Job {job.pk} succeeded: model version {model.number} ({model.name}), "
+                f"{scores['metric']} {scores['value']:.4f} on {'test' if model.metrics.get('test') else 'dev'}."
+            )
+        )
