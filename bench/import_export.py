@@ -122,7 +122,7 @@ def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Pa
 def app_export(actor, project_id: int, fmt: str, n: int) -> dict:
     from projects.models import Project
     from annotation.services.exports import export_request
-    from governance.models import ExportRecord
+    from annotation.models import ExportRecord
 
     export = export_request(actor=actor, project=Project.objects.get(pk=project_id), fmt=fmt)
     run = _worker("export", export.pk)

@@ -23,7 +23,7 @@ from annotation.services.exports import (
 from common.api import BaseApi, FormatParamIsDataNegotiation
 from common.streaming import attachment_response
 from governance.access import access_project
-from governance.models import ExportStatus
+from annotation.models import ExportStatus
 from governance.roles import Perm
 
 

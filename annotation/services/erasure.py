@@ -20,14 +20,8 @@ from projects.models import Project
 from governance.audit import AuditAction, audit_record
 from governance.crypto import DecryptionError, open_sealed, seal, text_normalise
 from governance.keyring import DataShredded, master_key_current, master_keys, project_cipher
-from governance.models import (
-    AuditEvent,
-    ErasureRequest,
-    ErasureStatus,
-    ExportRecord,
-    ExportStatus,
-    ProjectKey,
-)
+from governance.models import AuditEvent, ErasureRequest, ErasureStatus, ProjectKey
+from annotation.models import ExportRecord, ExportStatus
 
 BATCH = 500
 # Metadata keys whose value names the data subject; matched exactly (after normalisation).

@@ -19,7 +19,7 @@ from common.signed_links import link_open, link_sign
 from governance.audit import AuditAction, audit_record
 from governance.audited_streams import audited_item_stream
 from governance.keyring import project_cipher, project_readable_check
-from governance.models import ExportRecord, ExportStatus
+from annotation.models import ExportRecord, ExportStatus
 from governance.sealed_files import SealedBytesWriter, sealed_bytes_read
 
 EXPORT_FORMATS = {

@@ -20,7 +20,7 @@ from annotation.services.exports import (
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project
-from governance.models import ExportStatus
+from annotation.models import ExportStatus
 from governance.roles import Perm
 
 _FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "conll": gettext_lazy("CoNLL / BIO"), "parquet": "Parquet"}

@@ -15,7 +15,8 @@ from annotation.services.annotations import annotation_submit
 from annotation.services.exports import annotations_export, export_build, export_request
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
-from governance.models import AuditEvent, ExportRecord, ExportStatus
+from governance.models import AuditEvent
+from annotation.models import ExportRecord, ExportStatus
 from governance.roles import ProjectRole
 from annotation.services.erasure import erasure_request_create, erasure_run
 from tests.factories import answer_submit, project_make

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from projects.models import TaskType
-from governance.models import ExportRecord
+from annotation.models import ExportRecord
 from tests.annotation.views.support import HTMX, client_for
 from tests.factories import project_make
 
