@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from django.utils.translation import gettext_lazy as _
 
 from common.jobs.models import Job
@@ -182,6 +183,21 @@ class ErasureRequest(models.Model):
         return f"Erasure {self.pk} ({self.status})"
 
 
-# The project permission tables are defined by the permission gate, the one module that talks to
-# django-guardian; importing them here registers them with the governance app.
-from governance.access import ProjectGroupObjectPermission, ProjectUserObjectPermission  # noqa: E402, F401
+# django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
+# finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
+# lookup, so a check is one indexed join and a deleted project takes its permission rows with it.
+# Only governance.access, the permission gate, reads or writes them.
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "content_object"], name="project_user_perm_idx")]
+
+
+class ProjectGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["group", "content_object"], name="project_group_perm_idx")]
