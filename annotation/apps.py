@@ -13,7 +13,9 @@ class AnnotationConfig(AppConfig):
 
         item_lookup_register(item_for_reader)
 
+        from annotation.services.exports import EXPORT_JOB_KIND
         from annotation.services.import_jobs import IMPORT_JOB_KIND
         from common.jobs.registry import job_kind_register
 
         job_kind_register(IMPORT_JOB_KIND)
+        job_kind_register(EXPORT_JOB_KIND)

@@ -209,7 +209,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a "status" field with different choices; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "TrainingStatusEnum": "common.jobs.models.JobStatus",
-        "ExportStatusEnum": "governance.models.ExportStatus",
+        "ExportStatusEnum": "annotation.models.ExportStatus",
         "ExportFileFormatEnum": "annotation.services.exports.JOB_FORMAT_CHOICES",
         "DatasetStatusEnum": "training.models.DatasetStatus",
         "ImportFormatEnum": "annotation.pipeline.readers.FORMATS",

@@ -8,13 +8,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from annotation.models import AnnotationStatus, Item
 from projects.models import Project, TaskType
 from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
 from common.id_ranges import id_ranges_add
+from common.jobs.lifecycle import job_claim, job_fail, job_finish, job_progress
+from common.jobs.registry import JobKind
 from common.signed_links import link_open, link_sign
 from governance.audit import AuditAction, audit_record
 from governance.audited_streams import audited_item_stream
@@ -77,6 +79,7 @@ def job_formats_for(project: Project) -> list[str]:
 EXPORT_LINK_SECONDS = 5 * 60
 EXPORT_FILE_HOURS = 24
 _PROGRESS_EVERY = 500
+EXPORT_STALE_SECONDS = 30 * 60
 _LINK_SALT = "annotation.export-download"
 
 
@@ -107,7 +110,7 @@ def _redacted(records: Iterable[dict]) -> Iterator[dict]:
         yield {**record, "text": text, "meta": None}
 
 
-def _export_path(export: ExportRecord) -> Path:
+def export_path(export: ExportRecord) -> Path:
     return Path(settings.ARTIFACT_DIR) / "exports" / f"project-{export.project_id}" / f"export-{export.pk}.sealed"
 
 
@@ -116,18 +119,18 @@ def _export_name(export: ExportRecord) -> str:
 
 
 def export_build(*, export_id: int) -> ExportRecord:
-    """Write the export's sealed file with progress; idempotent through its status."""
-    with transaction.atomic():
-        export = ExportRecord.objects.select_for_update(of=("self",)).select_related("project", "requested_by").get(
-            pk=export_id
-        )
-        if export.status != ExportStatus.QUEUED:
-            return export
-        export.status = ExportStatus.RUNNING
-        export.items_total = (
-            Item.objects.filter(project=export.project, annotations__status=AnnotationStatus.SUBMITTED).distinct().count()
-        )
-        export.save(update_fields=["status", "items_total"])
+    """Write the export's sealed file with progress; a queued export (or one whose worker died) is claimed once."""
+    claimed = job_claim(ExportRecord, job_id=export_id)
+    export = ExportRecord.objects.select_related("project", "requested_by").get(pk=export_id)
+    if not claimed:
+        return export
+    job_progress(
+        export,
+        done=0,
+        total=Item.objects.filter(project=export.project, annotations__status=AnnotationStatus.SUBMITTED)
+        .distinct()
+        .count(),
+    )
     project = export.project
     # Runs of ids rather than every id: memory stays flat however many items the file holds.
     runs: list[list[int]] = []
@@ -135,7 +138,7 @@ def export_build(*, export_id: int) -> ExportRecord:
     writer = None
     try:
         cipher = project_cipher(project.pk)
-        path = _export_path(export)
+        path = export_path(export)
         writer = SealedBytesWriter(path, cipher=cipher, name=_export_name(export))
 
         def progressing(records):
@@ -144,7 +147,7 @@ def export_build(*, export_id: int) -> ExportRecord:
                 id_ranges_add(runs, record["id"])
                 count += 1
                 if count % _PROGRESS_EVERY == 0:
-                    ExportRecord.objects.filter(pk=export.pk).update(items_done=count)
+                    job_progress(export, done=count)
                 yield record
 
         records = progressing(export_records(project=project))
@@ -159,9 +162,7 @@ def export_build(*, export_id: int) -> ExportRecord:
     except Exception as error:  # recorded on the export; the worker stays up
         if writer is not None and not writer.closed:
             writer.abort()
-        ExportRecord.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-        )
+        job_fail(export, error=f"{type(error).__name__}: {error}")
         raise
     with transaction.atomic():
         current = ExportRecord.objects.select_for_update().get(pk=export.pk)
@@ -169,15 +170,16 @@ def export_build(*, export_id: int) -> ExportRecord:
             # Erased while it was being written: the file must not survive.
             path.unlink(missing_ok=True)
             return current
-        now = timezone.now()
-        current.status = ExportStatus.READY
-        current.items_done = count
-        current.item_ranges = runs
-        current.file_path = str(path)
-        current.file_bytes = path.stat().st_size
-        current.finished_at = now
-        current.expires_at = now + timedelta(hours=EXPORT_FILE_HOURS)
-        current.save()
+        job_finish(
+            current,
+            status=ExportStatus.READY,
+            progress_done=count,
+            item_ranges=runs,
+            file_path=str(path),
+            file_bytes=path.stat().st_size,
+            expires_at=timezone.now() + timedelta(hours=EXPORT_FILE_HOURS),
+        )
+        current.refresh_from_db()
         audit_record(
             actor=current.requested_by,
             action=AuditAction.ITEM_READ,
@@ -187,6 +189,21 @@ def export_build(*, export_id: int) -> ExportRecord:
                      "count": count, "items": current.item_ranges},
         )
     return current
+
+
+def export_reaped(export: ExportRecord) -> None:
+    """What a dead worker's export leaves (``common.jobs`` hook): its partial sealed file."""
+    export_path(export).unlink(missing_ok=True)
+
+
+EXPORT_JOB_KIND = JobKind(
+    name="export",
+    label=gettext_lazy("Export"),
+    model=ExportRecord,
+    # Progress (a heartbeat) comes every 500 items written; a large redacted export is slow per item.
+    stale_seconds=lambda: EXPORT_STALE_SECONDS,
+    on_reap=export_reaped,
+)
 
 
 def export_download_signature(*, user, export: ExportRecord) -> str:
@@ -208,7 +225,7 @@ def export_download(*, actor, export: ExportRecord) -> Iterator[bytes]:
     cipher = project_cipher(export.project_id)
     with transaction.atomic():
         audit_record(actor=actor, action=AuditAction.EXPORT_DOWNLOAD, project=export.project, target=export,
-                     details={"format": export.format, "count": export.items_done, "items": export.item_ranges})
+                     details={"format": export.format, "count": export.progress_done, "items": export.item_ranges})
     return sealed_bytes_read(Path(export.file_path), cipher=cipher, name=_export_name(export))
 
 

@@ -45,6 +45,9 @@ class Job(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 
+    # What a kind calls success; an export says "ready" (its API's word), every other kind "succeeded".
+    SUCCESS_STATUSES = (JobStatus.SUCCEEDED,)
+
     class Meta:
         abstract = True
         ordering = ["-id"]
@@ -52,6 +55,10 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def has_succeeded(self) -> bool:
+        return self.status in self.SUCCESS_STATUSES
 
     @property
     def duration(self):

@@ -94,7 +94,7 @@ def test_builds_a_parquet_export_that_is_sealed_at_rest_and_downloads_through_a_
 ):
     export = _built(labelled, manager, "parquet")
     assert export.status == ExportStatus.READY
-    assert (export.items_total, export.items_done) == (3, 3)
+    assert (export.progress_total, export.progress_done) == (3, 3)
     first = labelled.items.order_by("pk").first()
     assert export.item_ranges[0][0] == first.pk
     with open(export.file_path, "rb") as handle:
@@ -178,4 +178,4 @@ def test_export_worker_builds_the_file_with_progress(transactional_db, celery_wo
         time.sleep(0.2)
         export.refresh_from_db()
     assert export.status == ExportStatus.READY, export.error or export.status
-    assert export.items_done == export.items_total == 3
+    assert export.progress_done == export.progress_total == 3

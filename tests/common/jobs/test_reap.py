@@ -9,6 +9,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from annotation.services.exports import export_path, export_request
 from annotation.services.import_jobs import import_job_create
 from common.jobs.lifecycle import WORKER_LOST, jobs_reap
 from common.jobs.models import Job, JobStatus
@@ -51,12 +52,21 @@ def _training(project, manager, auditor, tmp_path) -> Case:
     return Case(job, staging_dir(job), "training.fail")
 
 
+def _export(project, manager, auditor, tmp_path) -> Case:
+    export = export_request(actor=manager, project=project, fmt="csv")
+    partial = export_path(export)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(b"half an export")  # the sealed file a killed worker was writing
+    return Case(export, partial, None)
+
+
 def _audit_verification(project, manager, auditor, tmp_path) -> Case:
     return Case(AuditVerification.objects.create(requested_by=auditor), None, None)
 
 
 KINDS = {
     "import": _import,
+    "export": _export,
     "preannotation": _preannotation,
     "training": _training,
     "audit_verification": _audit_verification,
