@@ -65,3 +65,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+# A project's Jobs page (see and cancel its background work): the roles that start such work there,
+# managers and ML engineers, who hold run_preannotation.
+JOBS_PERM = Perm.RUN_PREANNOTATION

@@ -15,7 +15,7 @@ from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project, can_create_project, project_perms
 from governance.keyring import project_shredded
-from governance.roles import Perm
+from governance.roles import JOBS_PERM, Perm
 
 
 def _project_list_render(request, form: ProjectCreateForm | None, status: int = 200):
@@ -66,6 +66,7 @@ def _abilities(perms: frozenset[str]) -> dict[str, bool]:
         "manage_gold": Perm.CHANGE_PROJECT in perms,
         "review": Perm.REVIEW in perms,
         "curate_datasets": Perm.CURATE_DATASETS in perms,
+        "jobs": JOBS_PERM in perms,
     }
 
 

@@ -5,6 +5,7 @@ import json
 from django import template
 
 from governance.access import can_audit as _can_audit
+from governance.access import is_admin as _is_admin
 
 register = template.Library()
 
@@ -13,6 +14,12 @@ register = template.Library()
 def can_audit(user) -> bool:
     """Whether to show the audit trail link; the pages themselves check again."""
     return _can_audit(user)
+
+
+@register.filter
+def is_admin(user) -> bool:
+    """Whether to show the admins' links (every project's jobs); the pages themselves check again."""
+    return _is_admin(user)
 
 
 @register.filter

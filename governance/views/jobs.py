@@ -8,12 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.access import access_all_jobs, access_project
-from governance.roles import Perm
+from governance.roles import JOBS_PERM
 from governance.selectors.jobs import job_kind_get, job_rows
 from governance.services.jobs import job_cancel_request
-
-# The roles that may start jobs (managers and ML engineers) may watch them.
-JOBS_PERM = Perm.RUN_PREANNOTATION
 
 
 @require_GET
