@@ -16,9 +16,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def jobs(project, manager, ml_engineer, auditor):
-    """A job of each kind: a finished import, a failed pre-annotation, a queued training run, a verification."""
-    version = DatasetVersion.objects.create(project=project, number=1, status="ready")
+    """A job of each kind: a finished import, a failed pre-annotation, a queued training run on a
+    built dataset version, a verification."""
+    version = DatasetVersion.objects.create(
+        project=project, number=1, status="ready", requested_by=manager
+    )
     return {
+        "dataset_build": version,
         "import": ImportJob.objects.create(
             project=project,
             requested_by=manager,

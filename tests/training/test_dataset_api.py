@@ -81,7 +81,7 @@ def test_freezing_answers_202_with_the_version_to_follow(api_client, project, ml
     assert response["Location"] == version_url(version)
     assert response.json()["status"] == "building" and response.json()["number"] == 1
     assert version.filters == {"labels": ["positive"], "date_to": "2030-01-01"}
-    assert version.conflict_policy == "reviewer_wins" and version.created_by == ml_engineer
+    assert version.conflict_policy == "reviewer_wins" and version.requested_by == ml_engineer
 
 
 @pytest.mark.parametrize(

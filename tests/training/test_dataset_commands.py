@@ -32,7 +32,7 @@ def test_create_builds_the_version_here_and_prints_its_manifest(project, manager
     assert (
         version.status == DatasetStatus.READY
         and version.name == "nightly"
-        and version.created_by == manager
+        and version.requested_by == manager
     )
     assert f"Dataset version 1 (id {version.pk}) of project {project.pk} is ready: 4 items." in out
     assert f"sha256:{version.content_hash}" in out
@@ -58,7 +58,7 @@ def test_create_passes_filters_and_policy_and_can_print_json(project, labelled, 
     )
     document = json.loads(out)
     version = DatasetVersion.objects.get(pk=document["id"])
-    assert version.created_by == ml_engineer and version.conflict_policy == "drop"
+    assert version.requested_by == ml_engineer and version.conflict_policy == "drop"
     assert version.filters == {"labels": ["negative", "positive"], "min_agreement": 1.0}
     assert (
         document["content_hash"] == version.content_hash

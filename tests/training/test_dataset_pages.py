@@ -104,7 +104,7 @@ def test_freezing_from_the_form_records_the_filters_and_the_list_follows_the_bui
     )
     assert response.status_code == 302 and response["Location"] == list_url(project)
     version = DatasetVersion.objects.get(project=project)
-    assert (version.number, version.name, version.conflict_policy, version.status) == (
+    assert (version.number, version.name, version.conflict_policy, version.public_status) == (
         1,
         "first cut",
         "drop",

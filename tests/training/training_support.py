@@ -102,7 +102,7 @@ def version_built_by_worker(project, actor, *, seconds: float = WAIT_SECONDS):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         version = DatasetVersion.objects.get(pk=version.pk)
-        if version.status != "building":
+        if not version.is_active:
             assert version.status == "ready", version.error
             return version
         time.sleep(0.2)

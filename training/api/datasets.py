@@ -32,7 +32,7 @@ class DatasetVersionListApi(ListApi):
         id = serializers.IntegerField()
         number = serializers.IntegerField(help_text="1, 2, ... within the project.")
         name = serializers.CharField()
-        status = serializers.ChoiceField(choices=DatasetStatus.choices)
+        status = serializers.ChoiceField(choices=DatasetStatus.choices, source="public_status")
         item_count = serializers.IntegerField()
         content_hash = serializers.CharField(
             help_text="SHA-256 of the canonical records; empty until ready."
@@ -45,7 +45,7 @@ class DatasetVersionListApi(ListApi):
         )
         conflict_policy = serializers.ChoiceField(choices=ConflictPolicy.choices)
         filters = serializers.DictField()
-        created_by = serializers.CharField(source="created_by.get_username", default="")
+        created_by = serializers.CharField(source="requested_by.get_username", default="")
         created_at = serializers.DateTimeField()
         finished_at = serializers.DateTimeField(allow_null=True)
 
@@ -179,7 +179,7 @@ class DatasetVersionDiffApi(BaseApi):
         for side in (version, other):
             if side.status != DatasetStatus.READY:
                 raise serializers.ValidationError(
-                    {"against": f"Version {side.number} is {side.status}, not ready."}
+                    {"against": f"Version {side.number} is {side.public_status}, not ready."}
                 )
         diff = dataset_version_diff(old=other, new=version)
         data = {

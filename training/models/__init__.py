@@ -14,6 +14,7 @@ from training.models.active import (
 )
 from training.models.datasets import (
     ConflictPolicy,
+    DatasetBuildStatus,
     DatasetStatus,
     DatasetVersion,
     DatasetVersionItem,
@@ -26,6 +27,7 @@ __all__ = [
     "ActiveLearning",
     "BaseModel",
     "ConflictPolicy",
+    "DatasetBuildStatus",
     "DatasetStatus",
     "DatasetVersion",
     "DatasetVersionItem",

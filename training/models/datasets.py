@@ -1,14 +1,26 @@
 """Dataset versions: frozen, content-hashed snapshots of labelled items, and which item each holds."""
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.jobs.models import Job
+
 
 class DatasetStatus(models.TextChoices):
+    """A version's state as the datasets API and pages name it: "building" while its job is queued or running."""
+
     BUILDING = "building", _("Building")
     READY = "ready", _("Ready")
     FAILED = "failed", _("Failed")
+
+
+class DatasetBuildStatus(models.TextChoices):
+    """The stored states: the job states (common.jobs.JobStatus), a finished build "ready"."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Building")
+    READY = DatasetStatus.READY.value, DatasetStatus.READY.label
+    FAILED = DatasetStatus.FAILED.value, DatasetStatus.FAILED.label
 
 
 class ConflictPolicy(models.TextChoices):
@@ -26,15 +38,19 @@ class Split(models.TextChoices):
     TEST = "test", _("Test")
 
 
-class DatasetVersion(models.Model):
-    """A frozen, content-hashed snapshot of a project's labelled items; never changed once ready."""
+class DatasetVersion(Job):
+    """A frozen, content-hashed snapshot of a project's labelled items; never changed once ready.
+
+    Its build is a job (``common.jobs``) whose progress counts items gathered, out of the items
+    with a submitted answer when it started.
+    """
+
+    SUCCESS_STATUSES = (DatasetBuildStatus.READY,)
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="dataset_versions")
     number = models.PositiveIntegerField()
     name = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=20, choices=DatasetStatus.choices, default=DatasetStatus.BUILDING)
+    status = models.CharField(max_length=20, choices=DatasetBuildStatus.choices, default=DatasetBuildStatus.QUEUED)
     filters = models.JSONField(default=dict)
     conflict_policy = models.CharField(max_length=20, choices=ConflictPolicy.choices, default=ConflictPolicy.MAJORITY)
     # SHA-256 over the canonical serialisation of the records (see training/services/datasets.py).
@@ -44,8 +60,6 @@ class DatasetVersion(models.Model):
     # The records, sealed under the project's data key (unreadable once the key is shredded).
     file_path = models.CharField(max_length=500, blank=True)
     file_bytes = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -53,6 +67,11 @@ class DatasetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}/v{self.number}"
+
+    @property
+    def public_status(self) -> str:
+        """The state under the API's and pages' names (DatasetStatus)."""
+        return DatasetStatus.BUILDING if self.is_active else self.status
 
 
 class DatasetVersionItem(models.Model):

@@ -8,12 +8,12 @@ from training.models import DatasetVersion
 
 def dataset_version_list(*, project: Project):
     """The project's versions, newest first, with their creators."""
-    return DatasetVersion.objects.filter(project=project).select_related("created_by").order_by("-number")
+    return DatasetVersion.objects.filter(project=project).select_related("requested_by").order_by("-number")
 
 
 def dataset_version_get(*, project: Project, version_id) -> DatasetVersion:
     """One version of the project by id; 404 when it belongs to another project or does not exist."""
-    version = DatasetVersion.objects.filter(project=project, pk=version_id).select_related("project", "created_by").first()
+    version = DatasetVersion.objects.filter(project=project, pk=version_id).select_related("project", "requested_by").first()
     if version is None:
         raise Http404("No such dataset version in this project.")
     return version

@@ -84,7 +84,7 @@ def dataset_export_check(*, version: DatasetVersion, fmt: str, split: str = "") 
         )
     if version.status != DatasetStatus.READY:
         raise ValidationError(
-            {"version": f"Dataset version {version.number} is {version.status}, not ready."}
+            {"version": f"Dataset version {version.number} is {version.public_status}, not ready."}
         )
     if fmt == "conll" and version.manifest.get("task_type") != TaskType.SPANS:
         raise ValidationError(

@@ -14,19 +14,31 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from annotation.models import Annotation, AnnotationStatus, FinalSource, Item
 from projects.models import Project, TaskType
 from annotation.services.annotations import value_key
+from common.jobs.lifecycle import job_claim, job_fail, job_finish, job_progress, running_rows
+from common.jobs.registry import JobKind
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_cipher, project_readable_check
 from governance.sealed_files import sealed_jsonl_read, sealed_jsonl_write
-from training.models import ConflictPolicy, DatasetStatus, DatasetVersion, DatasetVersionItem, Split
+from training.models import (
+    ConflictPolicy,
+    DatasetBuildStatus,
+    DatasetStatus,
+    DatasetVersion,
+    DatasetVersionItem,
+    Split,
+)
 
 # Fixed so that an item's split never depends on which other items a version holds.
 SPLIT_RATIOS = {Split.TRAIN: 0.8, Split.DEV: 0.1, Split.TEST: 0.1}
 FILTER_KEYS = ("reviewed_only", "adjudicated_only", "min_agreement", "date_from", "date_to", "labels")
 _BATCH = 2000
+# Progress (a heartbeat) comes every _BATCH items gathered; sealing them is the slow part.
+DATASET_BUILD_STALE_SECONDS = 30 * 60
 
 
 def split_of(*, project_id: int, item_id: int) -> str:
@@ -108,7 +120,7 @@ def dataset_version_create(
         project=project,
         number=number,
         name=name.strip()[:200],
-        created_by=actor,
+        requested_by=actor,
         filters=clean,
         conflict_policy=conflict_policy,
     )
@@ -239,7 +251,7 @@ def _records(version: DatasetVersion, stats: dict) -> Iterator[dict]:
         }
 
 
-def _artifact_path(version: DatasetVersion) -> Path:
+def dataset_artifact_path(version: DatasetVersion) -> Path:
     return Path(settings.ARTIFACT_DIR) / "datasets" / f"project-{version.project_id}" / f"v{version.number}.sealed"
 
 
@@ -262,18 +274,25 @@ def _source_counts(project, item_ids: list[int]) -> dict[str, int]:
 
 
 def dataset_version_build(*, version_id: int) -> DatasetVersion:
-    """Freeze the version: gather records, write the sealed file, hash, manifest; idempotent."""
-    version = DatasetVersion.objects.select_related("project").get(pk=version_id)
-    path = _artifact_path(version)
-    # Claimed by naming its file in one conditional UPDATE: a second delivery of the same build
-    # (acks_late, or the command racing a worker) finds the claim taken and leaves it alone.
-    claimed = DatasetVersion.objects.filter(pk=version.pk, status=DatasetStatus.BUILDING, file_path="").update(
-        file_path=str(path)
-    )
+    """Freeze the version: gather records, write the sealed file, hash, manifest; idempotent.
+
+    A queued version (or one whose worker died) is claimed once: a second delivery of the same
+    build (acks_late, or the command racing a worker) finds it running and leaves it alone.
+    """
+    claimed = job_claim(DatasetVersion, job_id=version_id)
+    version = DatasetVersion.objects.select_related("project", "requested_by").get(pk=version_id)
     if not claimed:
-        version.refresh_from_db()
         return version
     project = version.project
+    path = dataset_artifact_path(version)
+    job_progress(
+        version,
+        done=0,
+        total=Item.objects.filter(project=project, is_gold=False, annotations__status=AnnotationStatus.SUBMITTED)
+        .distinct()
+        .count(),
+        file_path=str(path),
+    )
     try:
         cipher = project_cipher(project.pk)
         stats = {"dropped": Counter(), "annotators": Counter(), "answer_sources": Counter()}
@@ -281,7 +300,7 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
         entries, labels, splits = [], Counter(), Counter()
 
         def tracked():
-            for record in _records(version, stats):
+            for done, record in enumerate(_records(version, stats), start=1):
                 canonical = {key: record[key] for key in ("id", "external_id", "text", "value", "split")}
                 digest.update((_canonical(canonical) + "\n").encode())
                 value_hash = hmac.digest(cipher.index_key, _canonical(record["value"]).encode(), "sha256").hex()
@@ -290,13 +309,13 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
                 names = record["value"].get("labels") or [span["label"] for span in record["value"].get("spans", [])]
                 for label in names:
                     labels[(label, record["split"])] += 1
+                if done % _BATCH == 0:
+                    job_progress(version, done=done + sum(stats["dropped"].values()))
                 yield record
 
         size = sealed_jsonl_write(path, tracked(), cipher=cipher, name=_file_name(version))
     except Exception as error:  # recorded on the version; the worker stays up for the next job
-        DatasetVersion.objects.filter(pk=version.pk).update(
-            status=DatasetStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-        )
+        job_fail(version, error=f"{type(error).__name__}: {error}")
         raise
     manifest = {
         "task_type": project.task_type,
@@ -318,6 +337,22 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
         "hash_algorithm": "sha256 over canonical JSON lines of id, external_id, text, value, split; ordered by id",
     }
     with transaction.atomic():
+        finished = job_finish(
+            version,
+            status=DatasetBuildStatus.READY,
+            rows=running_rows(version),
+            progress_done=len(entries) + sum(stats["dropped"].values()),
+            content_hash=digest.hexdigest(),
+            manifest=manifest,
+            item_count=len(entries),
+            file_path=str(path),
+            file_bytes=size,
+        )
+        # Reaped while it ran (its worker was taken for dead): the file must not survive.
+        if not finished:
+            path.unlink(missing_ok=True)
+            version.refresh_from_db()
+            return version
         DatasetVersionItem.objects.bulk_create(
             [
                 DatasetVersionItem(version=version, item_id=item_id, item_ref=item_id, split=split, value_hash=value_hash)
@@ -325,16 +360,9 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
             ],
             batch_size=_BATCH,
         )
-        version.status = DatasetStatus.READY
-        version.content_hash = digest.hexdigest()
-        version.manifest = manifest
-        version.item_count = len(entries)
-        version.file_path = str(path)
-        version.file_bytes = size
-        version.finished_at = timezone.now()
-        version.save()
+        version.refresh_from_db()
         audit_record(
-            actor=version.created_by,
+            actor=version.requested_by,
             action=AuditAction.DATASET_FREEZE,
             project=project,
             target=version,
@@ -343,10 +371,24 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
     return version
 
 
+def dataset_build_reaped(version: DatasetVersion) -> None:
+    """What a dead worker's build leaves (``common.jobs`` hook): its partial sealed file."""
+    dataset_artifact_path(version).unlink(missing_ok=True)
+
+
+DATASET_BUILD_JOB_KIND = JobKind(
+    name="dataset_build",
+    label=gettext_lazy("Dataset version"),
+    model=DatasetVersion,
+    stale_seconds=lambda: DATASET_BUILD_STALE_SECONDS,
+    on_reap=dataset_build_reaped,
+)
+
+
 def dataset_version_records(*, version: DatasetVersion) -> Iterator[dict]:
     """The version's records, decrypted from its sealed file (raises DataShredded after shredding)."""
     if version.status != DatasetStatus.READY:
-        raise ValidationError({"version": f"Dataset version {version.number} is {version.status}, not ready."})
+        raise ValidationError({"version": f"Dataset version {version.number} is {version.public_status}, not ready."})
     cipher = project_cipher(version.project_id)
     return sealed_jsonl_read(Path(version.file_path), cipher=cipher, name=_file_name(version))
 

@@ -119,7 +119,7 @@ def _dataset_check(project: Project, version: DatasetVersion) -> None:
     if version.status != DatasetStatus.READY:
         raise ValidationError(
             {
-                "dataset_version": f"Dataset version {version.number} is {version.status}; only a ready version can be trained on."
+                "dataset_version": f"Dataset version {version.number} is {version.public_status}; only a ready version can be trained on."
             }
         )
     splits = version.manifest.get("splits", {})

@@ -17,6 +17,7 @@ from common.jobs.registry import job_kind_of, job_kinds
 from governance.models import AuditEvent, AuditVerification
 from tests.factories import project_make
 from training.models import DatasetVersion, PreannotationJob, TrainingJob
+from training.services.datasets import dataset_artifact_path
 from training.services.training import staging_dir
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,14 @@ def _export(project, manager, auditor, tmp_path) -> Case:
     return Case(export, partial, None)
 
 
+def _dataset_build(project, manager, auditor, tmp_path) -> Case:
+    version = DatasetVersion.objects.create(project=project, number=1, requested_by=manager)
+    partial = dataset_artifact_path(version)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(b"half a dataset")  # the sealed file a killed worker was writing
+    return Case(version, partial, None)
+
+
 def _audit_verification(project, manager, auditor, tmp_path) -> Case:
     return Case(AuditVerification.objects.create(requested_by=auditor), None, None)
 
@@ -69,6 +78,7 @@ KINDS = {
     "export": _export,
     "preannotation": _preannotation,
     "training": _training,
+    "dataset_build": _dataset_build,
     "audit_verification": _audit_verification,
 }
 

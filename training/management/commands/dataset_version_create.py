@@ -95,7 +95,7 @@ class Command(BaseCommand):
                     conflict_policy=options["policy"],
                 )
             version.refresh_from_db()
-            if version.status == DatasetStatus.BUILDING:
+            if version.is_active:
                 # Inside an outer transaction (a test, a script's atomic block) the queued task waits for
                 # a commit that comes after this command; build now so the command still reports a result.
                 version = dataset_version_build(version_id=version.pk)
@@ -109,7 +109,7 @@ class Command(BaseCommand):
             version.refresh_from_db()  # the build recorded its error on the version
         if version.status != DatasetStatus.READY:
             raise CommandError(
-                f"Dataset version {version.number} of project {target.pk} is {version.status}: "
+                f"Dataset version {version.number} of project {target.pk} is {version.public_status}: "
                 f"{version.error or 'the build stopped without recording why'}"
             )
         self._report(version, as_json=options["json"])
