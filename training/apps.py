@@ -20,9 +20,11 @@ class TrainingConfig(AppConfig):
 
         from common.jobs.registry import job_kind_register
         from training.services.datasets import DATASET_BUILD_JOB_KIND
+        from training.services.label_issues import LABEL_CHECK_JOB_KIND
         from training.services.preannotation import PREANNOTATION_JOB_KIND
         from training.services.training import TRAINING_JOB_KIND
 
         job_kind_register(PREANNOTATION_JOB_KIND)
         job_kind_register(TRAINING_JOB_KIND)
         job_kind_register(DATASET_BUILD_JOB_KIND)
+        job_kind_register(LABEL_CHECK_JOB_KIND)

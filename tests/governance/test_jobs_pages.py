@@ -9,7 +9,7 @@ from common.jobs.models import JobStatus
 from governance.models import AuditEvent, AuditVerification
 from tests.annotation.views.support import client_for
 from tests.factories import project_make, user_make
-from training.models import DatasetVersion, PreannotationJob, TrainingJob
+from training.models import DatasetVersion, LabelCheck, PreannotationJob, TrainingJob
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def jobs(project, manager, ml_engineer, auditor):
     """A job of each kind: a finished import, a failed pre-annotation, a queued training run on a
-    built dataset version, a verification."""
+    built dataset version, a label check, a verification."""
     version = DatasetVersion.objects.create(
         project=project, number=1, status="ready", requested_by=manager
     )
@@ -44,6 +44,7 @@ def jobs(project, manager, ml_engineer, auditor):
             requested_by=ml_engineer,
             log="[t] Queued by ml_engineer.\n",
         ),
+        "label_check": LabelCheck.objects.create(project=project, requested_by=manager),
         "audit_verification": AuditVerification.objects.create(requested_by=auditor),
     }
 

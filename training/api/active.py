@@ -15,7 +15,12 @@ from governance.roles import Perm
 from training.models.active import LabelIssueStatus, Strategy
 from training.selectors.active import active_learning_overview, label_issue_get, label_issue_list
 from training.services.active_learning import active_learning_refresh_request, active_learning_update
-from training.services.label_issues import label_issue_resolve, label_issues_request
+from training.services.label_issues import (
+    label_check_latest,
+    label_check_status,
+    label_issue_resolve,
+    label_issues_request,
+)
 from training.services.seed_keywords import keywords_of, label_keywords_set
 from training.services.similar import MAX_NEIGHBOURS, ItemNotEmbedded, similar_items
 
@@ -23,6 +28,7 @@ from training.services.similar import MAX_NEIGHBOURS, ItemNotEmbedded, similar_i
 def _overview(project) -> dict:
     overview = active_learning_overview(project=project)
     state = overview["state"]
+    check = label_check_latest(project=project)
     return {
         "strategy": state.strategy,
         "control_fraction": state.control_fraction,
@@ -32,8 +38,8 @@ def _overview(project) -> dict:
         "stopping_hint": overview["hint"],
         "learning_curve": overview["curve"],
         "label_check": {
-            "status": state.label_check_status,
-            "error": state.label_check_error,
+            "status": label_check_status(check),
+            "error": check.error if check is not None else "",
             "checked_at": state.label_check_at,
             "items": state.label_check_items,
             "issue_rate": state.label_issue_rate,

@@ -6,6 +6,7 @@ Background ML jobs keep their state in these tables so that the web app never wa
 from training.models.active import (
     ActiveLearning,
     ItemEmbedding,
+    LabelCheck,
     LabelIssue,
     LabelIssueStatus,
     LearningCurvePoint,
@@ -32,6 +33,7 @@ __all__ = [
     "DatasetVersion",
     "DatasetVersionItem",
     "ItemEmbedding",
+    "LabelCheck",
     "LabelIssue",
     "LabelIssueStatus",
     "LearningCurvePoint",

@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.jobs.models import Job
+
 
 class Strategy(models.TextChoices):
     # The queue keeps import order: active learning is off.
@@ -72,11 +74,8 @@ class ActiveLearning(models.Model):
     stop_set = models.JSONField(default=list, blank=True)
     stop_history = models.JSONField(default=list, blank=True)
     stopped = models.BooleanField(default=False)
-    # Confident-learning check over labelled items: whether one is queued or running (and since
-    # when), why the last one failed, when the last one finished, on how many, and the issue rate.
-    label_check_status = models.CharField(max_length=10, choices=RefreshStatus.choices, default=RefreshStatus.IDLE)
-    label_check_requested_at = models.DateTimeField(null=True, blank=True)
-    label_check_error = models.TextField(blank=True)
+    # What the last confident-learning check over labelled items found (each check is a LabelCheck
+    # job): when it finished, on how many items, and the share of them it found likely mislabelled.
     label_check_at = models.DateTimeField(null=True, blank=True)
     label_check_items = models.PositiveIntegerField(default=0)
     label_issue_rate = models.FloatField(null=True, blank=True)
@@ -84,6 +83,13 @@ class ActiveLearning(models.Model):
 
     def __str__(self) -> str:
         return f"Active learning for project {self.project_id}: {self.strategy}"
+
+
+class LabelCheck(Job):
+    """One confident-learning check of a project's labels; its findings are LabelIssue rows and its
+    result the ActiveLearning row's label_check_* fields. Progress counts its steps."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="label_checks")
 
 
 class LearningCurvePoint(models.Model):

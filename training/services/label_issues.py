@@ -17,15 +17,27 @@ from datetime import timedelta
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item
 from projects.models import Project, TaskType
 from annotation.services.reviews import majority_value, review_resolve
+from common.jobs.lifecycle import (
+    job_cancel,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_progress,
+    running_rows,
+    stale_q,
+)
+from common.jobs.models import JobStatus
+from common.jobs.registry import JobKind
 from governance.audit import AuditAction, audit_record
 from governance.keyring import DataShredded, project_readable_check
-from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, RefreshStatus
+from training.models.active import ActiveLearning, LabelCheck, LabelIssue, LabelIssueStatus
 from training.services.active_ranking import labelled_values
 from training.services.embeddings import embeddings_matrix
 
@@ -37,9 +49,11 @@ CLASSIFICATION_ONLY = gettext_noop(
 )
 # The "absent" side of a multi-label check: a name no label can have (labels are stripped).
 _ABSENT = ""
-# A check queued or running for longer than this died with its worker (or none is running):
-# the page stops waiting and offers to start it again.
+# A check queued this long, or running this long without a heartbeat, died with its worker (or
+# none took it): the page stops waiting and offers to start it again, and a running one is reaped.
 LABEL_CHECK_STALE_SECONDS = 3600
+# The check's progress: embeddings read, findings computed, issues saved.
+_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -55,8 +69,8 @@ def label_check_supported(project: Project) -> bool:
 
 
 @transaction.atomic
-def label_issues_request(*, actor, project: Project) -> None:
-    """Have a worker check the project's labels once this transaction commits; audited.
+def label_issues_request(*, actor, project: Project) -> LabelCheck:
+    """Queue a check of the project's labels for a worker once this transaction commits; audited.
 
     A second request while one runs is harmless: each run replaces the open findings under
     a lock on the project's active-learning row.
@@ -65,30 +79,52 @@ def label_issues_request(*, actor, project: Project) -> None:
         raise ValidationError({"project": CLASSIFICATION_ONLY})
     project_readable_check(project=project)
     ActiveLearning.objects.get_or_create(project=project)
-    # The page follows the check through this status until the worker sets it back to idle.
-    ActiveLearning.objects.filter(project=project).update(
-        label_check_status=RefreshStatus.QUEUED, label_check_requested_at=timezone.now(), label_check_error=""
-    )
+    check = LabelCheck.objects.create(project=project, requested_by=actor)
     audit_record(actor=actor, action=AuditAction.LABEL_ISSUE_REQUEST, project=project, target=project)
 
     from training.celery_tasks import label_issues_task
 
     project_id = project.pk
     transaction.on_commit(lambda: label_issues_task.delay(project_id))
+    return check
 
 
-def label_check_waiting(state: ActiveLearning | None) -> bool:
+def label_check_latest(*, project: Project) -> LabelCheck | None:
+    """The project's newest check: the one the pages and the API follow."""
+    return LabelCheck.objects.filter(project=project).order_by("-id").first()
+
+
+def label_check_waiting(check: LabelCheck | None) -> bool:
     """Whether a requested check is still to come: queued or running, and not given up as dead."""
-    if state is None or state.label_check_status == RefreshStatus.IDLE:
+    if check is None or not check.is_active:
         return False
-    since = state.label_check_requested_at
-    return since is not None and since > timezone.now() - timedelta(seconds=LABEL_CHECK_STALE_SECONDS)
+    since = check.heartbeat_at or check.created_at
+    return since > timezone.now() - timedelta(seconds=LABEL_CHECK_STALE_SECONDS)
 
 
-def _label_check_end(project_id: int, error: str = "") -> None:
-    ActiveLearning.objects.filter(project_id=project_id).update(
-        label_check_status=RefreshStatus.IDLE, label_check_error=error
-    )
+def label_check_status(check: LabelCheck | None) -> str:
+    """The API's word for it: "queued" or "running" while a check is to come, else "idle"."""
+    return check.status if check is not None and check.is_active else "idle"
+
+
+def _label_check_claim(project: Project) -> LabelCheck | None:
+    """Claim the project's newest queued check (or one whose worker died); None if another worker has it.
+
+    The task carries the project, not the check, so older queued checks are superseded by the
+    one claimed (cancelled). A run nobody requested (a script, a test) records its own check.
+    """
+    takeable = LabelCheck.objects.filter(Q(status=JobStatus.QUEUED) | stale_q(LabelCheck), project=project)
+    newest = takeable.order_by("-id").first()
+    if newest is None:
+        if LabelCheck.objects.filter(project=project, status=JobStatus.RUNNING).exists():
+            return None
+        newest = LabelCheck.objects.create(project=project)
+    if not job_claim(LabelCheck, job_id=newest.pk):
+        return None
+    for older in LabelCheck.objects.filter(project=project, status=JobStatus.QUEUED, pk__lt=newest.pk):
+        job_cancel(older)
+    newest.refresh_from_db()
+    return newest
 
 
 def labelled_items(*, project: Project) -> dict[int, tuple[str, ...]]:
@@ -134,28 +170,33 @@ def label_issues_run(*, project_id: int) -> int | None:
     project cannot be checked.
     """
     project = Project.objects.filter(pk=project_id).first()
-    if project is None or not label_check_supported(project):
-        logger.info("Project %s is gone or has span answers; no label check.", project_id)
-        _label_check_end(project_id, CLASSIFICATION_ONLY)
+    if project is None:
+        logger.info("Project %s is gone; no label check.", project_id)
         return None
-    ActiveLearning.objects.filter(project=project).update(
-        label_check_status=RefreshStatus.RUNNING, label_check_requested_at=timezone.now()
-    )
+    check = _label_check_claim(project)
+    if check is None:
+        logger.info("A label check of project %s is running already.", project_id)
+        return None
+    if not label_check_supported(project):
+        logger.info("Project %s has span answers; no label check.", project_id)
+        job_fail(check, error=CLASSIFICATION_ONLY)
+        return None
     try:
-        return _label_issues_find(project)
+        return _label_issues_find(project, check)
     except DataShredded as error:
         logger.warning("Label check of project %s not run: %s", project_id, error)
-        _label_check_end(project_id, str(error))
+        job_fail(check, error=str(error))
         return None
     except Exception as error:
-        _label_check_end(project_id, f"{type(error).__name__}: {error}")
+        job_fail(check, error=f"{type(error).__name__}: {error}")
         raise
 
 
-def _label_issues_find(project: Project) -> int:
+def _label_issues_find(project: Project, check: LabelCheck) -> int | None:
     project_id = project.pk
     given = labelled_items(project=project)
     ids, matrix = embeddings_matrix(project=project, item_ids=sorted(given))
+    job_progress(check, done=1, total=_STEPS)
     embedded = len(ids)
     labels = list(project.labels.order_by("order", "id").values_list("name", flat=True))
     # Answers naming a label the project no longer has cannot be checked against the others.
@@ -164,9 +205,13 @@ def _label_issues_find(project: Project) -> int:
     answers = [given[int(item_id)] for item_id in ids]
     findings = []
     if len(ids):
-        check = _multi_label_findings if project.task_type == TaskType.MULTI_LABEL else _single_label_findings
-        findings = check(matrix, answers, labels)
+        find = _multi_label_findings if project.task_type == TaskType.MULTI_LABEL else _single_label_findings
+        findings = find(matrix, answers, labels)
+    job_progress(check, done=2)
     with transaction.atomic():
+        # Reaped meanwhile (its worker taken for dead): the findings are not this check's to save.
+        if not job_finish(check, rows=running_rows(check), progress_done=_STEPS):
+            return None
         state, _ = ActiveLearning.objects.select_for_update().get_or_create(project=project)
         LabelIssue.objects.filter(project=project, status=LabelIssueStatus.OPEN).delete()
         resolved = set(LabelIssue.objects.filter(project=project).values_list("item_id", flat=True))
@@ -185,11 +230,7 @@ def _label_issues_find(project: Project) -> int:
         state.label_check_at = timezone.now()
         state.label_check_items = len(ids)
         state.label_issue_rate = len(findings) / len(ids) if len(ids) else None
-        state.label_check_status, state.label_check_error = RefreshStatus.IDLE, ""
-        state.save(update_fields=[
-            "label_check_at", "label_check_items", "label_issue_rate", "label_check_status", "label_check_error",
-            "updated_at",
-        ])
+        state.save(update_fields=["label_check_at", "label_check_items", "label_issue_rate", "updated_at"])
         # The worker read these items' labels and embeddings, not their text.
         audit_record(
             actor=None,
@@ -205,6 +246,20 @@ def _label_issues_find(project: Project) -> int:
         )
     logger.info("Label check of project %s: %d of %d items look mislabelled.", project_id, len(findings), len(ids))
     return len(findings)
+
+
+def label_check_reaped(check: LabelCheck) -> None:
+    """A check holds nothing while it runs (``common.jobs`` hook): its open findings are replaced
+    in the one transaction that ends it."""
+
+
+LABEL_CHECK_JOB_KIND = JobKind(
+    name="label_check",
+    label=gettext_lazy("Label check"),
+    model=LabelCheck,
+    stale_seconds=lambda: LABEL_CHECK_STALE_SECONDS,
+    on_reap=label_check_reaped,
+)
 
 
 def _current_labels(item: Item) -> list[str]:

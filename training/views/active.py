@@ -20,11 +20,11 @@ from common.http import UNPROCESSABLE
 from governance.access import access_project, access_project_with_perms
 from governance.roles import Perm
 from training.forms import ActiveLearningForm
-from training.models.active import RefreshStatus
 from training.selectors.active import active_learning_state, label_issue_get, label_issue_list
 from training.services.active_learning import active_learning_refresh_request, active_learning_update
 from training.services.label_issues import (
     CLASSIFICATION_ONLY,
+    label_check_latest,
     label_check_supported,
     label_check_waiting,
     label_issue_resolve,
@@ -118,14 +118,16 @@ def _label_issues_panel(request, project, perms, check_error: str | None = None)
     """The check's state and, once no check is pending, the open issues; showing their text is an
     audited read, so a panel that is still waiting for the worker lists none."""
     state = active_learning_state(project=project)
-    waiting = label_check_waiting(state)
+    check = label_check_latest(project=project)
+    waiting = label_check_waiting(check)
     context = {
         "project": project,
         "state": state,
+        "check": check,
         "waiting": waiting,
         # Stored in English by the worker; the known reasons are message ids.
-        "last_error": _(state.label_check_error) if state.label_check_error else "",
-        "stalled": state.label_check_status != RefreshStatus.IDLE and not waiting,
+        "last_error": _(check.error) if check is not None and check.error else "",
+        "stalled": check is not None and check.is_active and not waiting,
         "check_error": check_error,
         "supported": label_check_supported(project),
         "labels": list(project.labels.values_list("name", flat=True)),

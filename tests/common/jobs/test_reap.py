@@ -18,6 +18,7 @@ from governance.models import AuditEvent, AuditVerification
 from tests.factories import project_make
 from training.models import DatasetVersion, PreannotationJob, TrainingJob
 from training.services.datasets import dataset_artifact_path
+from training.services.label_issues import label_issues_request
 from training.services.training import staging_dir
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,10 @@ def _dataset_build(project, manager, auditor, tmp_path) -> Case:
     return Case(version, partial, None)
 
 
+def _label_check(project, manager, auditor, tmp_path) -> Case:
+    return Case(label_issues_request(actor=manager, project=project), None, None)
+
+
 def _audit_verification(project, manager, auditor, tmp_path) -> Case:
     return Case(AuditVerification.objects.create(requested_by=auditor), None, None)
 
@@ -79,6 +84,7 @@ KINDS = {
     "preannotation": _preannotation,
     "training": _training,
     "dataset_build": _dataset_build,
+    "label_check": _label_check,
     "audit_verification": _audit_verification,
 }
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from governance.models import AuditEvent
 from tests.annotation.views.support import HTMX, client_for, label_first_item
-from training.models.active import ActiveLearning, LabelIssue, RefreshStatus
+from common.jobs.models import JobStatus
+from training.models.active import LabelCheck, LabelIssue
 from training.services import label_issues as label_issues_module
 from training.services.label_issues import LABEL_CHECK_STALE_SECONDS, label_issues_request, label_issues_run
 
@@ -63,16 +64,18 @@ def test_the_panel_lists_the_issues_the_finished_check_opened(project, reviewer,
 
 
 def test_a_running_check_shows_as_running(project, reviewer):
-    label_issues_request(actor=reviewer, project=project)
-    ActiveLearning.objects.filter(project=project).update(label_check_status=RefreshStatus.RUNNING)
+    check = label_issues_request(actor=reviewer, project=project)
+    LabelCheck.objects.filter(pk=check.pk).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
     panel = client_for(reviewer).get(_page(project), **HTMX).text
     assert POLLS in panel and 'data-status="running"' in panel and 'id="label-check-status"' in panel
 
 
 def test_a_check_that_never_finished_stops_the_polling_and_says_to_start_it_again(project, reviewer):
-    label_issues_request(actor=reviewer, project=project)
+    check = label_issues_request(actor=reviewer, project=project)
     long_ago = timezone.now() - timedelta(seconds=LABEL_CHECK_STALE_SECONDS + 60)
-    ActiveLearning.objects.filter(project=project).update(label_check_requested_at=long_ago)
+    LabelCheck.objects.filter(pk=check.pk).update(created_at=long_ago)
     panel = client_for(reviewer).get(_page(project), **HTMX).text
     assert POLLS not in panel
     assert "The last label check did not finish; start it again." in panel
@@ -87,17 +90,17 @@ def test_a_failed_check_stops_the_polling_and_shows_why(project, reviewer, monke
     monkeypatch.setattr(label_issues_module, "embeddings_matrix", broken)
     with pytest.raises(RuntimeError):
         label_issues_run(project_id=project.pk)
-    state = ActiveLearning.objects.get(project=project)
-    assert state.label_check_status == RefreshStatus.IDLE
+    assert LabelCheck.objects.get(project=project).status == JobStatus.FAILED
     panel = client_for(reviewer).get(_page(project), **HTMX).text
     assert POLLS not in panel
     assert "The last label check failed: RuntimeError: the encoder is missing" in panel
 
 
 def test_a_new_check_clears_the_last_failure(project, reviewer):
-    ActiveLearning.objects.create(project=project, label_check_error="RuntimeError: boom")
+    LabelCheck.objects.create(project=project, status=JobStatus.FAILED, error="RuntimeError: boom")
     label_issues_request(actor=reviewer, project=project)
-    assert ActiveLearning.objects.get(project=project).label_check_error == ""
+    panel = client_for(reviewer).get(_page(project), **HTMX).text
+    assert "boom" not in panel and POLLS in panel
 
 
 @pytest.mark.parametrize(("who", "status"), [("annotator", 403), ("ml_engineer", 403), ("outsider", 404)])
@@ -105,7 +108,7 @@ def test_denies_the_polling_panel_and_the_check_to_non_reviewers(project, reques
     client = client_for(request.getfixturevalue(who))
     assert client.get(_page(project), **HTMX).status_code == status
     assert client.post(reverse("active:label-check", args=[project.pk]), **HTMX).status_code == status
-    assert not ActiveLearning.objects.filter(project=project, label_check_status=RefreshStatus.QUEUED).exists()
+    assert not LabelCheck.objects.filter(project=project).exists()
 
 
 def test_a_refused_check_answers_the_panel_with_the_reason(manager, reviewer):
