@@ -4,14 +4,10 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.common.jobs.test_migrations import migrate
+
 BEFORE = [("training", "0007_job_lifecycle")]
 AFTER = [("training", "0009_label_check_job")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
