@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from annotation.models import ImportStatus
+from common.jobs.models import JobStatus
 from annotation.services.import_jobs import import_job_create, import_job_run
 from annotation.services.import_uploads import SealedUploadReader
 from governance.crypto import seal
@@ -68,7 +68,7 @@ def test_a_job_queued_before_an_upgrade_imports_its_upload_in_the_earlier_framin
     _legacy_seal(job, ROWS, chunk_bytes=16)
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert (job.status, job.created) == (ImportStatus.SUCCEEDED, 5)
+    assert (job.status, job.created) == (JobStatus.SUCCEEDED, 5)
 
 
 def test_an_upload_of_another_job_does_not_open(project, manager):
