@@ -144,15 +144,16 @@ def worker_start(env: dict, log_path: Path) -> subprocess.Popen:
 
 
 def refreshed_after(project, previous, timeout: float = 120.0):
-    from training.models.active import ActiveLearning, RefreshStatus
+    from training.models.active import ActiveLearning
+    from training.services.active_learning import refresh_error, refresh_latest, refresh_status
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = ActiveLearning.objects.get(project=project)
-        if state.refreshed_at != previous and state.refresh_status != RefreshStatus.RUNNING:
+        if state.refreshed_at != previous and refresh_status(refresh_latest(project=project)) != "running":
             return state
         time.sleep(0.01)
-    raise SystemExit(f"No refresh within {timeout} s; worker error: {state.error!r}")
+    raise SystemExit(f"No refresh within {timeout} s; worker error: {refresh_error(project=project)!r}")
 
 
 def hook_cost(project, calls: int = 2000) -> dict:
@@ -210,7 +211,7 @@ def main() -> None:
     from annotation.services.annotations import annotation_submit
     from annotation.services.queue import queue_next_item
     from django.db import connection as db
-    from training.services.active_learning import active_learning_update
+    from training.services.active_learning import active_learning_update, refresh_error
 
     started = time.perf_counter()
     texts, truth = unique_texts(args.items)
@@ -239,8 +240,9 @@ def main() -> None:
             state = refreshed_after(project, previous)
             latencies.append(time.perf_counter() - committed)
             seconds.append(state.refresh_seconds)
-            if state.error:
-                raise SystemExit(f"refresh failed: {state.error}")
+            error = refresh_error(project=project)
+            if error:
+                raise SystemExit(f"refresh failed: {error}")
         hooks = hook_cost(project)
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -19,6 +19,7 @@ class TrainingConfig(AppConfig):
         panels_register()
 
         from common.jobs.registry import job_kind_register
+        from training.services.active_learning import ACTIVE_LEARNING_REFRESH_JOB_KIND
         from training.services.datasets import DATASET_BUILD_JOB_KIND
         from training.services.label_issues import LABEL_CHECK_JOB_KIND
         from training.services.preannotation import PREANNOTATION_JOB_KIND
@@ -28,3 +29,4 @@ class TrainingConfig(AppConfig):
         job_kind_register(TRAINING_JOB_KIND)
         job_kind_register(DATASET_BUILD_JOB_KIND)
         job_kind_register(LABEL_CHECK_JOB_KIND)
+        job_kind_register(ACTIVE_LEARNING_REFRESH_JOB_KIND)

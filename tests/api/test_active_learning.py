@@ -6,7 +6,13 @@ from annotation.models import FinalAnnotation
 from governance.models import AuditEvent
 from tests.annotation.views.support import label_first_item
 from tests.training.topics_support import item_by_text, topic_project
-from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, LearningCurvePoint
+from training.models.active import (
+    ActiveLearning,
+    ActiveLearningRefresh,
+    LabelIssue,
+    LabelIssueStatus,
+    LearningCurvePoint,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +92,7 @@ def test_allows_a_manager_to_queue_a_refresh(project, manager, api_client):
     ActiveLearning.objects.create(project=project, strategy="least_confidence")
     response = api_client(manager).post(f"/api/projects/{project.pk}/active-learning/refresh/")
     assert response.status_code == 202 and response.json() == {"queued": True}
-    assert ActiveLearning.objects.get(project=project).refresh_status == "queued"
+    assert ActiveLearningRefresh.objects.get(project=project).status == "queued"
 
 
 def test_refuses_a_refresh_while_the_loop_is_off(project, manager, api_client):

@@ -9,7 +9,13 @@ from common.jobs.models import JobStatus
 from governance.models import AuditEvent, AuditVerification
 from tests.annotation.views.support import client_for
 from tests.factories import project_make, user_make
-from training.models import DatasetVersion, LabelCheck, PreannotationJob, TrainingJob
+from training.models import (
+    ActiveLearningRefresh,
+    DatasetVersion,
+    LabelCheck,
+    PreannotationJob,
+    TrainingJob,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def jobs(project, manager, ml_engineer, auditor):
     """A job of each kind: a finished import, a failed pre-annotation, a queued training run on a
-    built dataset version, a label check, a verification."""
+    built dataset version, a label check, an active-learning refresh, a verification."""
     version = DatasetVersion.objects.create(
         project=project, number=1, status="ready", requested_by=manager
     )
@@ -45,6 +51,9 @@ def jobs(project, manager, ml_engineer, auditor):
             log="[t] Queued by ml_engineer.\n",
         ),
         "label_check": LabelCheck.objects.create(project=project, requested_by=manager),
+        "active_learning_refresh": ActiveLearningRefresh.objects.create(
+            project=project, requested_by=manager
+        ),
         "audit_verification": AuditVerification.objects.create(requested_by=auditor),
     }
 

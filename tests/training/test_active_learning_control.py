@@ -6,7 +6,7 @@ from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al
 from training.ml.active.control import control_mask
 from training.ml.active.head import accuracy, head_fit
 from training.models.active import LearningCurvePoint
-from training.services.active_learning import stopping_hint
+from training.services.active_learning import refresh_error, stopping_hint
 from training.services.active_ranking import control_salt
 from training.services.embeddings import embeddings_matrix
 
@@ -165,5 +165,5 @@ def test_an_item_erased_from_the_stop_set_leaves_the_rest_of_it_in_use(manager, 
     state = refresh(project)
     state = refresh(project)
 
-    assert state.error == "" and state.stop_set["items"] == items[1:]
+    assert refresh_error(project=project) == "" and state.stop_set["items"] == items[1:]
     assert state.stop_history == [1.0]

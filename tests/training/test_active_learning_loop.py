@@ -12,8 +12,14 @@ from tests.training.active_learning_support import (
     label,
     refresh,
 )
-from training.models.active import LearningCurvePoint, RefreshStatus
-from training.services.active_learning import active_learning_update, learning_curve
+from training.models.active import LearningCurvePoint
+from training.services.active_learning import (
+    active_learning_update,
+    learning_curve,
+    refresh_error,
+    refresh_latest,
+    refresh_status,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +44,8 @@ def test_the_queue_serves_an_item_the_head_is_unsure_about_before_a_confident_on
 
     state = refresh(project)
 
-    assert (state.refresh_status, state.error, state.scored_by) == (RefreshStatus.IDLE, "", "head")
+    assert refresh_status(refresh_latest(project=project)) == "idle"
+    assert (refresh_error(project=project), state.scored_by) == ("", "head")
     assert queue_next_item(actor=annotator, project=project).text == UNSURE
     confident, unsure = item_of(project, CONFIDENT), item_of(project, UNSURE)
     assert 0 < unsure.queue_rank < confident.queue_rank
@@ -156,7 +163,7 @@ def test_a_span_project_without_a_model_is_ordered_for_diversity_and_says_so(man
 
     state = refresh(project)
 
-    assert (state.scored_by, state.error) == ("diversity", "")
+    assert (state.scored_by, refresh_error(project=project)) == ("diversity", "")
     assert sorted(Item.objects.filter(project=project).values_list("queue_rank", flat=True)) == [1.0, 2.0, 3.0]
 
 
@@ -188,7 +195,7 @@ def test_a_multi_label_project_is_ranked_by_its_head_and_measured(manager, annot
 
     state = refresh(project)
 
-    assert (state.scored_by, state.error) == ("head", "")
+    assert (state.scored_by, refresh_error(project=project)) == ("head", "")
     point = LearningCurvePoint.objects.get(project=project)
     assert point.control_labels > 0 and 0.0 <= point.accuracy <= 1.0
     assert sorted(Item.objects.filter(project=project, is_done=False).values_list("queue_rank", flat=True)) == [1.0, 2.0]

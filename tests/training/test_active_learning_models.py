@@ -6,7 +6,7 @@ from governance.keyring import project_cipher
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, item_of, refresh
 from tests.training.training_support import FAST
 from training.models.active import ItemEmbedding, LearningCurvePoint
-from training.services.active_learning import learning_curve
+from training.services.active_learning import learning_curve, refresh_error
 from training.services.embeddings import embeddings_compute_run, embeddings_matrix, vector_seal
 from training.services.preannotation import preannotation_request, preannotation_run
 from training.services.registry import model_version_activate
@@ -62,7 +62,7 @@ def test_an_activated_fine_tuned_model_ranks_the_queue_by_its_stored_probabiliti
 
     state = refresh(project)
 
-    assert (state.scored_by, state.error) == (model.name, "")
+    assert (state.scored_by, refresh_error(project=project)) == (model.name, "")
     point = LearningCurvePoint.objects.get(project=project)
     assert point.model_version == model and point.labels == 80
     assert learning_curve(project=project)[0]["activated"] is True

@@ -5,15 +5,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from common.jobs.lifecycle import WORKER_LOST
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, label
-from training.models.active import ActiveLearning, LearningCurvePoint, RefreshStatus
+from training.models.active import ActiveLearning, ActiveLearningRefresh, LearningCurvePoint
 from training.services.active_learning import (
-    STALE_SECONDS,
+    REFRESH_STALE_SECONDS,
     active_learning_config,
     active_learning_labels_added,
     active_learning_refresh_request,
     active_learning_refresh_run,
+    refresh_error,
+    refresh_latest,
+    refresh_status,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +28,18 @@ def _state(project) -> ActiveLearning:
     return ActiveLearning.objects.get(project=project)
 
 
+def _status(project) -> str:
+    return refresh_status(refresh_latest(project=project))
+
+
+def _running_since(project, started) -> ActiveLearningRefresh:
+    """The project's refresh as a worker left it: running, its last heartbeat at ``started``."""
+    ActiveLearningRefresh.objects.filter(project=project).delete()
+    return ActiveLearningRefresh.objects.create(
+        project=project, status=JobStatus.RUNNING, started_at=started, heartbeat_at=started
+    )
+
+
 def test_with_the_loop_off_a_submitted_label_costs_one_statement_that_changes_nothing(project):
     active_learning_config(project=project)
 
@@ -30,7 +47,7 @@ def test_with_the_loop_off_a_submitted_label_costs_one_statement_that_changes_no
         active_learning_labels_added(project_id=project.pk)
 
     assert len(queries) == 1
-    assert (_state(project).pending_labels, _state(project).refresh_status) == (0, RefreshStatus.IDLE)
+    assert (_state(project).pending_labels, _status(project)) == (0, "idle")
 
 
 def test_a_project_that_never_configured_the_loop_is_left_alone(project):
@@ -41,15 +58,17 @@ def test_a_project_that_never_configured_the_loop_is_left_alone(project):
 def test_a_refresh_is_queued_once_every_refresh_every_labels_and_not_queued_twice(manager, annotator):
     project = al_project(manager=manager, annotator=annotator, texts=POSITIVE)
     al_on(project, manager, refresh_every=3)
-    ActiveLearning.objects.filter(project=project).update(refresh_status=RefreshStatus.IDLE, pending_labels=0)
+    ActiveLearningRefresh.objects.filter(project=project).delete()
+    ActiveLearning.objects.filter(project=project).update(pending_labels=0)
 
     active_learning_labels_added(project_id=project.pk)
     active_learning_labels_added(project_id=project.pk)
-    assert (_state(project).pending_labels, _state(project).refresh_status) == (2, RefreshStatus.IDLE)
+    assert (_state(project).pending_labels, _status(project)) == (2, "idle")
     active_learning_labels_added(project_id=project.pk)
-    assert (_state(project).pending_labels, _state(project).refresh_status) == (3, RefreshStatus.QUEUED)
+    assert (_state(project).pending_labels, _status(project)) == (3, "queued")
     active_learning_labels_added(project_id=project.pk, count=4)
-    assert (_state(project).pending_labels, _state(project).refresh_status) == (7, RefreshStatus.QUEUED)
+    assert (_state(project).pending_labels, _status(project)) == (7, "queued")
+    assert ActiveLearningRefresh.objects.filter(project=project).count() == 1
 
 
 def test_a_submit_counts_its_label_once_it_commits(manager, annotator, django_capture_on_commit_callbacks):
@@ -71,7 +90,9 @@ def test_the_run_takes_the_labels_counted_so_far_and_goes_idle(manager, annotato
     active_learning_refresh_run(project_id=project.pk)
 
     state = _state(project)
-    assert (state.refresh_status, state.pending_labels, state.error) == (RefreshStatus.IDLE, 0, "")
+    assert (_status(project), state.pending_labels) == ("idle", 0)
+    assert refresh_error(project=project) == ""
+    assert refresh_latest(project=project).status == JobStatus.SUCCEEDED
     assert state.refreshed_at is not None and state.refresh_seconds > 0
 
 
@@ -84,7 +105,7 @@ def test_labels_counted_during_a_run_queue_the_next_one_as_it_ends(manager, anno
 
     def refresh_while_labels_arrive(state):
         active_learning_labels_added(project_id=project.pk, count=3)
-        assert _state(project).refresh_status == RefreshStatus.RUNNING
+        assert _status(project) == "running"
         return real_refresh(state)
 
     active_learning._refresh = refresh_while_labels_arrive
@@ -93,7 +114,7 @@ def test_labels_counted_during_a_run_queue_the_next_one_as_it_ends(manager, anno
     finally:
         active_learning._refresh = real_refresh
 
-    assert (_state(project).refresh_status, _state(project).pending_labels) == (RefreshStatus.QUEUED, 3)
+    assert (_status(project), _state(project).pending_labels) == ("queued", 3)
 
 
 def test_a_second_message_for_the_same_refresh_does_nothing(manager, annotator):
@@ -111,46 +132,40 @@ def test_a_second_message_for_the_same_refresh_does_nothing(manager, annotator):
 def test_a_refresh_whose_worker_was_lost_is_taken_over(manager, annotator):
     project = al_project(manager=manager, annotator=annotator, texts=[*POSITIVE, *NEGATIVE])
     al_on(project, manager)
-    long_ago = timezone.now() - timedelta(seconds=STALE_SECONDS + 60)
-    ActiveLearning.objects.filter(project=project).update(
-        refresh_status=RefreshStatus.RUNNING, refresh_started_at=long_ago
-    )
+    lost = _running_since(project, timezone.now() - timedelta(seconds=REFRESH_STALE_SECONDS + 60))
 
     assert active_learning_refresh_request(project=project, force=True) is True
-    assert _state(project).refresh_status == RefreshStatus.QUEUED
+    lost.refresh_from_db()
+    assert (lost.status, lost.error, _status(project)) == (JobStatus.FAILED, WORKER_LOST, "queued")
     active_learning_refresh_run(project_id=project.pk)
-    assert _state(project).refresh_status == RefreshStatus.IDLE
+    assert _status(project) == "idle" and refresh_error(project=project) == ""
 
 
-@pytest.mark.parametrize(("age", "taken"), [(STALE_SECONDS + 60, True), (5, False)])
+@pytest.mark.parametrize(("age", "taken"), [(REFRESH_STALE_SECONDS + 60, True), (5, False)])
 def test_enough_new_labels_take_over_a_lost_refresh_but_not_a_recent_one(
     manager, annotator, age, taken
 ):
     project = al_project(manager=manager, annotator=annotator, texts=[*POSITIVE, *NEGATIVE])
     al_on(project, manager)
-    started = timezone.now() - timedelta(seconds=age)
-    ActiveLearning.objects.filter(project=project).update(
-        refresh_status=RefreshStatus.RUNNING, refresh_started_at=started, pending_labels=0
-    )
+    _running_since(project, timezone.now() - timedelta(seconds=age))
+    ActiveLearning.objects.filter(project=project).update(pending_labels=0)
     every = _state(project).refresh_every
 
     active_learning_labels_added(project_id=project.pk, count=every)
 
     state = _state(project)
-    assert state.refresh_status == (RefreshStatus.QUEUED if taken else RefreshStatus.RUNNING)
+    assert _status(project) == ("queued" if taken else "running")
     assert state.pending_labels == every
 
 
 def test_a_recent_running_refresh_is_not_run_twice(manager, annotator):
     project = al_project(manager=manager, annotator=annotator, texts=[*POSITIVE, *NEGATIVE])
     al_on(project, manager)
-    ActiveLearning.objects.filter(project=project).update(
-        refresh_status=RefreshStatus.RUNNING, refresh_started_at=timezone.now()
-    )
+    _running_since(project, timezone.now())
 
     active_learning_refresh_run(project_id=project.pk)
 
-    assert _state(project).refresh_status == RefreshStatus.RUNNING
+    assert _status(project) == "running"
     assert not AuditEvent.objects.filter(action="active_learning.refresh").exists()
 
 
@@ -163,8 +178,8 @@ def test_a_refresh_of_a_shredded_project_records_a_clear_error(manager, annotato
 
     active_learning_refresh_run(project_id=project.pk)
 
-    state = _state(project)
-    assert state.refresh_status == RefreshStatus.IDLE and "destroyed" in state.error
+    assert _status(project) == "idle" and "destroyed" in refresh_error(project=project)
+    assert refresh_latest(project=project).status == JobStatus.FAILED
 
 
 def test_the_management_command_refreshes_in_process(manager, annotator):
@@ -182,7 +197,7 @@ def test_the_management_command_refreshes_in_process(manager, annotator):
     call_command("active_learning_refresh", str(project.pk), stdout=out)
 
     assert f"Ranked project {project.pk}'s queue by head" in out.getvalue()
-    assert _state(project).refresh_status == RefreshStatus.IDLE
+    assert _status(project) == "idle"
 
 
 def test_the_management_command_refuses_a_project_with_the_loop_off(project):
@@ -206,7 +221,7 @@ def test_a_refresh_before_any_embedding_leaves_the_order_alone_and_asks_for_them
         active_learning_refresh_run(project_id=project.pk)
 
     state = _state(project)
-    assert (state.refresh_status, state.error, state.scored_by) == (RefreshStatus.IDLE, "", "")
+    assert (_status(project), refresh_error(project=project), state.scored_by) == ("idle", "", "")
     assert set(Item.objects.filter(project=project).values_list("queue_rank", flat=True)) == {0.0}
     assert len(callbacks) == 1  # the embeddings task
 
@@ -218,11 +233,12 @@ def test_turning_the_loop_off_drops_a_queued_refresh_and_forcing_one_resends_its
 
     project = al_project(manager=manager, annotator=annotator, texts=POSITIVE)
     al_on(project, manager)
-    assert _state(project).refresh_status == RefreshStatus.QUEUED
+    assert _status(project) == "queued"
     with django_capture_on_commit_callbacks() as callbacks:
         assert active_learning_refresh_request(project=project, force=True) is True
     assert len(callbacks) == 1
 
     active_learning_update(actor=manager, project=project, strategy="off")
 
-    assert (_state(project).refresh_status, _state(project).pending_labels) == (RefreshStatus.IDLE, 0)
+    assert (_status(project), _state(project).pending_labels) == ("idle", 0)
+    assert refresh_latest(project=project).status == JobStatus.CANCELLED

@@ -4,8 +4,13 @@ import pytest
 
 from governance.models import AuditEvent
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_project
-from training.models.active import ActiveLearning, ItemEmbedding, LearningCurvePoint, RefreshStatus
-from training.services.active_learning import active_learning_update
+from training.models.active import ActiveLearning, ItemEmbedding, LearningCurvePoint
+from training.services.active_learning import (
+    active_learning_update,
+    refresh_error,
+    refresh_latest,
+    refresh_status,
+)
 from tests.factories import answer_submit
 
 pytestmark = pytest.mark.worker
@@ -28,8 +33,7 @@ def _refreshes(project) -> int:
 
 
 def _settled(project) -> bool:
-    state = ActiveLearning.objects.get(project=project)
-    return state.refresh_status == RefreshStatus.IDLE
+    return refresh_status(refresh_latest(project=project)) == "idle"
 
 
 def _submit(project, annotator, items, names):
@@ -67,7 +71,7 @@ def test_bursts_of_labels_are_debounced_into_few_refreshes_by_a_real_worker(
     state = ActiveLearning.objects.get(project=project)
     # Twelve labels: one refresh, at most one queued behind the running one, and so on.
     assert 3 <= _refreshes(project) <= 2 + 3
-    assert state.pending_labels < state.refresh_every and state.error == ""
+    assert state.pending_labels < state.refresh_every and refresh_error(project=project) == ""
     last = LearningCurvePoint.objects.filter(project=project).order_by("-labels").first()
     # Nothing lost: what the last refresh did not see is still counted for the next one.
     assert last.labels + state.pending_labels >= 17 and last.labels <= 17

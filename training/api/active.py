@@ -34,7 +34,14 @@ def _overview(project) -> dict:
         "control_fraction": state.control_fraction,
         "refresh_every": state.refresh_every,
         "keywords": {label.name: keywords_of(label) for label in project.labels.all()},
-        "status": state,
+        "status": {
+            "refresh_status": overview["refresh"]["status"],
+            "pending_labels": state.pending_labels,
+            "scored_by": state.scored_by,
+            "refreshed_at": state.refreshed_at,
+            "refresh_seconds": state.refresh_seconds,
+            "error": overview["refresh"]["error"],
+        },
         "stopping_hint": overview["hint"],
         "learning_curve": overview["curve"],
         "label_check": {

@@ -5,12 +5,12 @@ Background ML jobs keep their state in these tables so that the web app never wa
 
 from training.models.active import (
     ActiveLearning,
+    ActiveLearningRefresh,
     ItemEmbedding,
     LabelCheck,
     LabelIssue,
     LabelIssueStatus,
     LearningCurvePoint,
-    RefreshStatus,
     Strategy,
 )
 from training.models.datasets import (
@@ -26,6 +26,7 @@ from training.models.training import BaseModel, ModelVersion, TrainingJob
 
 __all__ = [
     "ActiveLearning",
+    "ActiveLearningRefresh",
     "BaseModel",
     "ConflictPolicy",
     "DatasetBuildStatus",
@@ -39,7 +40,6 @@ __all__ = [
     "LearningCurvePoint",
     "ModelVersion",
     "PreannotationJob",
-    "RefreshStatus",
     "Split",
     "Strategy",
     "TrainingJob",

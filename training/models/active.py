@@ -22,12 +22,6 @@ class Strategy(models.TextChoices):
     DIVERSITY = "diversity", _("Uncertain and diverse (batch)")
 
 
-class RefreshStatus(models.TextChoices):
-    IDLE = "idle", _("Idle")
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-
-
 class ItemEmbedding(models.Model):
     """One item's sentence embedding under one encoder, float16, sealed under the project key.
 
@@ -48,7 +42,8 @@ class ItemEmbedding(models.Model):
 
 
 class ActiveLearning(models.Model):
-    """A project's active-learning settings and the state of its background refresh."""
+    """A project's active-learning settings and what its background refreshes found (each is an
+    ActiveLearningRefresh job)."""
 
     project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="active_learning")
     strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.OFF)
@@ -62,13 +57,10 @@ class ActiveLearning(models.Model):
     )
     # Labels submitted since the last refresh started (bumped after each submit commits).
     pending_labels = models.PositiveIntegerField(default=0)
-    refresh_status = models.CharField(max_length=10, choices=RefreshStatus.choices, default=RefreshStatus.IDLE)
-    refresh_started_at = models.DateTimeField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     refresh_seconds = models.FloatField(default=0.0)
     # What ranked the queue last: "random", "keywords", "zero_shot", "head" or a model version name.
     scored_by = models.CharField(max_length=200, blank=True)
-    error = models.TextField(blank=True)
     # Stopping hint: a fixed sample of unlabelled items, and the agreement (Cohen's kappa) of
     # successive predictions on it, newest last.
     stop_set = models.JSONField(default=list, blank=True)
@@ -83,6 +75,15 @@ class ActiveLearning(models.Model):
 
     def __str__(self) -> str:
         return f"Active learning for project {self.project_id}: {self.strategy}"
+
+
+class ActiveLearningRefresh(Job):
+    """One refresh of a project's head model and queue order; what it found goes on the
+    ActiveLearning row."""
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="active_learning_refreshes"
+    )
 
 
 class LabelCheck(Job):

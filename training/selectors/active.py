@@ -4,7 +4,13 @@ from django.http import Http404
 
 from projects.models import Project
 from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus
-from training.services.active_learning import learning_curve, stopping_hint
+from training.services.active_learning import (
+    learning_curve,
+    refresh_error,
+    refresh_latest,
+    refresh_status,
+    stopping_hint,
+)
 
 
 def active_learning_state(*, project: Project) -> ActiveLearning:
@@ -15,8 +21,11 @@ def active_learning_state(*, project: Project) -> ActiveLearning:
 def active_learning_overview(*, project: Project) -> dict:
     """Settings, refresh status, learning curve, stopping hint and label-check figures, for a page or the API."""
     state = active_learning_state(project=project)
+    status = refresh_status(refresh_latest(project=project))
     return {
         "state": state,
+        # The refresh to come (queued, running) or idle, and why the last one that ran failed.
+        "refresh": {"status": status, "error": refresh_error(project=project)},
         "curve": learning_curve(project=project),
         "hint": stopping_hint(state=state),
         "open_issues": LabelIssue.objects.filter(project=project, status=LabelIssueStatus.OPEN).count(),

@@ -2,25 +2,38 @@
 
 import logging
 import time
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from annotation.models import Item
 from projects.models import Project
 from governance.audit import AuditAction, audit_record
+from common.jobs.lifecycle import (
+    job_cancel,
+    job_claim,
+    job_fail,
+    job_finish,
+    jobs_reap,
+    running_rows,
+)
+from common.jobs.models import ACTIVE_STATUSES, JobStatus
+from common.jobs.registry import JobKind
 from governance.keyring import DataShredded
-from training.models.active import ActiveLearning, LearningCurvePoint, RefreshStatus, Strategy
+from training.models.active import (
+    ActiveLearning,
+    ActiveLearningRefresh,
+    LearningCurvePoint,
+    Strategy,
+)
 
 logger = logging.getLogger(__name__)
 
 # A refresh of a 10,000-item pool takes seconds; one "running" for this long lost its worker.
-STALE_SECONDS = 600
-MAX_ERROR_CHARS = 2000
+REFRESH_STALE_SECONDS = 600
 # Changing these asks for a new order at once; the other settings only affect the next refresh.
 _RERANK_FIELDS = {"strategy", "control_fraction"}
 _UPDATABLE = ("strategy", "control_fraction", "refresh_every")
@@ -29,8 +42,7 @@ _UPDATABLE = ("strategy", "control_fraction", "refresh_every")
 _BUMP_SQL = """
 UPDATE training_activelearning SET pending_labels = pending_labels + %s
  WHERE project_id = %s AND strategy <> %s
-RETURNING pending_labels, refresh_every, refresh_status,
-          (refresh_started_at IS NULL OR refresh_started_at < %s)
+RETURNING pending_labels, refresh_every
 """
 
 
@@ -63,9 +75,9 @@ def active_learning_update(*, actor, project: Project, **changes) -> ActiveLearn
     if state.strategy == Strategy.OFF and "strategy" in changed:
         Item.objects.filter(project=project).exclude(queue_rank=0).update(queue_rank=0)
         ActiveLearning.objects.filter(pk=state.pk).update(pending_labels=0, scored_by="")
-        ActiveLearning.objects.filter(pk=state.pk, refresh_status=RefreshStatus.QUEUED).update(
-            refresh_status=RefreshStatus.IDLE
-        )
+        waiting = ActiveLearningRefresh.objects.filter(project=project, status=JobStatus.QUEUED)
+        for queued in waiting:
+            job_cancel(queued)
     audit_record(
         actor=actor,
         action=AuditAction.ACTIVE_LEARNING_UPDATE,
@@ -78,10 +90,6 @@ def active_learning_update(*, actor, project: Project, **changes) -> ActiveLearn
     return state
 
 
-def _stale_before():
-    return timezone.now() - timedelta(seconds=STALE_SECONDS)
-
-
 def _enqueue(project_id: int) -> None:
     from training.celery_tasks import active_learning_refresh_task
 
@@ -89,25 +97,33 @@ def _enqueue(project_id: int) -> None:
     transaction.on_commit(lambda: active_learning_refresh_task.delay(project_id))
 
 
-def _queue_if_idle(project_id: int, *, take_stale: bool = False) -> bool:
-    """idle -> queued (or a stale running -> queued) by one conditional UPDATE; enqueue on success.
+@transaction.atomic
+def _refresh_queue(
+    project_id: int, *, requested_by=None
+) -> tuple[ActiveLearningRefresh | None, bool]:
+    """The project's queued or running refresh, or a new one queued (sent after commit), and
+    whether it is new; None while the loop is off.
 
-    A run still "running" after STALE_SECONDS died with its worker; ``take_stale`` takes it over.
-    The times are compared in SQL, against the value as the database stores it.
+    The ActiveLearning row's lock makes two submits crossing the threshold queue one refresh;
+    a running refresh whose worker died is reaped first, so a new one replaces it.
     """
-    takeable = Q(refresh_status=RefreshStatus.IDLE)
-    if take_stale:
-        takeable |= Q(refresh_status=RefreshStatus.RUNNING) & (
-            Q(refresh_started_at__lt=_stale_before()) | Q(refresh_started_at=None)
-        )
-    queued = (
-        ActiveLearning.objects.filter(takeable, project_id=project_id)
+    state = (
+        ActiveLearning.objects.select_for_update()
+        .filter(project_id=project_id)
         .exclude(strategy=Strategy.OFF)
-        .update(refresh_status=RefreshStatus.QUEUED)
+        .first()
     )
-    if queued:
-        _enqueue(project_id)
-    return bool(queued)
+    if state is None:
+        return None, False
+    jobs_reap(model=ActiveLearningRefresh, project=project_id)
+    active = ActiveLearningRefresh.objects.filter(
+        project_id=project_id, status__in=ACTIVE_STATUSES
+    ).first()
+    if active is not None:
+        return active, False
+    job = ActiveLearningRefresh.objects.create(project_id=project_id, requested_by=requested_by)
+    _enqueue(project_id)
+    return job, True
 
 
 def active_learning_labels_added(*, project_id: int, count: int = 1) -> None:
@@ -118,7 +134,7 @@ def active_learning_labels_added(*, project_id: int, count: int = 1) -> None:
     the running one queues the next itself when it ends, if enough labels came in meanwhile.
     """
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_BUMP_SQL, [count, project_id, Strategy.OFF.value, _stale_before()])
+        cursor.execute(_BUMP_SQL, [count, project_id, Strategy.OFF.value])
         row = cursor.fetchone()
         if row is not None and connection.vendor == "postgresql":
             # A counter lost in a crash only delays a refresh: no need to wait for the WAL flush
@@ -126,13 +142,9 @@ def active_learning_labels_added(*, project_id: int, count: int = 1) -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     if row is None:
         return
-    pending, every, status, stale = row
-    if pending < every:
-        return
-    if status == RefreshStatus.IDLE:
-        _queue_if_idle(project_id)
-    elif status == RefreshStatus.RUNNING and stale:
-        _queue_if_idle(project_id, take_stale=True)
+    pending, every = row
+    if pending >= every:
+        _refresh_queue(project_id)
 
 
 def active_learning_refresh_request(*, project: Project, actor=None, force: bool = False) -> bool:
@@ -140,7 +152,7 @@ def active_learning_refresh_request(*, project: Project, actor=None, force: bool
 
     Without ``force`` only once ``refresh_every`` labels are pending. With it, at once; a
     refresh already running is made to queue another when it ends, one whose worker was lost
-    (running for over ``STALE_SECONDS``) is replaced, and a queued one's message is sent again.
+    is reaped and replaced, and a queued one's message is sent again.
     """
     state = active_learning_config(project=project)
     if state.strategy == Strategy.OFF:
@@ -152,25 +164,40 @@ def active_learning_refresh_request(*, project: Project, actor=None, force: bool
     state.refresh_from_db()
     if state.pending_labels < state.refresh_every:
         return False
-    if state.refresh_status == RefreshStatus.QUEUED:
-        if force:
+    with transaction.atomic():
+        job, created = _refresh_queue(project.pk, requested_by=actor)
+        if job is None:
+            return False
+        if created and actor is not None:
+            audit_record(actor=actor, action=AuditAction.ACTIVE_LEARNING_REFRESH_REQUEST, project=project, target=state)
+        elif not created and force and job.status == JobStatus.QUEUED:
             # Sent again in case the first message was lost (a flushed broker): the run is
             # taken by a conditional UPDATE, so a duplicate does nothing.
-            with transaction.atomic():
-                _enqueue(project.pk)
-        return True
-    stale = state.refresh_status == RefreshStatus.RUNNING and (
-        state.refresh_started_at is None or state.refresh_started_at < _stale_before()
-    )
-    with transaction.atomic():
-        queued = _queue_if_idle(project.pk, take_stale=stale)
-        if queued and actor is not None:
-            audit_record(actor=actor, action=AuditAction.ACTIVE_LEARNING_REFRESH_REQUEST, project=project, target=state)
-    return queued or state.refresh_status == RefreshStatus.RUNNING
+            _enqueue(project.pk)
+    return True
 
 
-def active_learning_refresh_now(*, project: Project, actor=None) -> ActiveLearning:
-    """Embed what is missing and refresh in this process (the management command), not in a worker."""
+def refresh_latest(*, project: Project) -> ActiveLearningRefresh | None:
+    """The project's newest refresh: the one the pages and the API follow."""
+    return ActiveLearningRefresh.objects.filter(project=project).order_by("-id").first()
+
+
+def refresh_status(job: ActiveLearningRefresh | None) -> str:
+    """The API's word for it: "queued" or "running" while a refresh is to come, else "idle"."""
+    return job.status if job is not None and job.is_active else "idle"
+
+
+def refresh_error(*, project: Project) -> str:
+    """Why the last refresh that ran failed; empty when it succeeded (or none ran)."""
+    ended = ActiveLearningRefresh.objects.filter(
+        project=project, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)
+    ).order_by("-id")
+    return ended.values_list("error", flat=True).first() or ""
+
+
+def active_learning_refresh_now(*, project: Project, actor=None) -> ActiveLearningRefresh:
+    """Embed what is missing and refresh in this process (the management command), not in a
+    worker; returns the refresh as it ended."""
     from training.services.embeddings import embeddings_compute_run
 
     state = active_learning_config(project=project)
@@ -179,16 +206,19 @@ def active_learning_refresh_now(*, project: Project, actor=None) -> ActiveLearni
             {"strategy": gettext("Active learning is off for this project; choose a strategy first.")}
         )
     embeddings_compute_run(project_id=project.pk, notify=False)
-    stale = Q(refresh_status=RefreshStatus.RUNNING, refresh_started_at__lt=_stale_before())
     with transaction.atomic():
-        ActiveLearning.objects.filter(Q(refresh_status=RefreshStatus.IDLE) | stale, pk=state.pk).update(
-            refresh_status=RefreshStatus.QUEUED
+        ActiveLearning.objects.select_for_update().get(pk=state.pk)
+        jobs_reap(model=ActiveLearningRefresh, project=project)
+        job = ActiveLearningRefresh.objects.create(project=project, requested_by=actor)
+        audit_record(
+            actor=actor or "manage.py active_learning_refresh",
+            action=AuditAction.ACTIVE_LEARNING_REFRESH_REQUEST,
+            project=project,
+            target=state,
         )
-        audit_record(actor=actor or "manage.py active_learning_refresh", action=AuditAction.ACTIVE_LEARNING_REFRESH_REQUEST,
-                     project=project, target=state)
-    active_learning_refresh_run(project_id=project.pk)
-    state.refresh_from_db()
-    return state
+    _refresh_execute(project.pk, job_id=job.pk)
+    job.refresh_from_db()
+    return job
 
 
 def active_learning_embeddings_ready(*, project_id: int) -> None:
@@ -201,24 +231,41 @@ def active_learning_embeddings_ready(*, project_id: int) -> None:
 def active_learning_refresh_run(*, project_id: int) -> None:
     """Refit the head, re-rank the pool and record the learning curve; runs in a worker.
 
-    Taken by one conditional UPDATE (queued -> running, or a stale running one), so a
-    duplicate message does nothing. Labels counted from then on go to the next refresh,
-    which this one queues as it ends if enough came in meanwhile.
+    The task names the project, so the worker claims its newest queued refresh (older queued
+    ones are superseded: cancelled) and takes the labels counted so far in the same transaction;
+    a duplicate message finds nothing queued and does nothing. Labels counted from then on go to
+    the next refresh, which this one queues as it ends if enough came in meanwhile.
     """
-    now = timezone.now()
-    takeable = Q(refresh_status=RefreshStatus.QUEUED) | Q(
-        refresh_status=RefreshStatus.RUNNING, refresh_started_at__lt=_stale_before()
-    )
-    claimed = (
-        ActiveLearning.objects.filter(takeable, project_id=project_id)
-        .exclude(strategy=Strategy.OFF)
-        .update(refresh_status=RefreshStatus.RUNNING, refresh_started_at=now, pending_labels=0)
-    )
-    if not claimed:
-        ActiveLearning.objects.filter(project_id=project_id, strategy=Strategy.OFF).exclude(
-            refresh_status=RefreshStatus.IDLE
-        ).update(refresh_status=RefreshStatus.IDLE)
-        logger.info("Active-learning refresh for project %s is not queued any more; nothing to do.", project_id)
+    _refresh_execute(project_id)
+
+
+def _refresh_claim(project_id: int, *, job_id: int | None = None) -> ActiveLearningRefresh | None:
+    with transaction.atomic():
+        state = ActiveLearning.objects.select_for_update().filter(project_id=project_id).first()
+        if state is None:
+            return None
+        queued = ActiveLearningRefresh.objects.filter(
+            project_id=project_id, status=JobStatus.QUEUED
+        )
+        if state.strategy == Strategy.OFF:
+            for job in queued:
+                job_cancel(job)
+            return None
+        job = queued.order_by("-id") if job_id is None else queued.filter(pk=job_id)
+        job = job.first()
+        if job is None or not job_claim(ActiveLearningRefresh, job_id=job.pk):
+            return None
+        ActiveLearning.objects.filter(pk=state.pk).update(pending_labels=0)
+        for older in queued.filter(pk__lt=job.pk):
+            job_cancel(older)
+    job.refresh_from_db()
+    return job
+
+
+def _refresh_execute(project_id: int, *, job_id: int | None = None) -> None:
+    job = _refresh_claim(project_id, job_id=job_id)
+    if job is None:
+        logger.info("No active-learning refresh of project %s is queued.", project_id)
         return
     started = time.perf_counter()
     state = ActiveLearning.objects.select_related("project").get(project_id=project_id)
@@ -227,11 +274,11 @@ def active_learning_refresh_run(*, project_id: int) -> None:
         outcome.update(_refresh(state))
     except DataShredded as error:
         outcome["error"] = str(error)
-    except Exception as error:  # recorded on the state; the worker stays up for the next one
+    except Exception as error:  # recorded on the job; the worker stays up for the next one
         logger.exception("Active-learning refresh for project %s failed.", project_id)
-        outcome["error"] = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+        outcome["error"] = f"{type(error).__name__}: {error}"
     seconds = time.perf_counter() - started
-    _finish(project_id, seconds=seconds, **outcome)
+    _finish(job, seconds=seconds, **outcome)
 
 
 def _refresh(state: ActiveLearning) -> dict:
@@ -332,37 +379,35 @@ def _curve_record(project: Project, ranking) -> None:
     )
 
 
-_FINISH_SQL = """
-UPDATE training_activelearning
-   SET refresh_status = CASE WHEN pending_labels >= refresh_every AND strategy <> %s THEN %s ELSE %s END,
-       refreshed_at = %s, refresh_seconds = %s, error = %s
- WHERE project_id = %s AND refresh_status = %s
-RETURNING refresh_status
-"""
+def _finish(job: ActiveLearningRefresh, *, seconds: float, error: str, **fields) -> None:
+    """Record the outcome and end the job; queue the next if enough labels came in meanwhile."""
+    with transaction.atomic():
+        state = ActiveLearning.objects.select_for_update().get(project_id=job.project_id)
+        if fields:
+            ActiveLearning.objects.filter(pk=state.pk).update(**fields)
+        # A refresh reaped meanwhile (its worker taken for dead) stays failed.
+        rows = running_rows(job)
+        ended = job_fail(job, error=error, rows=rows) if error else job_finish(job, rows=rows)
+        if ended:
+            ActiveLearning.objects.filter(pk=state.pk).update(
+                refreshed_at=timezone.now(), refresh_seconds=seconds
+            )
+        if state.pending_labels >= state.refresh_every:
+            _refresh_queue(job.project_id)
 
 
-def _finish(project_id: int, *, seconds: float, error: str, **fields) -> None:
-    """Record the outcome and go idle, or straight back to queued if enough labels came in meanwhile."""
-    if fields:
-        ActiveLearning.objects.filter(project_id=project_id).update(**fields)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _FINISH_SQL,
-            [
-                Strategy.OFF.value,
-                RefreshStatus.QUEUED.value,
-                RefreshStatus.IDLE.value,
-                now,
-                seconds,
-                error,
-                project_id,
-                RefreshStatus.RUNNING.value,
-            ],
-        )
-        row = cursor.fetchone()
-    if row is not None and row[0] == RefreshStatus.QUEUED:
-        _enqueue(project_id)
+def active_learning_refresh_reaped(job: ActiveLearningRefresh) -> None:
+    """A refresh holds nothing while it runs (``common.jobs`` hook): the next one re-ranks the
+    whole queue."""
+
+
+ACTIVE_LEARNING_REFRESH_JOB_KIND = JobKind(
+    name="active_learning_refresh",
+    label=gettext_lazy("Active-learning refresh"),
+    model=ActiveLearningRefresh,
+    stale_seconds=lambda: REFRESH_STALE_SECONDS,
+    on_reap=active_learning_refresh_reaped,
+)
 
 
 def learning_curve(*, project: Project) -> list[dict]:

@@ -16,7 +16,8 @@ from common.jobs.models import Job, JobStatus
 from common.jobs.registry import job_kind_of, job_kinds
 from governance.models import AuditEvent, AuditVerification
 from tests.factories import project_make
-from training.models import DatasetVersion, PreannotationJob, TrainingJob
+from training.models import ActiveLearning, DatasetVersion, PreannotationJob, TrainingJob
+from training.services.active_learning import active_learning_refresh_request, refresh_latest
 from training.services.datasets import dataset_artifact_path
 from training.services.label_issues import label_issues_request
 from training.services.training import staging_dir
@@ -74,6 +75,12 @@ def _label_check(project, manager, auditor, tmp_path) -> Case:
     return Case(label_issues_request(actor=manager, project=project), None, None)
 
 
+def _active_learning_refresh(project, manager, auditor, tmp_path) -> Case:
+    ActiveLearning.objects.create(project=project, strategy="entropy")
+    active_learning_refresh_request(project=project, actor=manager, force=True)
+    return Case(refresh_latest(project=project), None, None)
+
+
 def _audit_verification(project, manager, auditor, tmp_path) -> Case:
     return Case(AuditVerification.objects.create(requested_by=auditor), None, None)
 
@@ -85,6 +92,7 @@ KINDS = {
     "training": _training,
     "dataset_build": _dataset_build,
     "label_check": _label_check,
+    "active_learning_refresh": _active_learning_refresh,
     "audit_verification": _audit_verification,
 }
 

@@ -9,7 +9,13 @@ from tests.annotation.views.support import HTMX, client_for, label_first_item
 from tests.training.topics_support import item_by_text, topic_project
 from training.models import ModelVersion, TrainingJob
 from common.jobs.models import JobStatus
-from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus, LearningCurvePoint
+from training.models.active import (
+    ActiveLearning,
+    ActiveLearningRefresh,
+    LabelIssue,
+    LabelIssueStatus,
+    LearningCurvePoint,
+)
 from training.services.datasets import dataset_version_build, dataset_version_create
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +112,7 @@ def test_refresh_now_queues_a_refresh_and_the_status_card_polls_until_it_is_done
     assert response.status_code == 200
     card = response.content.decode()
     assert 'data-status="queued"' in card and 'hx-trigger="every 2s"' in card
-    assert ActiveLearning.objects.get(project=project).refresh_status == "queued"
+    assert ActiveLearningRefresh.objects.get(project=project).status == "queued"
 
 
 def test_refresh_now_says_the_loop_is_off_when_no_strategy_is_chosen(project, manager):

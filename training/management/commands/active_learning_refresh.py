@@ -3,8 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.jobs.models import JobStatus
 from projects.models import Project
 from governance.keyring import DataShredded
+from training.models.active import ActiveLearning
 from training.services.active_learning import active_learning_refresh_now
 
 
@@ -22,13 +24,15 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No project with id {project}.")
         try:
-            state = active_learning_refresh_now(project=found)
+            refresh = active_learning_refresh_now(project=found)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         except DataShredded as error:
             raise CommandError(str(error)) from None
-        if state.error:
-            raise CommandError(f"The refresh failed: {state.error}")
+        if refresh.status != JobStatus.SUCCEEDED:
+            why = refresh.error or refresh.get_status_display()
+            raise CommandError(f"The refresh failed: {why}")
+        state = ActiveLearning.objects.get(project=found)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Ranked project {found.pk}'s queue by {state.scored_by or 'nothing'} "
