@@ -145,7 +145,7 @@ def worker_start(env: dict, log_path: Path) -> subprocess.Popen:
 
 def refreshed_after(project, previous, timeout: float = 120.0):
     from training.models.active import ActiveLearning
-    from training.services.active_learning import refresh_error, refresh_latest, refresh_status
+    from training.selectors.active import refresh_error, refresh_latest, refresh_status
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -211,7 +211,8 @@ def main() -> None:
     from annotation.services.annotations import annotation_submit
     from annotation.services.queue import queue_next_item
     from django.db import connection as db
-    from training.services.active_learning import active_learning_update, refresh_error
+    from training.services.active_learning import active_learning_update
+    from training.selectors.active import refresh_error
 
     started = time.perf_counter()
     texts, truth = unique_texts(args.items)

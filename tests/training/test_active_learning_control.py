@@ -6,7 +6,7 @@ from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al
 from training.ml.active.control import control_mask
 from training.ml.active.head import accuracy, head_fit
 from training.models.active import LearningCurvePoint
-from training.services.active_learning import refresh_error, stopping_hint
+from training.selectors.active import refresh_error, stopping_hint
 from training.services.active_ranking import control_salt
 from training.services.embeddings import embeddings_matrix
 

@@ -6,7 +6,7 @@ from governance.keyring import project_cipher
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, item_of, refresh
 from tests.training.training_support import FAST
 from training.models.active import ItemEmbedding, LearningCurvePoint
-from training.services.active_learning import learning_curve, refresh_error
+from training.selectors.active import learning_curve, refresh_error
 from training.services.embeddings import embeddings_compute_run, embeddings_matrix, vector_seal
 from training.services.preannotation import preannotation_request, preannotation_run
 from training.services.registry import model_version_activate

@@ -16,10 +16,8 @@ from training.services.active_learning import (
     active_learning_labels_added,
     active_learning_refresh_request,
     active_learning_refresh_run,
-    refresh_error,
-    refresh_latest,
-    refresh_status,
 )
+from training.selectors.active import refresh_error, refresh_latest, refresh_status
 
 pytestmark = pytest.mark.django_db
 

@@ -2,14 +2,14 @@
 
 from django.http import Http404
 
+from common.jobs.models import JobStatus
 from projects.models import Project
-from training.models.active import ActiveLearning, LabelIssue, LabelIssueStatus
-from training.services.active_learning import (
-    learning_curve,
-    refresh_error,
-    refresh_latest,
-    refresh_status,
-    stopping_hint,
+from training.models.active import (
+    ActiveLearning,
+    ActiveLearningRefresh,
+    LabelIssue,
+    LabelIssueStatus,
+    LearningCurvePoint,
 )
 
 
@@ -60,3 +60,51 @@ def label_check_summary(*, project: Project) -> dict | None:
         "at": state.label_check_at,
         "open": LabelIssue.objects.filter(project=project, status=LabelIssueStatus.OPEN).count(),
     }
+
+
+def refresh_latest(*, project: Project) -> ActiveLearningRefresh | None:
+    """The project's newest refresh: the one the pages and the API follow."""
+    return ActiveLearningRefresh.objects.filter(project=project).order_by("-id").first()
+
+
+def refresh_status(job: ActiveLearningRefresh | None) -> str:
+    """The API's word for it: "queued" or "running" while a refresh is to come, else "idle"."""
+    return job.status if job is not None and job.is_active else "idle"
+
+
+def refresh_error(*, project: Project) -> str:
+    """Why the last refresh that ran failed; empty when it succeeded (or none ran)."""
+    ended = ActiveLearningRefresh.objects.filter(
+        project=project, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)
+    ).order_by("-id")
+    return ended.values_list("error", flat=True).first() or ""
+
+
+def learning_curve(*, project: Project) -> list[dict]:
+    """Accuracy on the control slice against labels, oldest first; a model version's first point marked."""
+    points = LearningCurvePoint.objects.filter(project=project).select_related("model_version").order_by("labels", "id")
+    seen: set[int] = set()
+    curve = []
+    for point in points:
+        version = point.model_version
+        first_of_version = version is not None and version.pk not in seen
+        if version is not None:
+            seen.add(version.pk)
+        curve.append(
+            {
+                "labels": point.labels,
+                "accuracy": point.accuracy,
+                "control_labels": point.control_labels,
+                "scored_by": point.scored_by,
+                "model_version": version.name if version else None,
+                "activated": first_of_version,
+                "created_at": point.created_at,
+            }
+        )
+    return curve
+
+
+def stopping_hint(*, state: ActiveLearning) -> dict:
+    """Whether the head has stopped changing its predictions on the stop set, for the manager."""
+    history = list(state.stop_history)
+    return {"stopped": state.stopped, "agreement": history[-1] if history else None, "refreshes": len(history)}

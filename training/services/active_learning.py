@@ -177,24 +177,6 @@ def active_learning_refresh_request(*, project: Project, actor=None, force: bool
     return True
 
 
-def refresh_latest(*, project: Project) -> ActiveLearningRefresh | None:
-    """The project's newest refresh: the one the pages and the API follow."""
-    return ActiveLearningRefresh.objects.filter(project=project).order_by("-id").first()
-
-
-def refresh_status(job: ActiveLearningRefresh | None) -> str:
-    """The API's word for it: "queued" or "running" while a refresh is to come, else "idle"."""
-    return job.status if job is not None and job.is_active else "idle"
-
-
-def refresh_error(*, project: Project) -> str:
-    """Why the last refresh that ran failed; empty when it succeeded (or none ran)."""
-    ended = ActiveLearningRefresh.objects.filter(
-        project=project, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)
-    ).order_by("-id")
-    return ended.values_list("error", flat=True).first() or ""
-
-
 def active_learning_refresh_now(*, project: Project, actor=None) -> ActiveLearningRefresh:
     """Embed what is missing and refresh in this process (the management command), not in a
     worker; returns the refresh as it ended."""
@@ -410,31 +392,3 @@ ACTIVE_LEARNING_REFRESH_JOB_KIND = JobKind(
 )
 
 
-def learning_curve(*, project: Project) -> list[dict]:
-    """Accuracy on the control slice against labels, oldest first; a model version's first point marked."""
-    points = LearningCurvePoint.objects.filter(project=project).select_related("model_version").order_by("labels", "id")
-    seen: set[int] = set()
-    curve = []
-    for point in points:
-        version = point.model_version
-        first_of_version = version is not None and version.pk not in seen
-        if version is not None:
-            seen.add(version.pk)
-        curve.append(
-            {
-                "labels": point.labels,
-                "accuracy": point.accuracy,
-                "control_labels": point.control_labels,
-                "scored_by": point.scored_by,
-                "model_version": version.name if version else None,
-                "activated": first_of_version,
-                "created_at": point.created_at,
-            }
-        )
-    return curve
-
-
-def stopping_hint(*, state: ActiveLearning) -> dict:
-    """Whether the head has stopped changing its predictions on the stop set, for the manager."""
-    history = list(state.stop_history)
-    return {"stopped": state.stopped, "agreement": history[-1] if history else None, "refreshes": len(history)}
