@@ -3,8 +3,8 @@
 from django.contrib import admin
 
 from annotation.models import Label
-from projects.models import Project
 from governance.admin import ViewOnlyAdmin
+from projects.models import Project
 
 
 class LabelInline(admin.TabularInline):

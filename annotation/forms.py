@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from annotation.models import DataSource, ImportOnError, PiiFindingStatus
-from projects.models import PiiPolicy, Project, ReviewPolicy, TaskType
 from annotation.pipeline.readers import FORMATS
 from annotation.services.retention import MAX_DAYS
+from projects.models import PiiPolicy, Project, ReviewPolicy, TaskType
 
 # Colours for labels typed without one, in order; readable on white and distinct from each other.
 _PALETTE = (

@@ -18,11 +18,11 @@ from annotation.models import (
     LockPurpose,
     Prediction,
 )
-from projects.models import Project
 from governance.access import has_project_perm, projects_visible_to
 from governance.keyring import project_cipher, project_readable_check
 from governance.roles import Perm
 from governance.rows import instances_from_rows, model_columns
+from projects.models import Project
 
 EXPORT_CHUNK = 2000
 

@@ -208,11 +208,12 @@ def main() -> None:
         connection.default_channel.queue_declare(queue="default")
         connection.default_channel.queue_purge("default")
 
+    from django.db import connection as db
+
     from annotation.services.annotations import annotation_submit
     from annotation.services.queue import queue_next_item
-    from django.db import connection as db
-    from training.services.active_learning import active_learning_update
     from training.selectors.active import refresh_error
+    from training.services.active_learning import active_learning_update
 
     started = time.perf_counter()
     texts, truth = unique_texts(args.items)

@@ -36,13 +36,27 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench._al_data import classification_set, conll_sentences, embeddings_cached, word_vectors_cached  # noqa: E402
-from bench._al_loop import (  # noqa: E402
-    Settings, classification_run, full_pool_accuracy, full_pool_span_f1, span_run,
+from bench._al_data import (  # noqa: E402
+    classification_set,
+    conll_sentences,
+    embeddings_cached,
+    word_vectors_cached,
 )
 from bench._al_file import file_set  # noqa: E402
+from bench._al_loop import (  # noqa: E402
+    Settings,
+    classification_run,
+    full_pool_accuracy,
+    full_pool_span_f1,
+    span_run,
+)
 from bench._al_report import (  # noqa: E402
-    dataset_summary, json_write, markdown_write, plot_write, summary_derive, table_print,
+    dataset_summary,
+    json_write,
+    markdown_write,
+    plot_write,
+    summary_derive,
+    table_print,
 )
 from training.ml.active.strategies import STRATEGIES  # noqa: E402
 from training.ml.spans import bio_tag_names  # noqa: E402

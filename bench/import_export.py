@@ -50,9 +50,9 @@ def _actor():
 
 
 def _project(actor, name: str):
-    from projects.models import PiiPolicy
     from annotation.services.import_policies import import_policy_update
     from annotation.services.projects import project_create
+    from projects.models import PiiPolicy
 
     project = project_create(actor=actor, name=name, labels=[{"name": label} for label in corpus.LABELS])
     return import_policy_update(actor=actor, project=project, cleaning_policy={},
@@ -120,9 +120,9 @@ def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Pa
 
 
 def app_export(actor, project_id: int, fmt: str, n: int) -> dict:
-    from projects.models import Project
-    from annotation.services.exports import export_request
     from annotation.models import ExportRecord
+    from annotation.services.exports import export_request
+    from projects.models import Project
 
     export = export_request(actor=actor, project=Project.objects.get(pk=project_id), fmt=fmt)
     run = _worker("export", export.pk)

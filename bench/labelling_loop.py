@@ -71,8 +71,8 @@ def integrity(project_id: int) -> dict:
     from django.db.models import Count
 
     from annotation.models import Annotation, AnnotationStatus
-    from projects.models import Project
     from governance.audit import audit_chain_verify
+    from projects.models import Project
 
     project = Project.objects.get(pk=project_id)
     submitted = Annotation.objects.filter(project=project, status=AnnotationStatus.SUBMITTED)

@@ -21,7 +21,6 @@ from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
 from governance.rows import instances_from_rows, model_columns, row_id
 from projects.models import Project
 
-
 _ALL_PROJECT_PERMS = frozenset().union(*ROLE_PERMISSIONS.values())
 
 

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from common.jobs.models import Job
 from governance.roles import ProjectRole

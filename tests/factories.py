@@ -10,11 +10,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from annotation.models import ItemLock, LockPurpose
-from projects.models import Project, TaskType
 from annotation.services.annotations import annotation_submit
 from annotation.services.imports import items_import
 from annotation.services.projects import project_create
 from governance.services.membership import membership_set
+from projects.models import Project, TaskType
 
 _counter = itertools.count(1)
 

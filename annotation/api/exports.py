@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from annotation.models import ExportStatus
 from annotation.services.exports import (
     EXPORT_FORMATS,
     EXPORT_LINK_SECONDS,
@@ -23,7 +24,6 @@ from annotation.services.exports import (
 from common.api import BaseApi, FormatParamIsDataNegotiation
 from common.streaming import attachment_response
 from governance.access import access_project
-from annotation.models import ExportStatus
 from governance.roles import Perm
 
 

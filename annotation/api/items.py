@@ -16,7 +16,6 @@ from common.api import BaseApi, ListApi
 from governance.access import access_project
 from governance.roles import Perm
 
-
 _QUOTING_HELP = (
     "CSV/TSV: 'standard' (a field may be wrapped in double quotes), 'none' (quote characters are "
     "text) or 'auto': standard for CSV; for TSV, standard only when the first lines quote fields "

@@ -7,12 +7,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from annotation.api.labels import LabelListApi
-from projects.models import ReviewPolicy, TaskType
 from annotation.selectors import project_list, project_progress
 from annotation.services.projects import project_create, project_update
 from common.api import BaseApi, ListApi
 from governance.access import access_project, can_create_project
 from governance.roles import Perm
+from projects.models import ReviewPolicy, TaskType
 
 
 class ProgressSerializer(serializers.Serializer):

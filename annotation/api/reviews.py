@@ -7,7 +7,12 @@ from rest_framework.response import Response
 from annotation.api.annotations import AnnotationListApi
 from annotation.models import FinalSource, Item
 from annotation.selectors import final_list, item_review_context
-from annotation.services.reviews import majority_value, review_next_item, review_reject, review_resolve
+from annotation.services.reviews import (
+    majority_value,
+    review_next_item,
+    review_reject,
+    review_resolve,
+)
 from common.api import BaseApi, ListApi
 from governance.access import access_item, access_project, access_project_with_perms
 from governance.roles import Perm

@@ -8,7 +8,12 @@ from annotation.api.annotations import (
     ItemSkipApi,
     QueueNextApi,
 )
-from annotation.api.exports import AnnotationsExportApi, ExportCreateApi, ExportDetailApi, ExportDownloadApi
+from annotation.api.exports import (
+    AnnotationsExportApi,
+    ExportCreateApi,
+    ExportDetailApi,
+    ExportDownloadApi,
+)
 from annotation.api.items import (
     ImportJobCreateApi,
     ImportJobDetailApi,
@@ -18,19 +23,19 @@ from annotation.api.items import (
 )
 from annotation.api.labels import LabelCreateApi, LabelDeleteApi, LabelListApi, LabelUpdateApi
 from annotation.api.predictions import PredictionListApi
-from annotation.api.reviews import FinalListApi, ReviewNextApi, ReviewRejectApi, ReviewResolveApi
-from annotation.api.quality import (
-    GoldItemClearApi,
-    GoldItemListApi,
-    GoldItemSetApi,
-    QualityReportApi,
-)
 from annotation.api.projects import (
     ProjectCreateApi,
     ProjectDetailApi,
     ProjectListApi,
     ProjectUpdateApi,
 )
+from annotation.api.quality import (
+    GoldItemClearApi,
+    GoldItemListApi,
+    GoldItemSetApi,
+    QualityReportApi,
+)
+from annotation.api.reviews import FinalListApi, ReviewNextApi, ReviewRejectApi, ReviewResolveApi
 from common.api import one_url
 
 project = "projects/<int:project_id>/"

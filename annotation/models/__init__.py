@@ -1,11 +1,5 @@
 """Annotation's tables, one module per concept; importing them here registers them with the app."""
 
-from annotation.models.items import (
-    Item,
-    ItemLock,
-    Label,
-    LockPurpose,
-)
 from annotation.models.answers import (
     Annotation,
     AnnotationStatus,
@@ -15,6 +9,10 @@ from annotation.models.answers import (
     Review,
     ReviewDecision,
     SuggestionOutcome,
+)
+from annotation.models.exports import (
+    ExportRecord,
+    ExportStatus,
 )
 from annotation.models.imports import (
     DataSource,
@@ -26,9 +24,11 @@ from annotation.models.imports import (
     PiiFinding,
     PiiFindingStatus,
 )
-from annotation.models.exports import (
-    ExportRecord,
-    ExportStatus,
+from annotation.models.items import (
+    Item,
+    ItemLock,
+    Label,
+    LockPurpose,
 )
 
 __all__ = [

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from governance.fields import encrypted_json, encrypted_text
 from projects.models import Project
 
-
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Colour must look like #1f77b4.")
 
 

@@ -21,12 +21,12 @@ from annotation.models import (
     Prediction,
     SuggestionOutcome,
 )
-from projects.models import Project, ReviewPolicy, TaskType
 from annotation.services.queue import slot_free_for
 from annotation.services.table_statistics import table_rows_added_on_commit
 from governance.access import access_item
 from governance.audit import AuditAction, audit_record
 from governance.rows import instances_from_rows, model_columns, row_id
+from projects.models import Project, ReviewPolicy, TaskType
 
 MAX_LEAD_TIME_MS = 24 * 60 * 60 * 1000
 MAX_COMMENT_CHARS = 2000

@@ -14,14 +14,21 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from annotation.hooks import Hook, hook_run
-from annotation.models import Annotation, FinalAnnotation, Item, Prediction, Review
+from annotation.models import (
+    Annotation,
+    ExportRecord,
+    ExportStatus,
+    FinalAnnotation,
+    Item,
+    Prediction,
+    Review,
+)
 from common.id_ranges import id_ranges
-from projects.models import Project
 from governance.audit import AuditAction, audit_record
 from governance.crypto import DecryptionError, open_sealed, seal, text_normalise
 from governance.keyring import DataShredded, master_key_current, master_keys, project_cipher
 from governance.models import AuditEvent, ErasureRequest, ErasureStatus, ProjectKey
-from annotation.models import ExportRecord, ExportStatus
+from projects.models import Project
 
 BATCH = 500
 # Metadata keys whose value names the data subject; matched exactly (after normalisation).

@@ -10,8 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
-from annotation.models import AnnotationStatus, Item
-from projects.models import Project, TaskType
+from annotation.models import AnnotationStatus, ExportRecord, ExportStatus, Item
 from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
 from common.id_ranges import id_ranges_add
@@ -21,8 +20,8 @@ from common.signed_links import link_open, link_sign
 from governance.audit import AuditAction, audit_record
 from governance.audited_streams import audited_item_stream
 from governance.keyring import project_cipher, project_readable_check
-from annotation.models import ExportRecord, ExportStatus
 from governance.sealed_files import SealedBytesWriter, sealed_bytes_read
+from projects.models import Project, TaskType
 
 EXPORT_FORMATS = {
     "jsonl": ("application/x-ndjson", jsonl_lines),

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from annotation.models import DataSource, ImportJob, ImportOnError
-from projects.models import Project
 from annotation.pipeline.readers import QUOTING, ImportReader, ImportRowError, detect_format
 from annotation.services.import_batches import REPORT_LIMIT, scanned_batches
 from annotation.services.import_scan import RowScanner
@@ -29,6 +28,7 @@ from common.jobs.registry import JobKind
 from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.roles import Perm
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 

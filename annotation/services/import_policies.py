@@ -6,13 +6,13 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from annotation.models import DataSource, Item, PiiFinding
-from projects.models import Project
 from annotation.services.imports import cleaning_policy_of
 from annotation.services.neardup_store import neardup_refile_later
 from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.pii import pii_reidentify
 from governance.roles import Perm
+from projects.models import Project
 
 
 @transaction.atomic

@@ -5,8 +5,8 @@ import hmac
 from django.contrib.auth import get_user_model
 
 from annotation.models import Annotation, AnnotationStatus, PiiFinding, Prediction
-from projects.models import Project
 from annotation.services.bulk_insert import rows_insert
+from projects.models import Project
 
 BATCH_SIZE = 1000
 # Label Studio predictions keep their model version behind this prefix; CoNLL spans become

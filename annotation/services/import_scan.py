@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass, field
 
-from projects.models import PiiPolicy
 from annotation.pipeline.cleaning import CleaningPolicy, CleanResult, text_clean
 from governance.pii import PiiFinding, pii_detect, pii_mask, pii_pseudonymise
+from projects.models import PiiPolicy
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ import json
 from django.db import connections, router, transaction
 
 from annotation.models import Item, NearDupBucket, NearDupState
-from projects.models import Project
 from annotation.pipeline.neardup import Key, NearDupConfig, NearDupIndex
 from annotation.services.bulk_insert import StatisticsSchedule
 from governance.keyring import DataShredded, project_cipher
+from projects.models import Project
 
 BATCH_SIZE = 1000
 

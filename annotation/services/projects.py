@@ -5,11 +5,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from annotation.models import FinalSource, Item, Label
-from projects.models import Project, TaskType
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_key_create
 from governance.roles import ProjectRole
 from governance.services.membership import membership_set
+from projects.models import Project, TaskType
 
 _PROJECT_FIELDS = (
     "name",

@@ -10,10 +10,10 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationStatus, Item, ItemLock, LockPurpose
-from projects.models import Project
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from governance.rows import instances_from_rows, model_columns
+from projects.models import Project
 
 _CANDIDATES = 8
 # Each lost race means another annotator just took that item: this bounds a busy moment, not work.

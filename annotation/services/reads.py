@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from annotation.models import Item
-from projects.models import Project
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
+from projects.models import Project
 
 
 @transaction.atomic

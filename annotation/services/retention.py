@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from annotation.models import DataSource, Item
-from projects.models import Project
+from annotation.services.erasure import items_purge
 from governance.audit import AuditAction, audit_record
 from governance.models import ProjectRetention
-from annotation.services.erasure import items_purge
+from projects.models import Project
 
 MAX_DAYS = 36500
 BATCH = 500

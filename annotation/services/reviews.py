@@ -18,11 +18,16 @@ from annotation.models import (
     Review,
     ReviewDecision,
 )
-from projects.models import Project, TaskType
-from annotation.services.annotations import MAX_COMMENT_CHARS, annotation_value_clean, item_settle, value_key
+from annotation.services.annotations import (
+    MAX_COMMENT_CHARS,
+    annotation_value_clean,
+    item_settle,
+    value_key,
+)
 from annotation.services.queue import _lock_until, _row_locked, live_holds
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
+from projects.models import Project, TaskType
 
 _CANDIDATES = 8
 

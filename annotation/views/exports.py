@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from annotation.models import ExportStatus
 from annotation.services.exports import (
     DEFAULT_JOB_FORMAT,
     EXPORT_LINK_SECONDS,
@@ -20,7 +21,6 @@ from annotation.services.exports import (
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project
-from annotation.models import ExportStatus
 from governance.roles import Perm
 
 _FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "conll": gettext_lazy("CoNLL / BIO"), "parquet": "Parquet"}

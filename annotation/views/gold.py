@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import FinalAnnotation, Item
-from projects.models import TaskType
 from annotation.quality.gold import gold_candidates, gold_item_list, item_by_reference
 from annotation.services.gold import item_gold_clear, item_gold_set
 from annotation.services.reads import items_read_record
@@ -22,6 +21,7 @@ from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project
 from governance.roles import Perm
+from projects.models import TaskType
 
 GOLD_PAGE_SIZE = 50
 EXCERPT_CHARS = 120

@@ -11,15 +11,25 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import AnnotationSubmitForm, ItemSkipForm
 from annotation.models import AnnotationStatus, Item
-from projects.models import Project, TaskType
-from annotation.selectors import annotation_own, annotation_previous, item_suggestion, project_progress
+from annotation.selectors import (
+    annotation_own,
+    annotation_previous,
+    item_suggestion,
+    project_progress,
+)
 from annotation.services.annotations import annotation_reopen, annotation_submit, item_skip
 from annotation.services.queue import queue_next_item
 from annotation.services.reads import items_read_record
 from common.forms import form_add_service_errors, form_error_messages
 from common.http import UNPROCESSABLE
-from governance.access import access_item, access_project, access_project_with_perms, has_project_perm
+from governance.access import (
+    access_item,
+    access_project,
+    access_project_with_perms,
+    has_project_perm,
+)
 from governance.roles import Perm
+from projects.models import Project, TaskType
 
 
 def _item_context(request, project: Project, item: Item | None, form=None) -> dict:

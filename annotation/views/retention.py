@@ -7,14 +7,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from annotation.forms import ErasureRequestForm, RetentionForm
+from annotation.services.erasure import erasure_request_create
+from annotation.services.retention import project_retention_set
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from governance.access import access_project, can_audit, is_admin
 from governance.models import ErasureRequest, ProjectRetention
 from governance.roles import Perm
-from annotation.services.erasure import erasure_request_create
-from annotation.forms import ErasureRequestForm, RetentionForm
-from annotation.services.retention import project_retention_set
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,14 +10,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.forms import ReviewForm
 from annotation.models import Item
-from projects.models import Project, TaskType
 from annotation.selectors import item_review_context, review_progress
 from annotation.services.reads import items_read_record
-from annotation.services.reviews import majority_value, review_next_item, review_reject, review_resolve
+from annotation.services.reviews import (
+    majority_value,
+    review_next_item,
+    review_reject,
+    review_resolve,
+)
 from common.forms import form_add_service_errors, form_error_messages
 from common.http import UNPROCESSABLE
 from governance.access import access_item, access_project, access_project_with_perms
 from governance.roles import Perm
+from projects.models import Project, TaskType
 
 
 def _review_context(project: Project, item: Item | None, form=None) -> dict:

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from common.forms import form_add_service_errors
 from governance.access import access_api_token
-from governance.services.tokens import api_token_create, api_token_revoke
 from governance.selectors.tokens import api_token_list
+from governance.services.tokens import api_token_create, api_token_revoke
 
 
 class ApiTokenCreateForm(forms.Form):

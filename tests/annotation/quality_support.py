@@ -4,8 +4,8 @@
 import pytest
 
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, FinalSource
-from projects.models import TaskType
 from governance.roles import ProjectRole
+from projects.models import TaskType
 from tests.factories import project_make, user_make
 
 ENTITY_LABELS = [{"name": "PER"}, {"name": "LOC"}, {"name": "ORG"}]

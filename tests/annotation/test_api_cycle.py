@@ -8,12 +8,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from annotation.models import Annotation, AnnotationStatus, Item
-from projects.models import Project
 from annotation.services.annotations import annotation_submit
 from annotation.services.reviews import review_reject
 from governance.keyring import cache_clear as keyring_cache_clear
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
+from projects.models import Project
 from tests.factories import answer_submit, project_make, user_make
 
 # Statements one API call sends inside a test's transaction (so no BEGIN or COMMIT, and no

@@ -5,13 +5,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotation.models import Annotation, AnnotationStatus, Item, PiiFinding
-from projects.models import PiiPolicy
 from annotation.services.bulk_insert import (
     StatisticsSchedule,
     rows_insert,
     statistics_refresh,
     values_present,
 )
+from projects.models import PiiPolicy
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from annotation.models import Annotation, Item
-from governance.models import AuditEvent, ErasureRequest, ErasureStatus
 from annotation.services.erasure import erasure_request_create, erasure_run, subject_items_find
+from governance.models import AuditEvent, ErasureRequest, ErasureStatus
+from tests.factories import answer_submit
 from training.models import DatasetStatus
 from training.services.datasets import dataset_version_build, dataset_version_create
-from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 

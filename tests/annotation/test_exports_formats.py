@@ -9,16 +9,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from projects.models import TaskType
+from annotation.models import ExportRecord, ExportStatus
 from annotation.services import exports
 from annotation.services.annotations import annotation_submit
+from annotation.services.erasure import erasure_request_create, erasure_run
 from annotation.services.exports import annotations_export, export_build, export_request
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
 from governance.models import AuditEvent
-from annotation.models import ExportRecord, ExportStatus
 from governance.roles import ProjectRole
-from annotation.services.erasure import erasure_request_create, erasure_run
+from projects.models import TaskType
 from tests.factories import answer_submit, project_make
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import FinalSource, Item
-from projects.models import TaskType
 from annotation.quality.gold import gold_candidates, gold_item_list, item_by_reference
 from annotation.services.annotations import annotation_submit
 from annotation.services.gold import item_gold_set
@@ -15,6 +14,7 @@ from annotation.services.imports import items_import
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
 from governance.models import AuditEvent
+from projects.models import TaskType
 from tests.annotation.test_quality import (
     EMOTION_LABELS,
     ENTITY_LABELS,

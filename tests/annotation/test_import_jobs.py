@@ -17,13 +17,13 @@ from annotation.models import (
     PiiFinding,
     Prediction,
 )
-from common.jobs.models import JobStatus
-from projects.models import PiiPolicy, TaskType
 from annotation.selectors import item_find_by_text
 from annotation.services.import_jobs import import_job_create, import_job_run
 from annotation.services.import_policies import data_source_create, item_pii_reveal
 from annotation.services.imports import items_import
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
+from projects.models import PiiPolicy, TaskType
 from tests.annotation.views.support import client_for
 from tests.factories import project_make
 

@@ -6,12 +6,12 @@ import json
 import pytest
 
 from annotation.models import ImportJob, PiiFinding
-from projects.models import PiiPolicy
 from annotation.pipeline.cleaning import CleaningPolicy
 from annotation.pipeline.readers import ImportRow, ImportRowError
+from annotation.services.import_batches import scanned_batches
 from annotation.services.import_jobs import import_job_create, import_job_run
 from annotation.services.import_scan import RowScanner, ScanPolicy, rows_scan
-from annotation.services.import_batches import scanned_batches
+from projects.models import PiiPolicy
 
 KEY = b"pseudonym-key-0123456789abcdef"
 TEXTS = [

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from common.jobs.models import JobStatus
 from annotation.services.import_jobs import import_job_create, import_job_run
 from annotation.services.import_uploads import SealedUploadReader
+from common.jobs.models import JobStatus
 from governance.crypto import seal
 from governance.keyring import project_cipher
 from governance.sealed_files import BYTES_MAGIC, SealedFileError

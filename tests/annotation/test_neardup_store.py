@@ -1,8 +1,8 @@
 """The near-duplicate index filed in a table: what an import files, refiles, forgets and keeps apart."""
 
 import io
-import time
 import json
+import time
 
 import pytest
 from django.db import connection

@@ -8,13 +8,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, FinalSource, ItemLock
-from projects.models import TaskType
 from annotation.selectors import project_progress
 from annotation.services.annotations import annotation_submit, item_skip
 from annotation.services.gold import item_gold_clear, item_gold_set
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
 from governance.roles import ProjectRole
+from projects.models import TaskType
 from tests.factories import project_make, user_make
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
 from annotation.metrics.agreement import agreement_band
 from annotation.models import AnnotationStatus, FinalSource
-from projects.models import TaskType
 from annotation.quality.report import quality_report
 from annotation.services.gold import item_gold_set
+from projects.models import TaskType
 from tests.annotation.quality_support import (
     EMOTION_LABELS,
     ENTITY_LABELS,

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from annotation.models import AnnotationStatus, FinalSource, Prediction, Review, SuggestionOutcome
-from projects.models import TaskType
 from annotation.quality.report import quality_report
 from annotation.services.annotations import annotation_submit
 from annotation.services.gold import item_gold_set
 from annotation.services.queue import queue_next_item
+from projects.models import TaskType
 from tests.annotation.quality_support import (
     ENTITY_LABELS,
     answer,

@@ -85,8 +85,8 @@ def test_the_api_tells_a_reviewer_to_take_the_item_from_the_queue(project, revie
 
 def test_a_span_answer_for_an_item_not_handed_cannot_quote_its_text(manager, annotator, api_client):
     # Span errors quote the text they point at: they come only after the item was found handed.
-    from projects.models import TaskType
     from governance.roles import ProjectRole
+    from projects.models import TaskType
     from tests.factories import project_make
 
     project = project_make(

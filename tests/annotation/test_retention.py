@@ -9,11 +9,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from annotation.models import Annotation, Item
-from governance.models import AuditEvent, ProjectRetention
 from annotation.services.retention import project_retention_set, retention_batch_run
+from governance.models import AuditEvent, ProjectRetention
+from tests.factories import answer_submit
 from training.models import DatasetStatus
 from training.services.datasets import dataset_version_build, dataset_version_create
-from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db
 

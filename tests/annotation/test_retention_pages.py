@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from governance.models import ErasureRequest, ErasureStatus, ProjectRetention
 from annotation.services.erasure import erasure_request_create, erasure_run
+from governance.models import ErasureRequest, ErasureStatus, ProjectRetention
 from tests.annotation.views.support import client_for
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,6 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import AnnotationStatus, FinalAnnotation, FinalSource, Review, ReviewDecision
-from projects.models import ReviewPolicy
 from annotation.services.annotations import annotation_submit
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
@@ -12,6 +11,7 @@ from annotation.services.reviews import review_next_item, review_reject, review_
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
 from governance.services.membership import membership_set
+from projects.models import ReviewPolicy
 from tests.factories import user_make
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,8 @@
 import pytest
 
+from common.jobs.models import JobStatus
 from tests.api.conftest import prediction_make
 from training.models import PreannotationJob
-from common.jobs.models import JobStatus
 from training.services.preannotation import preannotation_request
 
 pytestmark = pytest.mark.django_db

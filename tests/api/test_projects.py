@@ -1,8 +1,8 @@
 import pytest
 
-from projects.models import Project
 from governance.access import has_project_perm
 from governance.roles import Perm
+from projects.models import Project
 from tests.factories import answer_submit
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,10 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from annotation.models import Item, Prediction, SuggestionOutcome
-from projects.models import TaskType
 from annotation.services.gold import item_gold_set
 from governance.models import AuditEvent
 from governance.services.keys import project_data_shred
+from projects.models import TaskType
 from tests.annotation.test_quality import ENTITY_LABELS, answer, labelled
 from tests.factories import project_make
 

@@ -6,8 +6,8 @@ from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
 from annotation.models import Annotation, AnnotationStatus, Prediction
-from projects.models import Project
 from governance.roles import ProjectRole
+from projects.models import Project
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import project_make, user_make
 

@@ -18,20 +18,20 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import ImportJob, PiiFinding, Prediction, SuggestionOutcome
-from projects.models import TaskType
 from annotation.services.annotations import annotation_submit
 from annotation.services.exports import export_build, export_request
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
+from common.jobs.models import JobStatus
 from governance.models import AuditVerification, ErasureRequest
 from governance.roles import ProjectRole
 from governance.services.roles import global_role_set
+from projects.models import TaskType
 from tests.annotation.quality_support import answer, labelled
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import project_make, superuser_make, user_make
 from tests.governance.permission_table import TABLE
 from training.models import ModelVersion, TrainingJob
-from common.jobs.models import JobStatus
 from training.models.active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
 

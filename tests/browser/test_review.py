@@ -4,11 +4,11 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.models import AnnotationStatus, FinalAnnotation, FinalSource, Review, ReviewDecision
-from projects.models import TaskType
 from annotation.services.annotations import annotation_submit
 from annotation.services.projects import project_update
 from annotation.services.queue import queue_next_item
 from governance.roles import ProjectRole
+from projects.models import TaskType
 from tests.browser.conftest import PASSWORD
 from tests.factories import project_make, user_make
 

@@ -171,8 +171,8 @@ def test_refuses_to_change_the_language_on_a_get_request(client):
 def test_translates_a_pre_annotation_error_stored_in_english_when_it_is_shown(
     client, manager, project
 ):
-    from training.models import PreannotationJob
     from common.jobs.models import JobStatus
+    from training.models import PreannotationJob
 
     PreannotationJob.objects.create(
         project=project,

@@ -2,7 +2,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from governance.access import access_project, can_create_project, has_project_perm, projects_visible_to
+from governance.access import (
+    access_project,
+    can_create_project,
+    has_project_perm,
+    projects_visible_to,
+)
 from governance.roles import ROLE_PERMISSIONS, Perm, ProjectRole
 from tests.factories import project_make
 

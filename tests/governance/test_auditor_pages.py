@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.jobs.models import JobStatus
 from governance.audit import GENESIS_HASH, event_hash
 from governance.celery_tasks import audit_verify_task
 from governance.models import AuditEvent, AuditVerification
-from common.jobs.models import JobStatus
 from tests.annotation.views.support import HTMX, client_for
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from governance.models import AuditEvent, AuditVerification
 from common.jobs.models import JobStatus
+from governance.models import AuditEvent, AuditVerification
 from tests.annotation.views.support import HTMX, client_for
 
 pytestmark = pytest.mark.worker

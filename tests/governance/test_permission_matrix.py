@@ -42,6 +42,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotation.models import Annotation, ImportJob, PiiFinding
 from annotation.services.exports import export_build, export_download_signature, export_request
+from common.jobs.models import JobStatus
 from governance.models import AuditVerification
 from governance.roles import ProjectRole
 from governance.services.tokens import api_token_create
@@ -58,7 +59,6 @@ from tests.governance.permission_table import (
     Rule,
 )
 from training.models import ModelVersion, PreannotationJob, TrainingJob
-from common.jobs.models import JobStatus
 from training.models.active import LabelIssue
 from training.services.datasets import dataset_version_build, dataset_version_create
 from training.views.datasets import dataset_download_signature

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from annotation.models import Item
-from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, label, refresh
+from tests.training.active_learning_support import (
+    NEGATIVE,
+    POSITIVE,
+    al_on,
+    al_project,
+    label,
+    refresh,
+)
 from training.ml.active.control import control_mask
 from training.ml.active.head import accuracy, head_fit
 from training.models.active import LearningCurvePoint

@@ -13,8 +13,8 @@ from tests.training.active_learning_support import (
     refresh,
 )
 from training.models.active import LearningCurvePoint
-from training.services.active_learning import active_learning_update
 from training.selectors.active import learning_curve, refresh_error, refresh_latest, refresh_status
+from training.services.active_learning import active_learning_update
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,14 @@ import pytest
 
 from annotation.models import Prediction
 from governance.keyring import project_cipher
-from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, item_of, refresh
+from tests.training.active_learning_support import (
+    NEGATIVE,
+    POSITIVE,
+    al_on,
+    al_project,
+    item_of,
+    refresh,
+)
 from tests.training.training_support import FAST
 from training.models.active import ItemEmbedding, LearningCurvePoint
 from training.selectors.active import learning_curve, refresh_error

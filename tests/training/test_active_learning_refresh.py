@@ -10,6 +10,7 @@ from common.jobs.models import JobStatus
 from governance.models import AuditEvent
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_on, al_project, label
 from training.models.active import ActiveLearning, ActiveLearningRefresh, LearningCurvePoint
+from training.selectors.active import refresh_error, refresh_latest, refresh_status
 from training.services.active_learning import (
     REFRESH_STALE_SECONDS,
     active_learning_config,
@@ -17,7 +18,6 @@ from training.services.active_learning import (
     active_learning_refresh_request,
     active_learning_refresh_run,
 )
-from training.selectors.active import refresh_error, refresh_latest, refresh_status
 
 pytestmark = pytest.mark.django_db
 

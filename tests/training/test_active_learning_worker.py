@@ -3,11 +3,11 @@ import time
 import pytest
 
 from governance.models import AuditEvent
+from tests.factories import answer_submit
 from tests.training.active_learning_support import NEGATIVE, POSITIVE, al_project
 from training.models.active import ActiveLearning, ItemEmbedding, LearningCurvePoint
-from training.services.active_learning import active_learning_update
 from training.selectors.active import refresh_error, refresh_latest, refresh_status
-from tests.factories import answer_submit
+from training.services.active_learning import active_learning_update
 
 pytestmark = pytest.mark.worker
 

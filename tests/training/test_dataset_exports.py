@@ -11,7 +11,6 @@ import os
 import pytest
 from django.core.exceptions import ValidationError
 
-from projects.models import TaskType
 from annotation.pipeline.readers import ConllOptions, ImportReader
 from annotation.pipeline.writers import conll_document
 from annotation.services.annotations import annotation_submit
@@ -21,6 +20,7 @@ from governance.keyring import DataShredded
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
 from governance.services.keys import project_data_shred
+from projects.models import TaskType
 from tests.factories import project_make
 from tests.training.test_datasets import _freeze, labelled  # noqa: F401 (fixtures)
 from training.ml.evaluate import word_bio

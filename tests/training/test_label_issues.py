@@ -8,7 +8,11 @@ from governance.models import AuditEvent
 from tests.factories import project_make
 from tests.training.topics_support import item_by_text, topic_project
 from training.models.active import ActiveLearning, ItemEmbedding, LabelIssue, LabelIssueStatus
-from training.services.label_issues import label_issue_resolve, label_issues_request, label_issues_run
+from training.services.label_issues import (
+    label_issue_resolve,
+    label_issues_request,
+    label_issues_run,
+)
 
 pytestmark = pytest.mark.django_db
 

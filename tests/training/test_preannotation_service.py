@@ -1,11 +1,11 @@
 import pytest
 
 from annotation.models import Prediction
-from projects.models import TaskType
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
+from projects.models import TaskType
 from tests.factories import answer_submit, project_make
 from training.models import PreannotationJob
-from common.jobs.models import JobStatus
 from training.services.preannotation import preannotation_request, preannotation_run
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ import time
 import pytest
 
 from annotation.models import Prediction
-from training.models import PreannotationJob
 from common.jobs.models import JobStatus
+from training.models import PreannotationJob
 from training.services.preannotation import preannotation_request
 
 pytestmark = pytest.mark.worker

@@ -8,14 +8,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Prediction
-from projects.models import TaskType
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
+from projects.models import TaskType
 from tests.factories import answer_submit, project_make
 from tests.training.training_support import FAST, ready_version
 from training.ml.encoder import model_fingerprint
 from training.models import ModelVersion, PreannotationJob
-from common.jobs.models import JobStatus
 from training.selectors.training import evaluation_rows, model_version_compare
 from training.services.preannotation import preannotation_request, preannotation_run
 from training.services.registry import base_model_register, model_version_activate

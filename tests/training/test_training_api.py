@@ -3,9 +3,9 @@
 import pytest
 
 from annotation.models import Prediction
+from common.jobs.models import JobStatus
 from tests.training.training_support import FAST
 from training.models import ModelVersion, TrainingJob
-from common.jobs.models import JobStatus
 from training.services.preannotation import preannotation_run
 from training.services.training import training_run
 

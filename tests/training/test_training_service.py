@@ -9,13 +9,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
 from governance.services.membership import membership_set
 from tests.training.training_support import FAST, ready_version
 from training.ml.finetune import FinetuneConfig
 from training.models import ModelVersion, TrainingJob
-from common.jobs.models import JobStatus
 from training.services.registry import code_version
 from training.services.training import (
     HYPERPARAMETERS,

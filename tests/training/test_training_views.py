@@ -5,9 +5,9 @@ import re
 import pytest
 from django.test import Client
 
+from common.jobs.models import JobStatus
 from tests.training.training_support import FAST
 from training.models import ModelVersion, PreannotationJob, TrainingJob
-from common.jobs.models import JobStatus
 from training.services.training import training_request, training_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("artifacts_here")]

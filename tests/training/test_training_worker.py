@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from annotation.models import Prediction
+from common.jobs.models import JobStatus
 from tests.training.training_support import (
     FAST,
     job_wait,
@@ -19,7 +20,6 @@ from tests.training.training_support import (
 from training.celery_tasks import train_model_task
 from training.ml.encoder import default_model_path, model_fingerprint, model_name
 from training.models import ModelVersion, TrainingJob
-from common.jobs.models import JobStatus
 from training.services.registry import model_version_activate
 from training.services.training import (
     staging_dir,

@@ -14,7 +14,10 @@ from governance.access import access_project
 from governance.roles import Perm
 from training.models.active import LabelIssueStatus, Strategy
 from training.selectors.active import active_learning_overview, label_issue_get, label_issue_list
-from training.services.active_learning import active_learning_refresh_request, active_learning_update
+from training.services.active_learning import (
+    active_learning_refresh_request,
+    active_learning_update,
+)
 from training.services.label_issues import (
     label_check_latest,
     label_check_status,

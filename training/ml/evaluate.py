@@ -8,7 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 from seqeval.metrics import classification_report as seqeval_report
 from seqeval.metrics import f1_score as seqeval_f1
-from sklearn.metrics import classification_report, confusion_matrix, f1_score, multilabel_confusion_matrix
+from sklearn.metrics import (
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    multilabel_confusion_matrix,
+)
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from training.ml.spans import Span

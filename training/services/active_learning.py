@@ -10,8 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from annotation.models import Item
-from projects.models import Project
-from governance.audit import AuditAction, audit_record
 from common.jobs.lifecycle import (
     job_cancel,
     job_claim,
@@ -22,7 +20,9 @@ from common.jobs.lifecycle import (
 )
 from common.jobs.models import ACTIVE_STATUSES, JobStatus
 from common.jobs.registry import JobKind
+from governance.audit import AuditAction, audit_record
 from governance.keyring import DataShredded
+from projects.models import Project
 from training.models.active import (
     ActiveLearning,
     ActiveLearningRefresh,
@@ -264,16 +264,16 @@ def _refresh_execute(project_id: int, *, job_id: int | None = None) -> None:
 
 
 def _refresh(state: ActiveLearning) -> dict:
+    import numpy as np
+
+    from training.ml.active.stopping import has_stopped, prediction_agreement
     from training.services.active_ranking import (
         ranking_compute,
         ranks_write,
         stop_predictions_open,
         stop_predictions_seal,
     )
-    from training.ml.active.stopping import has_stopped, prediction_agreement
     from training.services.embeddings import embeddings_compute_request
-
-    import numpy as np
 
     project = state.project
     history = list(state.stop_history)

@@ -7,13 +7,13 @@ from itertools import chain
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from projects.models import TaskType
 from annotation.pipeline.writers import conll_document, jsonl_lines
 from common.streaming import csv_stream
 from governance.audit import AuditAction, audit_record
 from governance.audited_streams import audited_item_stream
 from governance.keyring import project_readable_check
 from governance.sealed_files import SealedFileError
+from projects.models import TaskType
 from training.models import DatasetStatus, DatasetVersion, Split
 from training.services.datasets import dataset_version_records
 

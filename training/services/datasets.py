@@ -17,13 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from annotation.models import Annotation, AnnotationStatus, FinalSource, Item
-from projects.models import Project, TaskType
 from annotation.services.annotations import value_key
 from common.jobs.lifecycle import job_claim, job_fail, job_finish, job_progress, running_rows
 from common.jobs.registry import JobKind
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_cipher, project_readable_check
 from governance.sealed_files import sealed_jsonl_read, sealed_jsonl_write
+from projects.models import Project, TaskType
 from training.models import (
     ConflictPolicy,
     DatasetBuildStatus,

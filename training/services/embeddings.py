@@ -11,10 +11,10 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 
 from annotation.models import Item
-from projects.models import Project
 from governance.audit import AuditAction, audit_record
 from governance.crypto import FieldCipher, open_sealed, seal
 from governance.keyring import DataShredded, project_cipher
+from projects.models import Project
 from training.models.active import ItemEmbedding
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from annotation.models import Annotation, AnnotationStatus, FinalAnnotation, Item
-from projects.models import Project, TaskType
 from annotation.services.reviews import majority_value, review_resolve
 from common.jobs.lifecycle import (
     job_cancel,
@@ -37,6 +36,7 @@ from common.jobs.models import JobStatus
 from common.jobs.registry import JobKind
 from governance.audit import AuditAction, audit_record
 from governance.keyring import DataShredded, project_readable_check
+from projects.models import Project, TaskType
 from training.models.active import ActiveLearning, LabelCheck, LabelIssue, LabelIssueStatus
 from training.services.active_ranking import labelled_values
 from training.services.embeddings import embeddings_matrix

@@ -10,7 +10,6 @@ from django.db.models import Max
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prediction
-from projects.models import Project, TaskType
 from common.jobs.lifecycle import job_claim, job_fail, job_finish, job_progress, jobs_reap
 from common.jobs.models import ACTIVE_STATUSES
 from common.jobs.registry import JobKind
@@ -18,6 +17,7 @@ from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from governance.roles import Perm
+from projects.models import Project, TaskType
 from training.models import ModelVersion, PreannotationJob
 
 logger = logging.getLogger(__name__)

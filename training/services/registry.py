@@ -12,11 +12,11 @@ from django.db.models import F, Max, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from projects.models import Project
 from common.jobs.lifecycle import job_finish
 from common.jobs.models import JobStatus
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
+from projects.models import Project
 from training.models import BaseModel, ModelVersion, PreannotationJob, TrainingJob
 from training.services.training import JobLost, log_line, models_dir
 

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotation.models import Label
-from projects.models import Project
 from governance.audit import AuditAction, audit_record
+from projects.models import Project
 from training.services.active_learning import active_learning_refresh_request
 
 MAX_KEYWORDS = 50

@@ -12,8 +12,8 @@ import numpy as np
 from django.core.exceptions import ValidationError
 
 from annotation.models import Item
-from projects.models import Project
 from annotation.services.reads import items_read_record
+from projects.models import Project
 from training.services.embeddings import embeddings_matrix
 
 MAX_NEIGHBOURS = 50

@@ -12,7 +12,6 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from projects.models import Project
 from common.jobs.lifecycle import job_cancel, job_claim, job_finish, job_heartbeat, jobs_reap
 from common.jobs.models import ERROR_CHARS, JobStatus
 from common.jobs.registry import JobKind
@@ -20,6 +19,7 @@ from governance.access import has_project_perm
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
 from governance.roles import Perm
+from projects.models import Project
 from training.models import (
     BaseModel,
     DatasetStatus,

@@ -21,7 +21,10 @@ from governance.access import access_project, access_project_with_perms
 from governance.roles import Perm
 from training.forms import ActiveLearningForm
 from training.selectors.active import active_learning_state, label_issue_get, label_issue_list
-from training.services.active_learning import active_learning_refresh_request, active_learning_update
+from training.services.active_learning import (
+    active_learning_refresh_request,
+    active_learning_update,
+)
 from training.services.label_issues import (
     CLASSIFICATION_ONLY,
     label_check_latest,

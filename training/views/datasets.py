@@ -9,13 +9,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from projects.models import TaskType
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
 from common.signed_links import LinkExpired, LinkNotYours, link_open, link_sign
 from common.streaming import attachment_response
 from governance.access import access_project
 from governance.roles import Perm
+from projects.models import TaskType
 from training.forms import DatasetFreezeForm
 from training.models import DatasetStatus, Split
 from training.selectors.datasets import (

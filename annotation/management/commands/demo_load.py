@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from projects.models import Project, TaskType
 from annotation.services.imports import items_import
 from annotation.services.projects import project_create
+from projects.models import Project, TaskType
 
 DEMO_PROJECT_NAME = "Customer feedback (demo)"
 DEMO_TEXTS = Path(__file__).resolve().parents[2] / "fixtures" / "demo_texts.jsonl"

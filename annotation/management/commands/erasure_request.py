@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.commands import command_admin, command_project_get
 from annotation.services.erasure import erasure_request_create, erasure_run
+from governance.commands import command_admin, command_project_get
 
 
 class Command(BaseCommand):

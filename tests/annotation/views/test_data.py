@@ -8,10 +8,10 @@ from django.urls import reverse
 from annotation.models import ImportJob
 from annotation.selectors import item_find_by_text
 from annotation.services.import_jobs import import_job_run
+from common.jobs.models import JobStatus
 from tests.annotation.views.support import HTMX, client_for, label_first_item, upload
 from tests.factories import project_make
 from training.models import PreannotationJob
-from common.jobs.models import JobStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from annotation.models import ExportRecord
 from annotation.services.exports import export_build
 from governance.models import AuditEvent
-from annotation.models import ExportRecord
 from tests.annotation.views.support import HTMX, client_for, label_first_item
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import ImportJob, PiiFinding, PiiFindingStatus
-from projects.models import PiiPolicy
 from annotation.services.import_jobs import import_job_run
 from governance.models import AuditEvent
+from projects.models import PiiPolicy
 from tests.annotation.views.support import HTMX, client_for, upload
 
 pytestmark = pytest.mark.django_db

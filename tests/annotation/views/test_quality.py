@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Prediction, SuggestionOutcome
-from projects.models import TaskType
 from annotation.services.gold import item_gold_set
 from governance.models import AuditEvent
 from governance.roles import ProjectRole
 from governance.services.keys import project_data_shred
+from projects.models import TaskType
 from tests.annotation.test_quality import ENTITY_LABELS, answer, labelled, span
 from tests.annotation.views.support import client_for
 from tests.factories import project_make

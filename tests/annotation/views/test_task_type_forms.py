@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from projects.models import TaskType
 from annotation.models import ExportRecord
+from projects.models import TaskType
 from tests.annotation.views.support import HTMX, client_for
 from tests.factories import project_make
 

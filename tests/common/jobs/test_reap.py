@@ -17,8 +17,8 @@ from common.jobs.registry import job_kind_of, job_kinds
 from governance.models import AuditEvent, AuditVerification
 from tests.factories import project_make
 from training.models import ActiveLearning, DatasetVersion, PreannotationJob, TrainingJob
-from training.services.active_learning import active_learning_refresh_request
 from training.selectors.active import refresh_latest
+from training.services.active_learning import active_learning_refresh_request
 from training.services.datasets import dataset_artifact_path
 from training.services.label_issues import label_issues_request
 from training.services.training import staging_dir

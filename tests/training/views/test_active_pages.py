@@ -4,11 +4,11 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import FinalAnnotation
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
 from tests.annotation.views.support import HTMX, client_for, label_first_item
 from tests.training.topics_support import item_by_text, topic_project
 from training.models import ModelVersion, TrainingJob
-from common.jobs.models import JobStatus
 from training.models.active import (
     ActiveLearning,
     ActiveLearningRefresh,

@@ -7,12 +7,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.jobs.models import JobStatus
 from governance.models import AuditEvent
 from tests.annotation.views.support import HTMX, client_for, label_first_item
-from common.jobs.models import JobStatus
 from training.models.active import LabelCheck, LabelIssue
 from training.services import label_issues as label_issues_module
-from training.services.label_issues import LABEL_CHECK_STALE_SECONDS, label_issues_request, label_issues_run
+from training.services.label_issues import (
+    LABEL_CHECK_STALE_SECONDS,
+    label_issues_request,
+    label_issues_run,
+)
 
 pytestmark = pytest.mark.django_db
 

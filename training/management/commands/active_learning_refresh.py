@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from common.jobs.models import JobStatus
-from projects.models import Project
 from governance.keyring import DataShredded
+from projects.models import Project
 from training.models.active import ActiveLearning
 from training.services.active_learning import active_learning_refresh_now
 
