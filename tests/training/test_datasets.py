@@ -12,10 +12,10 @@ from governance.keyring import DataShredded
 from governance.models import AuditEvent
 from governance.services.keys import project_data_shred
 from training.models import ConflictPolicy, DatasetStatus, Split
+from training.selectors.datasets import dataset_version_diff
 from training.services.datasets import (
     dataset_version_build,
     dataset_version_create,
-    dataset_version_diff,
     dataset_version_records,
     dataset_version_verify,
     split_of,

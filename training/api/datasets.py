@@ -13,6 +13,7 @@ from governance.roles import Perm
 from training.models import ConflictPolicy, DatasetStatus, Split
 from training.selectors.datasets import (
     dataset_version_by_number,
+    dataset_version_diff,
     dataset_version_get,
     dataset_version_list,
 )
@@ -22,7 +23,7 @@ from training.services.dataset_exports import (
     dataset_export_filename,
     dataset_version_export,
 )
-from training.services.datasets import dataset_version_create, dataset_version_diff
+from training.services.datasets import dataset_version_create
 
 DIFF_MAX_IDS = 1000
 

@@ -1,5 +1,8 @@
 """Reads of dataset versions; callers have already passed the permission gate for the project."""
 
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from projects.models import Project
@@ -25,3 +28,27 @@ def dataset_version_by_number(*, project: Project, number) -> DatasetVersion:
     if version is None:
         raise Http404(f"Project {project.pk} has no dataset version {number}.")
     return version
+
+
+@dataclass(frozen=True)
+class DatasetDiff:
+    added: list[int]
+    removed: list[int]
+    relabelled: list[int]
+    unchanged: int
+
+
+def dataset_version_diff(*, old: DatasetVersion, new: DatasetVersion) -> DatasetDiff:
+    """Items added, removed and relabelled between two versions of one project (by keyed answer hashes)."""
+    if old.project_id != new.project_id:
+        raise ValidationError({"version": "Only versions of the same project can be compared."})
+    before = dict(old.entries.values_list("item_ref", "value_hash"))
+    after = dict(new.entries.values_list("item_ref", "value_hash"))
+    common = before.keys() & after.keys()
+    relabelled = sorted(item for item in common if before[item] != after[item])
+    return DatasetDiff(
+        added=sorted(after.keys() - before.keys()),
+        removed=sorted(before.keys() - after.keys()),
+        relabelled=relabelled,
+        unchanged=len(common) - len(relabelled),
+    )

@@ -400,27 +400,3 @@ def dataset_version_verify(*, version: DatasetVersion) -> bool:
         canonical = {key: record[key] for key in ("id", "external_id", "text", "value", "split")}
         digest.update((_canonical(canonical) + "\n").encode())
     return hmac.compare_digest(digest.hexdigest(), version.content_hash)
-
-
-@dataclass(frozen=True)
-class DatasetDiff:
-    added: list[int]
-    removed: list[int]
-    relabelled: list[int]
-    unchanged: int
-
-
-def dataset_version_diff(*, old: DatasetVersion, new: DatasetVersion) -> DatasetDiff:
-    """Items added, removed and relabelled between two versions of one project (by keyed answer hashes)."""
-    if old.project_id != new.project_id:
-        raise ValidationError({"version": "Only versions of the same project can be compared."})
-    before = dict(old.entries.values_list("item_ref", "value_hash"))
-    after = dict(new.entries.values_list("item_ref", "value_hash"))
-    common = before.keys() & after.keys()
-    relabelled = sorted(item for item in common if before[item] != after[item])
-    return DatasetDiff(
-        added=sorted(after.keys() - before.keys()),
-        removed=sorted(before.keys() - after.keys()),
-        relabelled=relabelled,
-        unchanged=len(common) - len(relabelled),
-    )

@@ -20,6 +20,7 @@ from training.forms import DatasetFreezeForm
 from training.models import DatasetStatus, Split
 from training.selectors.datasets import (
     dataset_version_by_number,
+    dataset_version_diff,
     dataset_version_get,
     dataset_version_list,
 )
@@ -30,7 +31,7 @@ from training.services.dataset_exports import (
     dataset_export_filename,
     dataset_version_export,
 )
-from training.services.datasets import dataset_version_create, dataset_version_diff
+from training.services.datasets import dataset_version_create
 
 # Download links are made on click and used at once; a link found later in a history or a log is dead.
 DOWNLOAD_LINK_SECONDS = 5 * 60
