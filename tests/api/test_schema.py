@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.utils.module_loading import import_string
 from drf_spectacular.validation import validate_schema
 
 from config.api_urls import urlpatterns
@@ -70,6 +71,17 @@ def test_serves_a_valid_openapi_3_document_listing_every_endpoint(api_client):
     assert {
         path: set(operations) - {"parameters"} for path, operations in schema["paths"].items()
     } == EXPECTED_PATHS
+
+
+def test_names_every_shared_enum_as_configured_so_a_moved_model_keeps_its_component(api_client):
+    """A stale ENUM_NAME_OVERRIDES path (a model that moved apps) silently renames the component."""
+    from django.conf import settings
+
+    components = api_client(None).get("/api/schema/?format=json").json()["components"]["schemas"]
+    overrides = settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]
+    for name, path in overrides.items():
+        import_string(path)  # fails with the stale path's module or name
+        assert name in components, f"{name} ({path}) is missing from the schema's components"
 
 
 def test_lists_in_the_schema_every_route_of_the_api_module():
