@@ -10,16 +10,38 @@ import functools
 
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import connection
+from django.db import connection, models
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from governance.models import ApiToken, ProjectGroupObjectPermission, ProjectUserObjectPermission
 from governance.roles import ROLE_PERMISSIONS, GlobalRole, Perm
 from governance.rows import instances_from_rows, model_columns, row_id
 from projects.models import Project
+
+# django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
+# finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
+# lookup, so a check is one indexed join and a deleted project takes its permission rows with it.
+# They live here, with the only code that reads or writes them; governance.models registers them.
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        app_label = "governance"
+        indexes = [models.Index(fields=["user", "content_object"], name="project_user_perm_idx")]
+
+
+class ProjectGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        app_label = "governance"
+        indexes = [models.Index(fields=["group", "content_object"], name="project_group_perm_idx")]
+
 
 _ALL_PROJECT_PERMS = frozenset().union(*ROLE_PERMISSIONS.values())
 
@@ -186,6 +208,9 @@ def project_role_apply(*, user, project, old_role: str | None, new_role: str | N
 
 def access_api_token(*, user, token_id):
     """Return the API token if it is ``user``'s own, or any token for an administrator; 404 otherwise."""
+    # Imported here: governance.models imports this module to register the permission tables.
+    from governance.models import ApiToken
+
     if not _is_active_user(user):
         raise Http404(gettext("No such token."))
     tokens = ApiToken.objects.select_related("user")

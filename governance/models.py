@@ -3,9 +3,12 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from common.jobs.models import Job
+
+# The project permission tables belong to the permission gate, the one module that talks to
+# django-guardian; importing them here registers them with the governance app.
+from governance.access import ProjectGroupObjectPermission, ProjectUserObjectPermission  # noqa: F401
 from governance.roles import ProjectRole
 
 
@@ -181,23 +184,3 @@ class ErasureRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Erasure {self.pk} ({self.status})"
-
-
-# django-guardian's direct foreign-key tables for project permissions (paperless-ngx's lesson): guardian
-# finds and uses them by itself, and a real foreign key replaces the generic (content type, text id)
-# lookup, so a check is one indexed join and a deleted project takes its permission rows with it.
-# Only governance.access, the permission gate, reads or writes them.
-
-
-class ProjectUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
-
-    class Meta(UserObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["user", "content_object"], name="project_user_perm_idx")]
-
-
-class ProjectGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
-
-    class Meta(GroupObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["group", "content_object"], name="project_group_perm_idx")]

@@ -12,7 +12,6 @@ from governance.access import global_roles_of, is_auditor
 from governance.models import AuditEvent
 from governance.services.accounts import user_create, user_password_set, user_update
 from tests.annotation.views.support import client_for
-from tests.factories import user_make
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

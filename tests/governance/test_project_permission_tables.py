@@ -10,12 +10,13 @@ from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_perms, remove_perm
 
 from governance.access import (
+    ProjectGroupObjectPermission,
+    ProjectUserObjectPermission,
     access_project,
     access_project_with_perms,
     has_project_perm,
     project_perms,
 )
-from governance.models import ProjectGroupObjectPermission, ProjectUserObjectPermission
 from governance.roles import ROLE_PERMISSIONS, Perm, ProjectRole
 from governance.services.membership import membership_remove, membership_set
 
