@@ -18,7 +18,7 @@ TEST_STAMP := $(VENV)/.installed-test
 .PHONY: run test install install-test browser-deps clean-venv help messages
 
 help:
-	@echo "make run    install into $(VENV), migrate, load the demo project, start web + worker on $(HOST):$(PORT)"
+	@echo "make run    install into $(VENV), migrate, load the demo project, start web + 2 workers (default, gpu queues) + beat on $(HOST):$(PORT)"
 	@echo "make test   install test dependencies (and Chromium when missing) and run the whole test suite"
 	@echo "make messages  extract translatable strings into locale/*/django.po, then compile the .mo files"
 

@@ -19,3 +19,27 @@ class AnnotationConfig(AppConfig):
 
         job_kind_register(IMPORT_JOB_KIND)
         job_kind_register(EXPORT_JOB_KIND)
+        from annotation.services.item_bulk import ITEM_BULK_JOB_KIND
+
+        job_kind_register(ITEM_BULK_JOB_KIND)
+        from annotation.services.neardup_jobs import NEARDUP_JOB_KIND
+
+        job_kind_register(NEARDUP_JOB_KIND)
+
+        # Shredding a project (governance) drops its keyed hashes with the key: the word index
+        # and the near-duplicate buckets.
+        from annotation.services.item_words import item_words_shred
+        from annotation.services.neardup_store import neardup_buckets_shred
+        from governance.services.keys import data_shred_hook_register
+
+        data_shred_hook_register(item_words_shred)
+        data_shred_hook_register(neardup_buckets_shred)
+
+        # A restore (governance) checks that texts open, and moves the paths of files kept in ARTIFACT_DIR.
+        from annotation.models import ExportRecord, ImportJob
+        from annotation.services.restore_checks import items_open_check
+        from governance.services.backup import artifact_path_field_register, restore_check_register
+
+        restore_check_register("Item texts and annotations", items_open_check)
+        artifact_path_field_register(ExportRecord, "file_path")
+        artifact_path_field_register(ImportJob, "upload_path")

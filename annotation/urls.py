@@ -2,7 +2,20 @@
 
 from django.urls import path, re_path
 
-from annotation.views import data, exports, gold, labelling, projects, quality, retention, reviews
+from annotation.views import browser as item_browser
+from annotation.views import (
+    data,
+    exports,
+    findings,
+    gold,
+    labelling,
+    lifecycle,
+    projects,
+    quality,
+    retention,
+    reviews,
+)
+from annotation.views import items as item_page
 
 app_name = "annotation"
 
@@ -11,6 +24,9 @@ urlpatterns = [
     path("projects/new/", projects.project_create_view, name="project-create"),
     path("projects/<int:project_id>/", projects.project_detail_view, name="project-detail"),
     path("projects/<int:project_id>/settings/", projects.project_settings_view, name="project-settings"),
+    path("projects/<int:project_id>/archive/", lifecycle.project_archive_view, name="project-archive"),
+    path("projects/<int:project_id>/unarchive/", lifecycle.project_unarchive_view, name="project-unarchive"),
+    path("projects/<int:project_id>/delete/", lifecycle.project_delete_view, name="project-delete"),
     path("projects/<int:project_id>/labels/", projects.label_create_view, name="label-create"),
     path(
         "projects/<int:project_id>/labels/<int:label_id>/",
@@ -27,14 +43,38 @@ urlpatterns = [
         data.import_job_report_view,
         name="import-job-report",
     ),
+    path("projects/<int:project_id>/items/", item_browser.items_view, name="items"),
+    path("projects/<int:project_id>/items/count/", item_browser.items_count_view, name="items-count"),
+    path("projects/<int:project_id>/items/bulk/", item_browser.items_bulk_view, name="items-bulk"),
+    path(
+        "projects/<int:project_id>/items/bulk/<int:bulk_job_id>/",
+        item_browser.item_bulk_job_view,
+        name="item-bulk-job",
+    ),
+    path("projects/<int:project_id>/items/<int:item_id>/", item_page.item_detail_view, name="item-detail"),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/text/",
+        item_page.item_text_update_view,
+        name="item-text-update",
+    ),
+    path("projects/<int:project_id>/items/<int:item_id>/delete/", item_page.item_delete_view, name="item-delete"),
+    path("projects/<int:project_id>/items/<int:item_id>/gold/", item_page.item_gold_view, name="item-gold"),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/review-request/",
+        item_page.item_review_request_view,
+        name="item-review-request",
+    ),
+    path("projects/<int:project_id>/items/<int:item_id>/reopen/", item_page.item_reopen_view, name="item-reopen"),
     path("projects/<int:project_id>/sources/", data.data_source_create_view, name="data-source-create"),
-    path("projects/<int:project_id>/pii/", data.pii_findings_view, name="pii-findings"),
+    path("projects/<int:project_id>/pii/", findings.pii_findings_view, name="pii-findings"),
+    path("projects/<int:project_id>/pii/review/", findings.pii_findings_review_view, name="pii-findings-review"),
     path(
         "projects/<int:project_id>/pii/<int:finding_id>/",
-        data.pii_finding_review_view,
+        findings.pii_finding_review_view,
         name="pii-finding-review",
     ),
-    path("projects/<int:project_id>/items/<int:item_id>/reveal/", data.item_pii_reveal_view, name="item-pii-reveal"),
+    path("projects/<int:project_id>/duplicates/", findings.duplicates_view, name="duplicates"),
+    path("projects/<int:project_id>/items/<int:item_id>/reveal/", findings.item_pii_reveal_view, name="item-pii-reveal"),
     path("projects/<int:project_id>/exports/new/", exports.export_job_create_view, name="export-job-create"),
     path("projects/<int:project_id>/exports/<int:export_id>/", exports.export_job_view, name="export-job"),
     re_path(
@@ -85,5 +125,10 @@ urlpatterns = [
         "governance/projects/<int:project_id>/retention/",
         retention.project_retention_view,
         name="project-retention",
+    ),
+    path(
+        "governance/projects/<int:project_id>/retention/run/",
+        retention.project_retention_run_view,
+        name="project-retention-run",
     ),
 ]

@@ -1,13 +1,15 @@
 """Readers for the labelled datasets in ../shared/datasets, used only by benchmarks."""
 
 import csv
+import os
 import random
 from pathlib import Path
 
 from training.ml.batching import TrainingExample
 from training.ml.spans import Span
 
-DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+# ../shared/datasets beside the checkout; BENCH_DATASETS points elsewhere (the tests use small slices in tests/bench/data).
+DATASETS = Path(os.environ.get("BENCH_DATASETS") or Path(__file__).resolve().parent.parent.parent / "shared" / "datasets")
 SST2_LABELS = ["negative", "positive"]
 
 

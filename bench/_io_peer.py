@@ -96,6 +96,9 @@ class LabelStudioRun:
         kept = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
         self.env = {name: value for name, value in os.environ.items() if name in kept}
         self.env["PEERS_DIR"] = str(peers_dir)
+        # Another run on this machine may hold the harness's default port: LS_PORT picks another.
+        self.port = int(os.environ.get("LS_PORT", "18080"))
+        self.env["LS_PORT"] = str(self.port)
         self.args = SimpleNamespace(
             keepalive=False, tokens_file=str(peers_dir / "ls-tokens.json"), token=None,
             annotator_tokens=None, ls_import_batch=import_batch,
@@ -116,7 +119,7 @@ class LabelStudioRun:
         import bench_peers
 
         self.harness = bench_peers
-        self.peer = bench_peers.LabelStudio("http://127.0.0.1:18080", self.args)
+        self.peer = bench_peers.LabelStudio(f"http://127.0.0.1:{self.port}", self.args)
         return self
 
     def __exit__(self, *exc):

@@ -1,11 +1,15 @@
 """One benchmark job run the way a Celery worker runs it, in a process of its own.
 
     python bench/_io_worker.py import JOB_ID [--profile OUT.prof]
+    python bench/_io_worker.py neardup NEARDUP_JOB_ID [--profile OUT.prof]
     python bench/_io_worker.py export EXPORT_ID
 
-Calls the same service the Celery task calls (import_job_run / export_build), in-process, so the
+Calls the same service the Celery task calls (import_job_run / neardup_job_run / export_build),
+in-process, so the
 parent can time it and sample this process's memory without a broker in between. Prints one JSON
-line: seconds taken and the peak resident memory the kernel recorded (VmHWM).
+line: seconds taken and the peak resident memory the kernel recorded (VmHWM). The profile counts
+CPU time (``time.process_time``), not wall time: on 2 cores shared with other runs, wall time
+charges a function for the moments the process waited for a core.
 """
 
 import argparse
@@ -44,7 +48,7 @@ def _cpu_s() -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["import", "export"])
+    parser.add_argument("kind", choices=["import", "neardup", "export"])
     parser.add_argument("job_id", type=int)
     parser.add_argument("--profile")
     args = parser.parse_args()
@@ -54,6 +58,7 @@ def main() -> int:
     django.setup()
     from annotation.services.exports import export_build
     from annotation.services.import_jobs import import_job_run
+    from annotation.services.neardup_jobs import neardup_job_run
 
     # A Celery worker loads presidio (and what it imports) once, at its first task: load it
     # here, timed apart, so the job's time is the import's own.
@@ -69,12 +74,14 @@ def main() -> int:
         backend = cursor.fetchone()[0]
     db0 = tree_cpu_s(backend)
     ready = memory_kib()
-    run = (lambda: import_job_run(job_id=args.job_id)) if args.kind == "import" else (
-        lambda: export_build(export_id=args.job_id)
-    )
+    run = {
+        "import": lambda: import_job_run(job_id=args.job_id),
+        "neardup": lambda: neardup_job_run(job_id=args.job_id),
+        "export": lambda: export_build(export_id=args.job_id),
+    }[args.kind]
     t0, cpu0 = time.perf_counter(), _cpu_s()
     if args.profile:
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profiler.runcall(run)
         profiler.dump_stats(args.profile)
     else:

@@ -5,7 +5,9 @@ Import: N short texts (bench/_io_corpus.py: fixed seed, ~5% with an e-mail or ph
 scan (policy "mask"), exact dedup (blind index) and near-duplicate linking (MinHash, 0.8) on:
 ``import_job_create`` seals the upload to disk (timed as "upload"), then ``import_job_run``, the
 service the Celery task calls, runs in a process of its own (bench/_io_worker.py; called directly
-rather than through the broker so that its time and memory are its own). Export: 100,000 items
+rather than through the broker so that its time and memory are its own), then the near-duplicate
+pass the import queued (``neardup_job_run``), in a process of its own too, timed apart and
+together with the import. Export: 100,000 items
 with one annotation each, imported the same way from a Label Studio JSON file, then written by
 ``export_build`` (the background export) as JSONL and as CSV. Peak memory: the working process's
 resident set, sampled every 0.2 s, and the kernel's own peak (VmHWM).
@@ -67,7 +69,7 @@ def _rows_read(job_id: int):
 
     def probe() -> int:
         try:
-            return ImportJob.objects.filter(pk=job_id).values_list("rows_read", flat=True).first()
+            return ImportJob.objects.filter(pk=job_id).values_list("progress_done", flat=True).first()
         finally:
             connection.close()  # the sampler's thread must not leave a connection behind
 
@@ -85,13 +87,13 @@ def _worker(kind: str, job_id: int, profile: Path | None = None) -> dict:
     if process.returncode:
         raise RuntimeError(f"{kind} worker for job {job_id} exited with {process.returncode}")
     report = json.loads(out.strip().splitlines()[-1])
-    return {"wall_s": wall, "job_s": report["seconds"], "warm_up_s": report["warm_up_s"],
+    return {"wall_s": wall, "job_s": report["seconds"], "peak_mib_kernel": report["peak_kib"] / 1024, "warm_up_s": report["warm_up_s"],
             "cpu_s": report["cpu_s"], "db_cpu_s": report["db_cpu_s"], "timeline": memory.timeline, "rss_ready_mib": report["rss_ready_kib"] / 1024,
             "peak_rss_mib": max(memory.peak_kib, report["peak_kib"]) / 1024}
 
 
 def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Path | None = None) -> dict:
-    from annotation.models import ImportJob, NearDupBucket, PiiFinding
+    from annotation.models import ImportJob, NearDupBucket, NearDupJob, PiiFinding
     from annotation.services.import_jobs import import_job_create
 
     project = _project(actor, f"io-bench {path.stem} {time.time():.0f}")
@@ -101,6 +103,11 @@ def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Pa
                                 create_missing_labels=True)
     upload_s = time.perf_counter() - t0
     run = _worker("import", job.pk, profile)
+    # The near-duplicate pass the import queued when it committed, as a worker would run it next.
+    passes = [_worker("neardup", near.pk, profile.with_suffix(".neardup.prof") if profile else None)
+              for near in NearDupJob.objects.filter(import_job_id=job.pk)]
+    pass_s = sum(p["job_s"] for p in passes)
+    pass_cpu = sum(p["cpu_s"] + p["db_cpu_s"] for p in passes)
     job = ImportJob.objects.get(pk=job.pk)
     buckets = NearDupBucket.objects.filter(project=project).count()
     total_s = upload_s + run["job_s"]
@@ -108,6 +115,11 @@ def app_import(actor, path: Path, n: int, *, fmt: str | None = None, profile: Pa
         "n": n, "project_id": project.pk, "status": job.status, "error": job.error or None,
         "upload_s": round(upload_s, 2), "job_s": round(run["job_s"], 2), "wall_s": round(total_s, 2),
         "rows_per_s": round(n / total_s, 1), "job_rows_per_s": round(n / run["job_s"], 1),
+        "neardup_pass_s": round(pass_s, 2), "neardup_pass_cpu_s": round(pass_cpu, 2),
+        "neardup_pass_status": [p_job.status for p_job in NearDupJob.objects.filter(import_job_id=job.pk)],
+        "neardup_pass_peak_mib": round(max((p["peak_rss_mib"] for p in passes), default=0), 1),
+        "with_pass_wall_s": round(total_s + pass_s, 2), "with_pass_rows_per_s": round(n / (total_s + pass_s), 1),
+        "with_pass_rows_per_cpu_s": round(n / (run["cpu_s"] + run["db_cpu_s"] + pass_cpu), 1),
         "worker_warm_up_s": round(run["warm_up_s"], 2),
         "rss_ready_mib": round(run["rss_ready_mib"], 1), "peak_rss_mib": round(run["peak_rss_mib"], 1),
         "created": job.created, "duplicates_skipped": job.skipped, "near_duplicates": job.near_duplicates,
@@ -156,7 +168,7 @@ STAGES = [
     ("PII masking", "governance/pii.py", "pii_mask"),
     ("build items (encrypt text, blind index)", "annotation/services/imports.py", "_item_build"),
     ("insert items, findings (COPY)", "annotation/services/bulk_insert.py", "rows_insert"),
-    ("near-duplicates (MinHash LSH + links)", "annotation/services/imports.py", "_neardup_link"),
+    ("word index (keyed word hashes + COPY)", "annotation/services/item_words.py", "item_words_file"),
     ("PII findings, annotations, predictions rows", "annotation/services/import_rows.py", "create"),
     ("progress on the side connection", "annotation/services/import_jobs.py", "__call__"),
     ("audit", "governance/audit.py", "audit_record"),
@@ -246,30 +258,46 @@ def _cell(value, digits=1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
+def _ls_per_cpu(r: dict) -> float | None:
+    return round(r["n"] / r["server_cpu_s"], 1) if r.get("server_cpu_s") and not r.get("error") else None
+
+
+def _ratio(ours, theirs) -> str:
+    return f"{ours / theirs:.2f}" if ours and theirs else "-"
+
+
 def table(doc: dict) -> str:
     ls = doc.get("label_studio") or {"imports": [], "exports": []}
     head = ("| tool | step | N | wall s | rows/s | rows per CPU-s | memory MiB (ready → peak) | x Label Studio "
-            "| notes |")
-    rows = [head, "|" + "---|" * 9]
+            "(wall) | x Label Studio (per CPU-s) | notes |")
+    rows = [head, "|" + "---|" * 10]
     ls_import = {r["n"]: r for r in ls["imports"]}
     for r in doc["app"]["imports"]:
-        theirs = ls_import.get(r["n"], {}).get("rows_per_s")
-        ratio = f"{r['rows_per_s'] / theirs:.2f}" if theirs else "-"
-        notes = (f"upload {r['upload_s']} s + job {r['job_s']} s ({r['worker_cpu_s']} s CPU); {r['created']:,} created, "
-                 f"{r['duplicates_skipped']:,} exact dup, {r['near_duplicates']:,} near dup, "
-                 f"{r['pii_findings']:,} PII findings; {r['neardup_bucket_rows']:,} near-dup bucket rows; {r['status']}")
+        theirs = ls_import.get(r["n"], {})
+        notes = (f"upload {r['upload_s']} s + job {r['job_s']} s ({r['worker_cpu_s']} s CPU, PostgreSQL "
+                 f"{r['db_backend_cpu_s']} s); {r['created']:,} created, "
+                 f"{r['duplicates_skipped']:,} exact dup, {r['pii_findings']:,} PII findings; {r['status']}")
         rows.append(f"| this app | import | {r['n']:,} | {_cell(r['wall_s'], 2)} | {_cell(r['rows_per_s'])} | "
-                    f"{_cell(r['rows_per_cpu_s'])} | {_cell(r['rss_ready_mib'])} → {_cell(r['peak_rss_mib'])} | {ratio} | {notes} |")
+                    f"{_cell(r['rows_per_cpu_s'])} | {_cell(r['rss_ready_mib'])} → {_cell(r['peak_rss_mib'])} | "
+                    f"{_ratio(r['rows_per_s'], theirs.get('rows_per_s'))} | "
+                    f"{_ratio(r['rows_per_cpu_s'], _ls_per_cpu(theirs) if theirs else None)} | {notes} |")
+        if "with_pass_wall_s" in r:
+            notes = (f"pass {r['neardup_pass_s']} s ({r['neardup_pass_cpu_s']} s CPU with PostgreSQL's, peak "
+                     f"{r['neardup_pass_peak_mib']} MiB); {r['near_duplicates']:,} near dup linked; "
+                     f"{r['neardup_bucket_rows']:,} bucket rows; {', '.join(r['neardup_pass_status'])}")
+            rows.append(f"| this app | import + near-dup pass | {r['n']:,} | {_cell(r['with_pass_wall_s'], 2)} | "
+                        f"{_cell(r['with_pass_rows_per_s'])} | {_cell(r['with_pass_rows_per_cpu_s'])} | | "
+                        f"{_ratio(r['with_pass_rows_per_s'], theirs.get('rows_per_s'))} | "
+                        f"{_ratio(r['with_pass_rows_per_cpu_s'], _ls_per_cpu(theirs) if theirs else None)} | {notes} |")
     for r in ls["imports"]:
         note = r.get("error") or f"{r.get('tasks_in_project'):,} tasks in project"
-        per_cpu = round(r["n"] / r["server_cpu_s"], 1) if r.get("server_cpu_s") and not r.get("error") else None
         rows.append(f"| Label Studio {ls.get('version', '')} | import | {r['n']:,} | {_cell(r.get('wall_s'), 2)} | "
-                    f"{_cell(r.get('rows_per_s'))} | {_cell(per_cpu)} | {_cell(r.get('peak_rss_mib'))} | 1 | {note} |")
+                    f"{_cell(r.get('rows_per_s'))} | {_cell(_ls_per_cpu(r))} | {_cell(r.get('peak_rss_mib'))} | 1 | 1 | {note} |")
     theirs = next((r.get("rows_per_s") for r in ls["exports"] if r.get("rows_per_s")), None)
     for r in doc["app"]["exports"]:
         ratio = f"{r['rows_per_s'] / theirs:.2f}" if theirs else "-"
         rows.append(f"| this app | export {r['format']} | {r['n']:,} | {_cell(r['wall_s'], 2)} | {_cell(r['rows_per_s'])} | "
-                    f"{_cell(r['rows_per_cpu_s'])} | {_cell(r['rss_ready_mib'])} → {_cell(r['peak_rss_mib'])} | {ratio} | {r['records']:,} records, {r['file_mib']} MiB sealed; "
+                    f"{_cell(r['rows_per_cpu_s'])} | {_cell(r['rss_ready_mib'])} → {_cell(r['peak_rss_mib'])} | {ratio} | - | {r['records']:,} records, {r['file_mib']} MiB sealed; "
                     f"{r['status']} |")
     for r in ls["exports"]:
         note = r.get("error") or f"{r['detail'].get('annotations', 0):,} annotations, " \
@@ -277,7 +305,7 @@ def table(doc: dict) -> str:
         done = r.get("detail", {}).get("annotations", 0)
         per_cpu = round(done / r["server_cpu_s"], 1) if r.get("server_cpu_s") and done else None
         rows.append(f"| Label Studio {ls.get('version', '')} | export json | {r['n']:,} | {_cell(r.get('wall_s'), 2)} | "
-                    f"{_cell(r.get('rows_per_s'))} | {_cell(per_cpu)} | {_cell(r.get('peak_rss_mib'))} | 1 | {note} |")
+                    f"{_cell(r.get('rows_per_s'))} | {_cell(per_cpu)} | {_cell(r.get('peak_rss_mib'))} | 1 | 1 | {note} |")
     return "\n".join(rows)
 
 

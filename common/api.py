@@ -6,8 +6,11 @@ from types import SimpleNamespace
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import exceptions
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -15,6 +18,26 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from common.errors import ClientError
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error but a 400: what went wrong, in words."""
+
+    detail = serializers.CharField()
+
+
+_BAD_REQUEST = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="The input was not accepted: the messages by field name (non_field_errors for the "
+    "whole input), or a detail.",
+)
+_ERRORS = {
+    "401": "No valid credentials: send `Authorization: Token <token>`.",
+    "403": "Your role does not allow this (in the project, or at all).",
+    "404": "No such object, or not one you may see; on a list, no such page.",
+    "410": "The project's data was destroyed (crypto-shredded) and can no longer be read.",
+    "415": "The body is in a media type this operation does not read.",
+}
 
 
 class ApiSchema(AutoSchema):
@@ -40,6 +63,44 @@ class ApiSchema(AutoSchema):
 
     def get_tags(self):
         return [self._handler_owner().__module__.rpartition(".")[2]]
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        """The operation with the errors every API class can answer, where the operation can answer them.
+
+        They come from the shared machinery, not from each endpoint: DRF's authentication and
+        permission checks (401, 403), the access gate's and the paginator's 404s, the 400 of a
+        serializer or of a service's ValidationError, the keyring's 410 for shredded data and the
+        parsers' 415. An endpoint declares its own (409, 429, ...) with extend_schema.
+        """
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        for code, response in self._shared_errors(path, operation).items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(response, code)
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _shared_errors(self, path: str, operation: dict) -> dict:
+        query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        filters = [name for name in query if name != "page"]  # a bad page is a 404, not a 400
+        has_body = "requestBody" in operation
+        signed_in = any(requirement for requirement in operation.get("security", []))
+        errors = {}
+        # Any write may meet a service's ValidationError; a read only through its filters.
+        if has_body or filters or self.method != "GET":
+            errors["400"] = _BAD_REQUEST
+        if signed_in:
+            errors["401"] = OpenApiResponse(ErrorSerializer, description=_ERRORS["401"])
+            errors["403"] = OpenApiResponse(ErrorSerializer, description=_ERRORS["403"])
+        if "{" in path or "page" in query:
+            errors["404"] = OpenApiResponse(ErrorSerializer, description=_ERRORS["404"])
+        if "{project_id}" in path:
+            errors["410"] = OpenApiResponse(ErrorSerializer, description=_ERRORS["410"])
+        if has_body:
+            errors["415"] = OpenApiResponse(ErrorSerializer, description=_ERRORS["415"])
+        return errors
 
 
 class ApiErrorsMixin:
@@ -77,6 +138,11 @@ class ListApi(BaseApi):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def api_not_found(request, exception) -> JsonResponse:
+    """A path under the API that no route matches: the API's JSON 404, not Django's HTML page."""
+    return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
 
 
 def one_url(*apis: type[APIView]):

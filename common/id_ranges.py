@@ -1,5 +1,7 @@
 """Item ids written as [first, last] runs, so an audit event or export record stays small however many ids it names."""
 
+import bisect
+import math
 from collections.abc import Iterable
 
 
@@ -20,3 +22,9 @@ def id_ranges(ids: Iterable[int]) -> list[list[int]]:
     for item_id in ids:
         id_ranges_add(runs, item_id)
     return runs
+
+
+def id_ranges_contain(runs: list[list[int]], item_id: int) -> bool:
+    """Whether ``item_id`` lies in one of ``runs``, which must be ascending and not overlap (bisect)."""
+    at = bisect.bisect_right(runs, [item_id, math.inf]) - 1
+    return at >= 0 and runs[at][0] <= item_id <= runs[at][1]

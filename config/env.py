@@ -135,8 +135,32 @@ PREANNOTATION_STALE_SECONDS = _int("PREANNOTATION_STALE_SECONDS", 10 * 60)
 # A running training job whose worker sent no heartbeat for this long is marked failed
 # (the worker was killed or its machine lost); heartbeats come about once a second.
 TRAINING_STALE_SECONDS = _int("TRAINING_STALE_SECONDS", 10 * 60)
+# Failures and recovery (README): when set, every job kind's stale time (a running job with no
+# heartbeat this long lost its worker and is failed); unset, each kind keeps its own (10-30 min).
+JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 0) or None
+# A queued job whose message was sent this long ago and that no worker took is sent again (the
+# broker may have lost it, e.g. Redis restarted without persistence); a repeat runs once.
+JOB_REQUEUE_SECONDS = _int("JOB_REQUEUE_SECONDS", 10 * 60)
+# Redis broker: a message taken by a worker that died is delivered again after this long.
+BROKER_VISIBILITY_TIMEOUT = _int("BROKER_VISIBILITY_TIMEOUT", 60 * 60)
+# The Retry-After of the 503 answered while the database cannot be reached.
+DATABASE_RETRY_AFTER_SECONDS = _int("DATABASE_RETRY_AFTER_SECONDS", 5)
+# Reverse proxies in front of the web app that each append the address they saw to
+# X-Forwarded-For (nginx's $proxy_add_x_forwarded_for). 0: the peer's address (REMOTE_ADDR) is
+# the client's. Login lockouts and audit events use the address this gives.
+TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more.")
 # The Celery queue training jobs are sent to; GPU workers listen on it.
 TRAINING_QUEUE = _get("TRAINING_QUEUE", "gpu")
+
+# How often beat runs the retention job and the reaping of jobs whose worker died.
+RETENTION_INTERVAL_SECONDS = _int("RETENTION_INTERVAL_SECONDS", 24 * 60 * 60)
+JOBS_REAP_INTERVAL_SECONDS = _int("JOBS_REAP_INTERVAL_SECONDS", 5 * 60)
+if min(RETENTION_INTERVAL_SECONDS, JOBS_REAP_INTERVAL_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "RETENTION_INTERVAL_SECONDS and JOBS_REAP_INTERVAL_SECONDS must be at least 1 (seconds)."
+    )
 
 # How long an item handed to an annotator stays reserved for them.
 QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)
@@ -146,6 +170,21 @@ IMPORT_MAX_TEXT_CHARS = _int("IMPORT_MAX_TEXT_CHARS", 100_000)
 IMPORT_SCAN_PROCESSES = _int("IMPORT_SCAN_PROCESSES", max(1, min(4, (os.cpu_count() or 2) - 1)))
 
 LOG_LEVEL = _get("LOG_LEVEL", "INFO")
+# "json": one JSON object per line (time, level, logger, message, request_id) for log collectors.
+LOG_FORMAT = _get("LOG_FORMAT", "json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}; expected 'json' or 'plain'.")
+
+# The bearer token Prometheus presents to GET /metrics; unset, /metrics answers 404 (docs/metrics.md).
+METRICS_TOKEN = _get("METRICS_TOKEN")
+if IS_PRODUCTION and METRICS_TOKEN is not None and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be a random string of at least 32 characters in production.")
+# prometheus_client reads this itself when it is imported: the folder where every web and worker
+# process of this machine writes its metric values, so that one scrape sums them. Empty it before
+# those processes start, never while they run.
+PROMETHEUS_MULTIPROC_DIR = _get("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR is not None:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 # A signed-in session lasts at most this long, and by default ends when the browser closes.
 SESSION_COOKIE_AGE_SECONDS = _int("SESSION_COOKIE_AGE_SECONDS", 8 * 60 * 60)
@@ -153,5 +192,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = _bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 # After this many failed logins for one username from one address, that pair is locked out.
 LOGIN_FAILURE_LIMIT = _int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
+# How long a set-password link (a new account's, or after a reset) stays usable; it works once.
+ACCOUNT_LINK_HOURS = _int("ACCOUNT_LINK_HOURS", 72)
 # Asks browsers to preload HSTS for the site; turn off where HTTPS cannot be promised for good.
 SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", True)

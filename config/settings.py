@@ -34,6 +34,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer, an HTTPS redirect included, gets a request id and is timed for /metrics.
+    "common.observability.RequestObservabilityMiddleware",
+    # Outside every layer that reads the database (sessions, users): their error, when the database
+    # cannot be reached, becomes a 503 with Retry-After instead of a 500 (common/unavailable.py).
+    "common.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -84,6 +89,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["CONN_MAX_AGE"] = 0
     # A file, not :memory:, so a worker process started by a test can open it.
     _database["TEST"] = {"NAME": str(env.DATA_DIR / "test-db.sqlite3")}
+else:
+    # A connection a restarted PostgreSQL closed is noticed before a request uses it, and replaced.
+    _database["CONN_HEALTH_CHECKS"] = True
 if env.DATABASE_TEST_NAME:
     _database["NAME"] = env.DATABASE_TEST_NAME
 DATABASES = {"default": _database}
@@ -114,6 +122,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "governance.lockout.lockout_response"
+# The client's address behind TRUSTED_PROXY_COUNT proxies (REMOTE_ADDR without any); the audit
+# context takes it from the same function.
+TRUSTED_PROXY_COUNT = env.TRUSTED_PROXY_COUNT
+AXES_CLIENT_IP_CALLABLE = "common.http.client_address"
+# Set-password links (governance.account_links) expire after this; Django's token generator reads it.
+PASSWORD_RESET_TIMEOUT = env.ACCOUNT_LINK_HOURS * 60 * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotation:project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -176,6 +190,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 X_FRAME_OPTIONS = "DENY"
+# Health checks from inside the network come over plain HTTP; the HTTPS redirect leaves them alone.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if env.IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -232,15 +248,35 @@ CELERY_TASK_ROUTES = {
     "training.celery_tasks.*": {"queue": "gpu"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://", "sentinel://")):
+    # A message a dead worker held comes back after the visibility timeout, looked for as often
+    # (at most every 10 s) and when a worker starts. Redis only: the SQLite broker would hand
+    # these to SQLAlchemy's create_engine, which refuses them.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.BROKER_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": max(1, min(10, env.BROKER_VISIBILITY_TIMEOUT)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# Run by `celery -A config beat` (a process of its own; `make run` does not start it): without
-# beat, run `manage.py retention_run` from cron instead.
+# Run by `celery -A config beat`, one process for the whole installation (`make run` starts it;
+# without beat, run `manage.py retention_run` from cron instead). Each entry names itself, so the
+# task records when the schedule last ran it (governance.ScheduleRun) for the pages' "Run now".
 CELERY_BEAT_SCHEDULE = {
-    "retention-daily": {"task": "governance.celery_tasks.retention_run_task", "schedule": 24 * 60 * 60},
+    "retention-daily": {
+        "task": "governance.celery_tasks.retention_run_task",
+        "schedule": env.RETENTION_INTERVAL_SECONDS,
+        "kwargs": {"schedule_entry": "retention-daily"},
+    },
     # Jobs of every kind whose worker died are failed with a message (a new request checks too).
-    "jobs-reap": {"task": "governance.celery_tasks.jobs_reap_task", "schedule": 5 * 60},
+    "jobs-reap": {
+        "task": "governance.celery_tasks.jobs_reap_task",
+        "schedule": env.JOBS_REAP_INTERVAL_SECONDS,
+        "kwargs": {"schedule_entry": "jobs-reap"},
+    },
 }
+# Beat's own record of when each entry last ran, kept with the data so a restart keeps the rhythm.
+CELERY_BEAT_SCHEDULE_FILENAME = str(env.DATA_DIR / "celerybeat-schedule")
 
 ARTIFACT_DIR = env.ARTIFACT_DIR
 BASE_MODEL_DIR = env.BASE_MODEL_DIR
@@ -249,6 +285,9 @@ PREANNOTATION_BATCH_SIZE = env.PREANNOTATION_BATCH_SIZE
 PREANNOTATION_MIN_EXAMPLES_PER_LABEL = env.PREANNOTATION_MIN_EXAMPLES_PER_LABEL
 PREANNOTATION_STALE_SECONDS = env.PREANNOTATION_STALE_SECONDS
 TRAINING_STALE_SECONDS = env.TRAINING_STALE_SECONDS
+JOB_STALE_SECONDS = env.JOB_STALE_SECONDS
+JOB_REQUEUE_SECONDS = env.JOB_REQUEUE_SECONDS
+DATABASE_RETRY_AFTER_SECONDS = env.DATABASE_RETRY_AFTER_SECONDS
 TRAINING_QUEUE = env.TRAINING_QUEUE
 QUEUE_LOCK_SECONDS = env.QUEUE_LOCK_SECONDS
 IMPORT_MAX_TEXT_CHARS = env.IMPORT_MAX_TEXT_CHARS
@@ -256,13 +295,23 @@ IMPORT_SCAN_PROCESSES = env.IMPORT_SCAN_PROCESSES
 # Newest first; the first wraps new and rotated data keys, the others only unwrap.
 MASTER_KEYS = env.MASTER_KEYS
 
+# Workers log through this too (config.celery); every line carries the request id (common.observability).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "common.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "common.observability.json_log_formatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env.LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
 }
+# GET /metrics answers only a bearer of this token (404 while unset); see docs/metrics.md.
+METRICS_TOKEN = env.METRICS_TOKEN
+PROMETHEUS_MULTIPROC_DIR = env.PROMETHEUS_MULTIPROC_DIR
 
 # WhiteNoise warns at start-up when STATIC_ROOT is missing, even in development.
 for _directory in (env.DATA_DIR, STATIC_ROOT):

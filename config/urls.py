@@ -1,11 +1,15 @@
-"""Top-level URL routes: the HTML app, the API and its schema, and the admin."""
+"""Top-level URL routes: the HTML app, the API and its schema, the admin, health checks and metrics."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.decorators.http import require_POST
+from django.views.defaults import page_not_found
 from django.views.i18n import set_language
 
+from common.api import api_not_found
+from config.health import healthz_view, readyz_view
+from config.metrics import metrics_view
 from governance import urls as governance_urls
 from governance.views import tokens as token_views
 from training import urls as training_urls
@@ -30,4 +34,19 @@ urlpatterns = [
     # method that changes anything) so every other method answers 405.
     path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    # Probes and the Prometheus scrape (docs/metrics.md): outside the app's pages, no session needed.
+    path("healthz", healthz_view, name="healthz"),
+    path("readyz", readyz_view, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
+
+
+def not_found(request, exception):
+    # An API client gets JSON for a path no API route matches (a word where an id belongs), as
+    # for every other API error; pages keep Django's HTML answer.
+    if request.path_info.startswith("/api/"):
+        return api_not_found(request, exception)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -87,8 +87,27 @@ def _grants_sql(with_project: bool) -> str:
     return sql
 
 
-def project_perms(*, user, project) -> frozenset[str]:
-    """The permission codenames ``user`` holds on ``project``."""
+# What an archived project still allows: reading it, and taking someone's access away (which must
+# never wait for an unarchive). Everything else (the queue, imports, labelling, review, training,
+# settings) is refused until it is unarchived.
+ARCHIVED_PROJECT_PERMS = frozenset(
+    {
+        Perm.VIEW_PROJECT,
+        Perm.BROWSE_ITEMS,
+        Perm.VIEW_ANNOTATIONS,
+        Perm.VIEW_PREDICTIONS,
+        Perm.VIEW_QUALITY,
+        Perm.EXPORT_DATA,
+        Perm.MANAGE_MEMBERS,
+    }
+)
+
+
+def _archived_limit(project, perms: frozenset[str]) -> frozenset[str]:
+    return perms & ARCHIVED_PROJECT_PERMS if project.archived_at is not None else perms
+
+
+def _held_perms(*, user, project) -> frozenset[str]:
     if not _is_active_user(user):
         return frozenset()
     if user.is_superuser:
@@ -98,13 +117,17 @@ def project_perms(*, user, project) -> frozenset[str]:
         return frozenset(row[0] for row in cursor.fetchall())
 
 
+def project_perms(*, user, project) -> frozenset[str]:
+    """The permission codenames ``user`` holds on ``project`` now (an archived project: only reads)."""
+    return _archived_limit(project, _held_perms(user=user, project=project))
+
+
 def has_project_perm(*, user, project, perm: str) -> bool:
     return perm in project_perms(user=user, project=project)
 
 
-def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
-    """``access_project`` that also returns every permission the user holds there, so one request
-    that needs several answers (e.g. "may annotate" and "may see suggestions") asks once."""
+def _project_with_held_perms(*, user, project_id):
+    """The project and every permission the user's roles give there, archived or not; 404 if unseen."""
     project_id = row_id(project_id)
     if project_id is None:
         raise Http404(gettext("No such project."))
@@ -124,17 +147,59 @@ def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT
             (project,) = instances_from_rows(Project, rows[:1], start=1)
     if project is None or Perm.VIEW_PROJECT not in perms:
         raise Http404(gettext("No such project."))
-    if perm not in perms:
-        raise PermissionDenied(
-            gettext("Your role in this project does not allow '%(permission)s'.")
-            % {"permission": perm}
-        )
     return project, perms
+
+
+def _role_refusal(perm: str) -> PermissionDenied:
+    return PermissionDenied(
+        gettext("Your role in this project does not allow '%(permission)s'.") % {"permission": perm}
+    )
+
+
+def access_project_with_perms(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
+    """``access_project`` that also returns every permission the user holds there, so one request
+    that needs several answers (e.g. "may annotate" and "may see suggestions") asks once.
+
+    An archived project answers a change with 403 saying so, and its permissions are only reads."""
+    project, perms = _project_with_held_perms(user=user, project_id=project_id)
+    if perm not in perms:
+        raise _role_refusal(perm)
+    if project.archived_at is not None and perm not in ARCHIVED_PROJECT_PERMS:
+        raise PermissionDenied(
+            gettext(
+                "Project '%(project)s' is archived: it can be read but not changed. "
+                "A manager can unarchive it from the project page."
+            )
+            % {"project": project.name}
+        )
+    return project, _archived_limit(project, perms)
+
+
+def access_project_lifecycle(*, user, project_id):
+    """Return the project if ``user`` may archive, unarchive or delete it (change_project), archived or not."""
+    project, perms = _project_with_held_perms(user=user, project_id=project_id)
+    if Perm.CHANGE_PROJECT not in perms:
+        raise _role_refusal(Perm.CHANGE_PROJECT)
+    return project
+
+
+def may_change_lifecycle(*, user, project) -> bool:
+    """Whether the project page offers archive, unarchive and delete to ``user``."""
+    return Perm.CHANGE_PROJECT in _held_perms(user=user, project=project)
 
 
 def access_project(*, user, project_id, perm: str = Perm.VIEW_PROJECT):
     """Return the project if ``user`` holds ``perm`` on it; 404 if they cannot see it, 403 otherwise."""
     return access_project_with_perms(user=user, project_id=project_id, perm=perm)[0]
+
+
+def access_project_items(*, user, project_id) -> tuple:
+    """The project and the user's permissions there if they may browse its items (the item browser):
+    every item with browse_items, only those they answered with annotate; 404/403 as access_project."""
+    project, perms = access_project_with_perms(user=user, project_id=project_id)
+    if Perm.BROWSE_ITEMS not in perms and Perm.ANNOTATE not in perms:
+        raise PermissionDenied(gettext("Your role in this project does not allow browsing items."))
+    return project, perms
 
 
 # The gate owns the rule (who sees every item, who only what the queue handed them); annotation owns

@@ -10,6 +10,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.observability import AUDIT_APPEND_SECONDS
 from governance.models import AuditEvent
 from governance.rows import model_columns
 
@@ -38,6 +39,8 @@ class AuditAction(models.TextChoices):
     AUTH_LOGIN = "auth.login", _("Logged in")
     AUTH_LOGIN_FAILED = "auth.login_failed", _("Login failed")
     AUTH_LOGOUT = "auth.logout", _("Logged out")
+    BACKUP_CREATE = "backup.create", _("Backup made")
+    BACKUP_RESTORE = "backup.restore", _("Backup restored")
     BASE_MODEL_REGISTER = "base_model.register", _("Base model registered")
     DATASET_EXPORT = "dataset.export", _("Dataset version exported")
     DATASET_FREEZE = "dataset.freeze", _("Dataset version built")
@@ -53,11 +56,18 @@ class AuditAction(models.TextChoices):
     EXPORT_REQUEST = "export.request", _("Export file requested")
     IMPORT_REAP = "import.reap", _("Stalled import marked failed")
     IMPORT_REQUEST = "import.request", _("Import requested")
+    ITEM_BULK_REQUEST = "item.bulk_request", _("Bulk action on items requested")
+    ITEM_DELETE = "item.delete", _("Item deleted")
     ITEM_GOLD_CLEAR = "item.gold_clear", _("Gold answer removed")
     ITEM_GOLD_SET = "item.gold_set", _("Gold answer set")
     ITEM_GOLD_UPDATE = "item.gold_update", _("Gold answer changed")
     ITEM_IMPORT = "item.import", _("Items imported")
     ITEM_READ = "item.read", _("Item texts read")
+    ITEM_REOPEN = "item.reopen", _("Item reopened for labelling")
+    ITEM_REVIEW_REQUEST = "item.review_request", _("Item sent to review")
+    ITEM_TEXT_SCAN = "item.text_scan", _("Edited item text scanned for personal data")
+    ITEM_TEXT_UPDATE = "item.text_update", _("Item text edited")
+    JOB_REAP_REQUEST = "job.reap_request", _("Reaping of stalled jobs requested")
     LABEL_CREATE = "label.create", _("Label created")
     LABEL_DELETE = "label.delete", _("Label deleted")
     LABEL_KEYWORDS = "label.keywords", _("Label keywords changed")
@@ -70,17 +80,22 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_REMOVE = "membership.remove", _("Member removed")
     MEMBERSHIP_ROLE_CHANGE = "membership.role_change", _("Member's role changed")
     MODEL_ACTIVATE = "model.activate", _("Model version activated")
+    MODEL_DEACTIVATE = "model.deactivate", _("Model version deactivated")
     PII_REVEAL = "pii.reveal", _("Pseudonymised values revealed")
     PII_REVIEW = "pii.review", _("PII finding reviewed")
     PREANNOTATION_COMPLETE = "preannotation.complete", _("Pre-annotation completed")
     PREANNOTATION_FAIL = "preannotation.fail", _("Pre-annotation failed")
     PREANNOTATION_REQUEST = "preannotation.request", _("Pre-annotation requested")
+    PROJECT_ARCHIVE = "project.archive", _("Project archived")
     PROJECT_CREATE = "project.create", _("Project created")
+    PROJECT_DELETE = "project.delete", _("Project deleted")
     PROJECT_IMPORT_POLICY = "project.import_policy", _("Import policy changed")
     PROJECT_SHRED = "project.shred", _("Project shredded")
+    PROJECT_UNARCHIVE = "project.unarchive", _("Project unarchived")
     PROJECT_UPDATE = "project.update", _("Project changed")
     PROJECT_KEY_ROTATE = "project_key.rotate", _("Project key re-wrapped")
     RETENTION_BATCH = "retention.batch", _("Retention batch deleted")
+    RETENTION_RUN_REQUEST = "retention.run_request", _("Retention run requested")
     RETENTION_SET = "retention.set", _("Retention period set")
     REVIEW_REJECT = "review.reject", _("Annotations rejected in review")
     REVIEW_RESOLVE = "review.resolve", _("Review decided")
@@ -92,7 +107,11 @@ class AuditAction(models.TextChoices):
     TRAINING_REQUEST = "training.request", _("Training requested")
     TRAINING_SUCCEED = "training.succeed", _("Training succeeded")
     USER_CREATE = "user.create", _("User created")
+    USER_DEACTIVATE = "user.deactivate", _("User deactivated")
+    USER_PASSWORD_CHANGE = "user.password_change", _("Own password changed")
+    USER_PASSWORD_RESET = "user.password_reset", _("Password reset: set-password link issued")
     USER_PASSWORD_SET = "user.password_set", _("User's password set")
+    USER_REACTIVATE = "user.reactivate", _("User reactivated")
     USER_UPDATE = "user.update", _("User changed")
 
 
@@ -204,6 +223,7 @@ def _chain_head() -> tuple[int, str]:
     return tuple(previous) if previous else (0, GENESIS_HASH)
 
 
+@AUDIT_APPEND_SECONDS.time()
 def audit_record(
     *,
     actor,

@@ -11,8 +11,11 @@ def audit_verify_task(verification_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
-def jobs_reap_task() -> None:
-    """Periodic (celery beat): fail the jobs of every kind whose worker died, so none stays 'running' for ever."""
+def jobs_reap_task(schedule_entry: str | None = None) -> None:
+    """Periodic (celery beat, which names its entry) or "Run now": fail the jobs of every kind whose worker died."""
     from common.jobs.lifecycle import jobs_reap
+    from governance.services.schedules import schedule_run_record
 
+    if schedule_entry:
+        schedule_run_record(entry=schedule_entry)
     jobs_reap()

@@ -1,9 +1,10 @@
-"""Forms of the governance pages: audit trail filters, member changes and global roles; parsing only."""
+"""Forms of the governance pages: audit trail filters, members, global roles, accounts and passwords; parsing only."""
 
 import datetime as dt
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,3 +117,26 @@ class GlobalRoleForm(forms.Form):
 
     def clean_role(self):
         return self.cleaned_data["role"] or None
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150, validators=[_username])
+    email = forms.EmailField(label=gettext_lazy("E-mail"), required=False)
+    first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150, required=False)
+
+
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, with the old password checked the way a login is: through the
+    authentication backends, so django-axes counts wrong guesses and locks the account out alike."""
+
+    def __init__(self, user, request, *args, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        checked = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        if checked is None or checked.pk != self.user.pk:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password

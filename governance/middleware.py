@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.shortcuts import render, resolve_url
 
+from common.http import client_address
 from governance.audit import RequestContext, reset_request_context, set_request_context
 from governance.keyring import DataShredded
 from governance.views.sessions import login_redirect_to_page_behind, session_expired_response
@@ -15,7 +16,7 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = set_request_context(RequestContext(client_ip=request.META.get("REMOTE_ADDR") or None))
+        token = set_request_context(RequestContext(client_ip=client_address(request)))
         try:
             return self.get_response(request)
         finally:

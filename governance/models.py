@@ -148,6 +148,16 @@ class ProjectRetention(models.Model):
         return f"Project {self.project_id}: {self.days} days"
 
 
+class ScheduleRun(models.Model):
+    """When beat last ran one entry of the schedule: web replicas cannot read beat's own file."""
+
+    entry = models.CharField(max_length=100, unique=True)  # the key in CELERY_BEAT_SCHEDULE
+    last_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.entry} at {self.last_run_at:%Y-%m-%d %H:%M}"
+
+
 class ErasureStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")

@@ -57,8 +57,19 @@ class _FrameWriter:
         os.replace(self._partial, self.path)
 
     def abort(self) -> None:
-        self._handle.close()
-        self._partial.unlink(missing_ok=True)
+        """Drop the partial file; closing may fail as the write did (a full disk), the removal still happens."""
+        try:
+            self._handle.close()
+        except OSError:
+            pass
+        finally:
+            self._partial.unlink(missing_ok=True)
+
+
+def sealed_file_discard(path: Path) -> None:
+    """Remove a sealed file and the partial one a writer that died left beside it."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".partial").unlink(missing_ok=True)
 
 
 def sealed_frames_read(
@@ -129,11 +140,15 @@ def sealed_jsonl_write(
     """Write ``records`` to ``path`` (atomically, via a temporary file); return the file's size."""
     frames = _FrameWriter(path, magic=MAGIC, cipher=cipher, name=name)
     pending = None
-    for chunk in _chunks(records):
-        if pending is not None:
-            frames.frame(pending)
-        pending = chunk
-    frames.finish(pending or b"")
+    try:
+        for chunk in _chunks(records):
+            if pending is not None:
+                frames.frame(pending)
+            pending = chunk
+        frames.finish(pending or b"")
+    except BaseException:  # a full disk, a failed record: no partial file stays behind
+        frames.abort()
+        raise
     return path.stat().st_size
 
 

@@ -1,8 +1,8 @@
-"""Routes of the governance pages (mounted at /governance/): the audit trail, the roles overview and the Jobs pages."""
+"""Routes of the governance pages (mounted at /governance/): the audit trail, roles, Jobs, People and password pages."""
 
 from django.urls import path
 
-from governance.views import audit, jobs, members, roles
+from governance.views import accounts, audit, jobs, members, roles
 
 app_name = "governance"
 
@@ -16,6 +16,7 @@ urlpatterns = [
         name="audit-verification",
     ),
     path("jobs/", jobs.jobs_view, name="jobs"),
+    path("jobs/reap/", jobs.jobs_reap_view, name="jobs-reap"),
     path("jobs/<str:job_kind>/<int:kind_job_id>/cancel/", jobs.job_cancel_view, name="job-cancel"),
     path("projects/<int:project_id>/jobs/", jobs.project_jobs_view, name="project-jobs"),
     path(
@@ -25,6 +26,15 @@ urlpatterns = [
     ),
     path("roles/", roles.role_overview_view, name="roles"),
     path("roles/global/", roles.global_role_set_view, name="global-role-set"),
+    # People (admins) and the password pages: one's own change, and where a set-password link leads.
+    path("users/", accounts.user_list_view, name="users"),
+    path("users/new/", accounts.user_create_view, name="user-create"),
+    path("users/<int:user_id>/", accounts.user_detail_view, name="user-detail"),
+    path("users/<int:user_id>/deactivate/", accounts.user_deactivate_view, name="user-deactivate"),
+    path("users/<int:user_id>/reactivate/", accounts.user_reactivate_view, name="user-reactivate"),
+    path("users/<int:user_id>/password-reset/", accounts.user_password_reset_view, name="user-password-reset"),
+    path("password/change/", accounts.password_change_view, name="password-change"),
+    path("password/set/", accounts.password_set_view, name="password-set"),
 ]
 
 # Included by config.urls at the root in the ``members`` namespace: a project's members page.

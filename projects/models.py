@@ -50,6 +50,8 @@ class Project(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set while the project is archived: readable, but governance.access refuses every change.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # The table keeps the name it had when the model lived in annotation (moved, not copied).
@@ -60,3 +62,7 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None

@@ -1,4 +1,4 @@
-"""Prepare the database, then run the web app and a Celery worker together until Ctrl-C."""
+"""Prepare the database, then run the web app, two Celery workers and beat together until Ctrl-C."""
 
 import argparse
 import os
@@ -15,17 +15,28 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 STOP_GRACE_SECONDS = 30
 WEB_START_TIMEOUT_SECONDS = 120
-# One worker serving both queues, as the single-machine setup needs; the smoke test runs this too.
-WORKER_COMMAND = [
-    PYTHON, "-m", "celery", "-A", "config", "worker",
-    "-Q", "default,gpu", "--pool=solo", "--concurrency=1", "--loglevel=INFO",
-]
+
+def _worker(queue: str) -> list[str]:
+    return [
+        PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", f"{queue}@%h",
+        "--pool=solo", "--concurrency=1", "--loglevel=INFO",
+    ]
+
+
+# One worker per queue, each one task at a time: a training job (gpu) that runs for minutes
+# leaves imports, embeddings, active-learning refreshes and exports (default) a worker of their
+# own. Output prefix -> command; the smoke tests start these too.
+WORKER_COMMANDS = {"worker": _worker("default"), "gpu": _worker("gpu")}
+# The scheduler: it sends CELERY_BEAT_SCHEDULE's tasks (retention, reaping jobs whose worker died)
+# to the workers. One per installation; its schedule file is CELERY_BEAT_SCHEDULE_FILENAME (under
+# DATA_DIR), so a restart keeps the rhythm instead of running everything again at once.
+BEAT_COMMAND = [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
 
 
 def manage(*args: str) -> str:
     """Run one manage.py command in the foreground, echo its output, stop here if it fails."""
     completed = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, text=True, stdout=subprocess.PIPE
+        [PYTHON, "manage.py", *args], check=False, cwd=ROOT, text=True, stdout=subprocess.PIPE
     )
     sys.stdout.write(completed.stdout)
     sys.stdout.flush()
@@ -110,7 +121,7 @@ def stop_all(children: list[Child]) -> None:
             )
             child.signal_group(signal.SIGKILL)
             child.wait(5)
-    print("Web server and worker stopped.", flush=True)
+    print("Web server, workers and beat stopped.", flush=True)
 
 
 def main() -> int:
@@ -128,14 +139,16 @@ def main() -> int:
     try:
         manage("migrate", "--noinput")
         demo_output = "" if args.no_demo else manage("demo_load")
-        children.append(Child("worker", WORKER_COMMAND))
+        children.extend(Child(name, command) for name, command in WORKER_COMMANDS.items())
+        children.append(Child("beat", BEAT_COMMAND))
         web = Child("web", [PYTHON, "manage.py", "runserver", f"{args.host}:{args.port}"])
         children.append(web)
 
         url = f"http://{args.host}:{args.port}/"
         if wait_for_http(url + "accounts/login/", web, WEB_START_TIMEOUT_SECONDS):
             logins = [line for line in demo_output.splitlines() if line.startswith("Login:")]
-            banner = [f"Open {url}", *logins, "Press Ctrl-C to stop the web server and the worker."]
+            stop_hint = "Press Ctrl-C to stop the web server, the workers and beat."
+            banner = [f"Open {url}", *logins, stop_hint]
             width = max(len(line) for line in banner)
             print(
                 "\n" + "=" * width + "\n" + "\n".join(banner) + "\n" + "=" * width + "\n",

@@ -42,8 +42,13 @@ def project_make(
     labels: list[dict] | None = None,
     texts: list[str] | None = None,
     members: dict | None = None,
+    active_learning: str | None = None,
 ) -> Project:
-    """A project managed by ``manager``, with labels, items and ``members`` as {user: role}."""
+    """A project managed by ``manager``, with labels, items and ``members`` as {user: role}.
+
+    ``active_learning`` sets the loop's strategy from the start ("off": the queue keeps import
+    order); None keeps the default a new project of ``task_type`` gets.
+    """
     project = project_create(
         actor=manager,
         name=name or f"Project {next(_counter)}",
@@ -51,6 +56,10 @@ def project_make(
         labels=SENTIMENT_LABELS if labels is None else labels,
         guidelines="Label the feeling the writer expresses.",
     )
+    if active_learning is not None:
+        from training.models import ActiveLearning
+
+        ActiveLearning.objects.filter(project=project).update(strategy=active_learning)
     for user, role in (members or {}).items():
         membership_set(actor=manager, project=project, user=user, role=role)
     if texts:

@@ -128,21 +128,64 @@ class DatasetFreezeForm(forms.Form):
 
 
 class TrainingForm(forms.Form):
+    """Dataset version, base model and what to do after; the training settings are advanced and optional.
+
+    An empty setting keeps the default, which the trainer sizes to the data (a minimum number of
+    optimiser steps, balanced class weights); only the filled ones are sent.
+    """
+
     dataset_version = forms.TypedChoiceField(label=_("Dataset version"), coerce=int)
     base_model = forms.ChoiceField(label=_("Base model"), required=False)
-    epochs = forms.IntegerField(label=_("Epochs"), min_value=1, max_value=100, initial=3)
-    learning_rate = forms.FloatField(
-        label=_("Learning rate"), min_value=1e-7, max_value=1e-2, initial=5e-5
-    )
-    batch_size = forms.IntegerField(label=_("Batch size"), min_value=1, max_value=512, initial=32)
-    max_length = forms.IntegerField(
-        label=_("Max length (tokens)"), min_value=8, max_value=512, initial=128
+    then_suggest = forms.BooleanField(
+        label=_("Then suggest with the better of this model and the embedding head"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "After training, pre-annotate the unlabelled items with whichever scores better on the same held-out items."
+        ),
     )
     time_limit_minutes = forms.IntegerField(
         label=_("Time limit (minutes)"), min_value=1, max_value=7 * 24 * 60, initial=6 * 60
     )
+    epochs = forms.IntegerField(
+        label=_("Epochs"), min_value=1, max_value=100, required=False, help_text=_("At least this many passes; default 3.")
+    )
+    min_steps = forms.IntegerField(
+        label=_("Minimum optimiser steps"),
+        min_value=0,
+        max_value=200_000,
+        required=False,
+        help_text=_("Small datasets train for at least this many steps; default 100."),
+    )
+    max_steps = forms.IntegerField(
+        label=_("Maximum optimiser steps"), min_value=1, max_value=1_000_000, required=False
+    )
+    learning_rate = forms.FloatField(
+        label=_("Learning rate"), min_value=1e-7, max_value=1e-2, required=False, help_text=_("Default 5e-5.")
+    )
+    batch_size = forms.IntegerField(
+        label=_("Batch size"), min_value=1, max_value=512, required=False,
+        help_text=_("Default: 16 below 1,000 training examples, else 32."),
+    )
+    max_length = forms.IntegerField(
+        label=_("Max length (tokens)"), min_value=8, max_value=512, required=False, help_text=_("Default 128.")
+    )
+    class_weighting = forms.ChoiceField(
+        label=_("Class weighting"),
+        required=False,
+        choices=[("", _("Default (balanced)")), ("balanced", _("Balanced")), ("none", _("None"))],
+    )
 
-    HYPERPARAMETERS = ("epochs", "learning_rate", "batch_size", "max_length")
+    MAIN = ("dataset_version", "base_model", "then_suggest", "time_limit_minutes")
+    HYPERPARAMETERS = (
+        "epochs",
+        "min_steps",
+        "max_steps",
+        "learning_rate",
+        "batch_size",
+        "max_length",
+        "class_weighting",
+    )
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
@@ -160,9 +203,20 @@ class TrainingForm(forms.Form):
             (base.name, f"{base.name} ({base.fingerprint})") for base in base_model_list()
         ]
 
+    def main_fields(self):
+        return [self[name] for name in self.MAIN]
+
+    def advanced_fields(self):
+        return [self[name] for name in self.HYPERPARAMETERS]
+
     @property
     def hyperparameters(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.HYPERPARAMETERS}
+        """The settings the user filled in; the others keep the trainer's defaults."""
+        return {
+            name: self.cleaned_data[name]
+            for name in self.HYPERPARAMETERS
+            if self.cleaned_data.get(name) not in (None, "")
+        }
 
     @property
     def time_limit_seconds(self) -> int:

@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path(models, pages.models_page_view, name="models"),
     path(models + "train/", pages.training_start_view, name="train"),
+    path(models + "deactivate/", pages.model_deactivate_view, name="deactivate"),
     path(job, pages.training_job_view, name="job"),
     path(job + "cancel/", pages.training_job_cancel_view, name="job-cancel"),
     path(version, pages.model_version_view, name="version"),

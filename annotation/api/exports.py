@@ -137,7 +137,11 @@ class ExportDownloadApi(BaseApi):
 
     @extend_schema(
         summary="Download a background export through its signed link",
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        # The file's own media type: the export's format decides it.
+        responses={
+            (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=f"A {fmt} export.")
+            for fmt, (content_type, _) in sorted(JOB_FORMATS.items())
+        },
     )
     def get(self, request, project_id: int, export_id: int, export_signature: str):
         project = access_project(user=request.user, project_id=project_id, perm=Perm.EXPORT_DATA)

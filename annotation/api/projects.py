@@ -38,6 +38,8 @@ class ProjectListApi(ListApi):
         overlap = serializers.IntegerField()
         created_at = serializers.DateTimeField()
         updated_at = serializers.DateTimeField()
+        # Set while the project is archived (read-only); archived projects come last.
+        archived_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(summary="Projects you are a member of", responses=OutputSerializer(many=True))
     def get(self, request):
@@ -59,6 +61,7 @@ class ProjectDetailApi(BaseApi):
         allow_overlapping_spans = serializers.BooleanField(source="project.allow_overlapping_spans")
         created_at = serializers.DateTimeField(source="project.created_at")
         updated_at = serializers.DateTimeField(source="project.updated_at")
+        archived_at = serializers.DateTimeField(source="project.archived_at", allow_null=True)
         labels = LabelListApi.OutputSerializer(source="project.labels.all", many=True)
         progress = ProgressSerializer()
 

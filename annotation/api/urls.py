@@ -17,9 +17,13 @@ from annotation.api.exports import (
 from annotation.api.items import (
     ImportJobCreateApi,
     ImportJobDetailApi,
+    ItemDeleteApi,
     ItemDetailApi,
     ItemListApi,
+    ItemReopenApi,
+    ItemReviewRequestApi,
     ItemsImportApi,
+    ItemTextUpdateApi,
 )
 from annotation.api.labels import LabelCreateApi, LabelDeleteApi, LabelListApi, LabelUpdateApi
 from annotation.api.predictions import PredictionListApi
@@ -49,7 +53,17 @@ urlpatterns = [
     path(project + "import-jobs/", ImportJobCreateApi.as_view(), name="import-jobs"),
     path(project + "import-jobs/<int:import_job_id>/", ImportJobDetailApi.as_view(), name="import-job"),
     path(project + "items/", ItemListApi.as_view(), name="items"),
-    path(project + "items/<int:item_id>/", ItemDetailApi.as_view(), name="item"),
+    path(
+        project + "items/<int:item_id>/",
+        one_url(ItemDetailApi, ItemTextUpdateApi, ItemDeleteApi),
+        name="item",
+    ),
+    path(
+        project + "items/<int:item_id>/review-request/",
+        ItemReviewRequestApi.as_view(),
+        name="item-review-request",
+    ),
+    path(project + "items/<int:item_id>/reopen/", ItemReopenApi.as_view(), name="item-reopen"),
     path(
         project + "items/<int:item_id>/annotations/",
         AnnotationSubmitApi.as_view(),

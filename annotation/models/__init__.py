@@ -10,6 +10,7 @@ from annotation.models.answers import (
     ReviewDecision,
     SuggestionOutcome,
 )
+from annotation.models.bulk import BulkActionName, ItemBulkJob
 from annotation.models.exports import (
     ExportRecord,
     ExportStatus,
@@ -20,6 +21,7 @@ from annotation.models.imports import (
     ImportOnError,
     ImportQuoting,
     NearDupBucket,
+    NearDupJob,
     NearDupState,
     PiiFinding,
     PiiFindingStatus,
@@ -30,10 +32,12 @@ from annotation.models.items import (
     Label,
     LockPurpose,
 )
+from annotation.models.search import ItemWord
 
 __all__ = [
     "Annotation",
     "AnnotationStatus",
+    "BulkActionName",
     "DataSource",
     "ExportRecord",
     "ExportStatus",
@@ -43,10 +47,13 @@ __all__ = [
     "ImportOnError",
     "ImportQuoting",
     "Item",
+    "ItemBulkJob",
     "ItemLock",
+    "ItemWord",
     "Label",
     "LockPurpose",
     "NearDupBucket",
+    "NearDupJob",
     "NearDupState",
     "PiiFinding",
     "PiiFindingStatus",

@@ -38,6 +38,8 @@ class Annotation(models.Model):
     suggestion_outcome = models.CharField(max_length=10, choices=SuggestionOutcome.choices, blank=True)
     skip_reason_ct = models.BinaryField(null=True)
     comment_ct = models.BinaryField(null=True)
+    # The item's text_revision when this answer was submitted; lower than the item's: made on an older text.
+    text_revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

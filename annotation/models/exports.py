@@ -35,6 +35,8 @@ class ExportRecord(Job):
     redacted = models.BooleanField(default=False)
     # The lifecycle's states under the exports API's names (see ExportStatus).
     status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    # Only these items, as [first, last] id runs (a selection made in the item browser); null: all.
+    selection = models.JSONField(null=True, blank=True)
     # Which items the file holds, as [first, last] id runs; erasure looks here for files to destroy.
     item_ranges = models.JSONField(default=list, blank=True)
     file_path = models.CharField(max_length=500, blank=True)

@@ -104,6 +104,28 @@ class PiiFinding(models.Model):
         indexes = [models.Index(fields=["project", "status", "id"], name="pii_finding_review_idx")]
 
 
+class NearDupJob(Job):
+    """Linking the items one import created to their near duplicates, in the background after it commits.
+
+    Its progress counts items checked, out of the items the import created (``item_ranges``, fixed
+    when the import committed); ``linked`` counts those linked to an earlier keeper.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="neardup_jobs")
+    # None for a synchronous import (items_import: fixtures, tests, demo data).
+    import_job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="neardup_jobs"
+    )
+    # The ids of the items the import created, as [first, last] runs (common.id_ranges).
+    item_ranges = models.JSONField(default=list, blank=True)
+    linked = models.PositiveIntegerField(default=0)
+    # [{item, keeper, similarity}] for the first REPORT_LIMIT links: ids only, never the text.
+    links = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Near-duplicate pass over {self.progress_total} items ({self.status})"
+
+
 class NearDupState(models.Model):
     """What a project's near-duplicate buckets were filed for: a threshold and a hash key.
 

@@ -297,6 +297,8 @@ def annotation_submit(
     annotation.suggestion_outcome = _suggestion_outcome(prediction, clean_value, suggestion_rejected)
     annotation.skip_reason = ""
     annotation.comment = comment.strip()
+    # The text it was made on: an edit of the item's text later shows this answer as made on an older one.
+    annotation.text_revision = item.text_revision
     annotation.save()
 
     if not item.is_gold:

@@ -14,13 +14,13 @@ from annotation.models import AnnotationStatus, ExportRecord, ExportStatus, Item
 from annotation.pipeline.writers import conll_lines, csv_lines, jsonl_lines, parquet_write
 from annotation.selectors import export_records
 from common.id_ranges import id_ranges_add
-from common.jobs.lifecycle import job_claim, job_fail, job_finish, job_progress
+from common.jobs.lifecycle import job_claim, job_error_text, job_fail, job_finish, job_progress
 from common.jobs.registry import JobKind
 from common.signed_links import link_open, link_sign
 from governance.audit import AuditAction, audit_record
 from governance.audited_streams import audited_item_stream
 from governance.keyring import project_cipher, project_readable_check
-from governance.sealed_files import SealedBytesWriter, sealed_bytes_read
+from governance.sealed_files import SealedBytesWriter, sealed_bytes_read, sealed_file_discard
 from projects.models import Project, TaskType
 
 EXPORT_FORMATS = {
@@ -83,15 +83,24 @@ _LINK_SALT = "annotation.export-download"
 
 
 @transaction.atomic
-def export_request(*, actor, project: Project, fmt: str, redact: bool = False) -> ExportRecord:
-    """Record a background export and queue its build; the file is written sealed by a worker."""
+def export_request(
+    *, actor, project: Project, fmt: str, redact: bool = False, selection: list[list[int]] | None = None
+) -> ExportRecord:
+    """Record a background export and queue its build; the file is written sealed by a worker.
+
+    ``selection``: only these items ([first, last] id runs, ascending), e.g. chosen in the item browser.
+    """
     if fmt not in JOB_FORMATS:
         raise ValidationError({"format": f"Unknown export format '{fmt}'; choose one of {', '.join(sorted(JOB_FORMATS))}."})
     _format_check(project, fmt)
     project_readable_check(project=project)
-    export = ExportRecord.objects.create(project=project, requested_by=actor, format=fmt, redacted=redact)
-    audit_record(actor=actor, action=AuditAction.EXPORT_REQUEST, project=project, target=export,
-                 details={"format": fmt, "redacted": redact})
+    export = ExportRecord.objects.create(
+        project=project, requested_by=actor, format=fmt, redacted=redact, selection=selection
+    )
+    details = {"format": fmt, "redacted": redact}
+    if selection is not None:
+        details["selection"] = selection
+    audit_record(actor=actor, action=AuditAction.EXPORT_REQUEST, project=project, target=export, details=details)
     from annotation.celery_tasks import export_build_task
 
     transaction.on_commit(lambda: export_build_task.delay(export.pk))
@@ -149,7 +158,7 @@ def export_build(*, export_id: int) -> ExportRecord:
                     job_progress(export, done=count)
                 yield record
 
-        records = progressing(export_records(project=project))
+        records = progressing(export_records(project=project, selection=export.selection))
         if export.redacted:
             records = _redacted(records)
         if export.format == "parquet":
@@ -161,7 +170,7 @@ def export_build(*, export_id: int) -> ExportRecord:
     except Exception as error:  # recorded on the export; the worker stays up
         if writer is not None and not writer.closed:
             writer.abort()
-        job_fail(export, error=f"{type(error).__name__}: {error}")
+        job_fail(export, error=job_error_text(error))
         raise
     with transaction.atomic():
         current = ExportRecord.objects.select_for_update().get(pk=export.pk)
@@ -192,7 +201,13 @@ def export_build(*, export_id: int) -> ExportRecord:
 
 def export_reaped(export: ExportRecord) -> None:
     """What a dead worker's export leaves (``common.jobs`` hook): its partial sealed file."""
-    export_path(export).unlink(missing_ok=True)
+    sealed_file_discard(export_path(export))
+
+
+def _export_send(export_id: int) -> None:
+    from annotation.celery_tasks import export_build_task
+
+    export_build_task.delay(export_id)
 
 
 EXPORT_JOB_KIND = JobKind(
@@ -202,6 +217,7 @@ EXPORT_JOB_KIND = JobKind(
     # Progress (a heartbeat) comes every 500 items written; a large redacted export is slow per item.
     stale_seconds=lambda: EXPORT_STALE_SECONDS,
     on_reap=export_reaped,
+    send=_export_send,
 )
 
 

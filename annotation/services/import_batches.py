@@ -7,7 +7,7 @@ from annotation.pipeline.readers import ImportRowError
 from annotation.services.import_scan import RowScanner
 
 BATCH_SIZE = 1000
-# Report lines kept per import (bad rows, near-duplicate links): the counters go on past it.
+# Report lines kept per import (bad rows; near-duplicate links, by its pass): the counters go on past it.
 REPORT_LIMIT = 10_000
 
 
@@ -18,7 +18,6 @@ class ImportResult:
     skipped_existing: int
     # Rows whose text (normalised) the project already had, or that repeated an earlier row.
     duplicates: int = 0
-    near_duplicates: int = 0
     errors: int = 0
 
 
@@ -31,8 +30,6 @@ class ImportTally:
     skipped_existing: int = 0
     duplicates: int = 0
     errors: list = field(default_factory=list)
-    near_links: list = field(default_factory=list)
-    near_count: int = 0
     labels_created: list = field(default_factory=list)
 
     def result(self) -> ImportResult:
@@ -41,7 +38,6 @@ class ImportTally:
             created=self.created,
             skipped_existing=self.skipped_existing,
             duplicates=self.duplicates,
-            near_duplicates=self.near_count,
             errors=len(self.errors),
         )
 

@@ -120,13 +120,13 @@ def _rows_read(reader: ImportReader) -> int:
 
 def _counts(importer: Importer, reader: ImportReader) -> dict:
     """The job's counters; every row read is counted once: rows read = created + skipped + errors
-    (near duplicates are created items, linked to the first of their group)."""
+    (near duplicates are created items, linked to the first of their group by the pass that
+    follows, which sets near_duplicates)."""
     tally = importer.tally
     return {
         "progress_done": _rows_read(reader),
         "created": tally.created,
         "skipped": tally.skipped_existing + tally.duplicates,
-        "near_duplicates": tally.near_count,
         "errors_count": _bad_rows(reader.errors + tally.errors),
     }
 
@@ -166,7 +166,6 @@ def _report(importer: Importer, reader: ImportReader) -> dict:
     errors.sort(key=lambda e: (e["member"], e["row"] if e["row"] is not None else -1))
     return {
         "errors": errors[:REPORT_LIMIT],
-        "near_duplicates": importer.tally.near_links[:REPORT_LIMIT],
         "labels_created": importer.tally.labels_created,
         # The quoting each CSV/TSV file was read with ("auto" decides per file).
         "quoting": reader.quoting_used,
@@ -191,12 +190,19 @@ def import_job_reaped(job: ImportJob) -> None:
     upload_delete(job)
 
 
+def _import_send(job_id: int) -> None:
+    from annotation.celery_tasks import import_run_task
+
+    import_run_task.delay(job_id)
+
+
 IMPORT_JOB_KIND = JobKind(
     name="import",
     label=gettext_lazy("Import"),
     model=ImportJob,
     stale_seconds=lambda: STALE_SECONDS,
     on_reap=import_job_reaped,
+    send=_import_send,
 )
 
 
@@ -257,8 +263,8 @@ def import_job_run(*, job_id: int) -> None:
                         for batch, scans in scanned_batches(reader.rows(), scanner):
                             importer.batch_import(batch, scans)
                             side_progress(importer, reader)
-                        importer.neardup_check()
                         importer.statistics_refresh()
+                        importer.neardup_request(import_job=job)
                         importer.audit(target=job)
                 finally:
                     side_progress.close()
@@ -308,8 +314,8 @@ def _run_in_batches(
     finally:
         # Rows committed so far are imported whatever stops the reading: record them.
         with transaction.atomic():
-            importer.neardup_check()
             importer.statistics_refresh()
+            importer.neardup_request(import_job=job)
             importer.audit(target=job)
 
 
@@ -339,8 +345,16 @@ def _recorder(errors: list):
     return record
 
 
+@transaction.atomic
 def _finish(job: ImportJob, status: str, *, report: dict | None = None, error: str = "") -> None:
     fields = {} if report is None else {"report": report}
     if status == JobStatus.FAILED and job.on_error == ImportOnError.REJECT:
         fields.update(created=0, skipped=0, near_duplicates=0)
+    elif report is not None:
+        # The near-duplicate pass, queued when the rows committed, may have ended already and
+        # written its links (both lock the row): keep them.
+        written = ImportJob.objects.select_for_update().filter(pk=job.pk).values_list("report", flat=True)
+        links = (written.first() or {}).get("near_duplicates")
+        if links is not None:
+            report["near_duplicates"] = links
     job_finish(job, status=status, error=error, **fields)

@@ -1,11 +1,13 @@
 """What governs an import: data sources, the cleaning/PII/near-duplicate policy, PII findings and reveals."""
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from annotation.models import DataSource, Item, PiiFinding
+from annotation.models import DataSource, Item, PiiFinding, PiiFindingStatus
 from annotation.services.imports import cleaning_policy_of
 from annotation.services.neardup_store import neardup_refile_later
 from governance.access import has_project_perm
@@ -88,19 +90,74 @@ def import_policy_update(
     return project
 
 
-@transaction.atomic
+# A page holds 50 findings; a batch of a few pages still fits one audit event's details.
+PII_REVIEW_BATCH_MAX = 500
+
+
 def pii_finding_review(*, actor, finding: PiiFinding, status: str) -> PiiFinding:
-    finding.status, finding.reviewed_by, finding.reviewed_at = status, actor, timezone.now()
-    finding.full_clean()
-    finding.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    """One finding confirmed or dismissed: a batch of one."""
+    pii_findings_review(
+        actor=actor, project=finding.project, finding_ids=[finding.pk], status=status
+    )
+    finding.refresh_from_db(fields=["status", "reviewed_by", "reviewed_at"])
+    return finding
+
+
+@transaction.atomic
+def pii_findings_review(*, actor, project: Project, finding_ids: Sequence[int], status: str) -> int:
+    """Confirm or dismiss several of the project's findings at once, with one audit event for all.
+
+    Any id that is not one of the project's findings refuses the whole batch, so a decision is
+    never half-applied. A decision may be changed later (confirmed, then dismissed), never undone
+    back to pending. Returns how many findings were reviewed.
+    """
+    decisions = (PiiFindingStatus.CONFIRMED, PiiFindingStatus.DISMISSED)
+    if status not in decisions:
+        raise ValidationError(
+            {
+                "status": gettext("Choose confirmed or dismissed, not “%(status)s”.")
+                % {"status": status}
+            }
+        )
+    ids = sorted(set(finding_ids))
+    if not ids:
+        raise ValidationError({"findings": gettext("Select at least one finding.")})
+    if len(ids) > PII_REVIEW_BATCH_MAX:
+        raise ValidationError(
+            {
+                "findings": gettext(
+                    "Review at most %(max)d findings at once; %(count)d were selected."
+                )
+                % {"max": PII_REVIEW_BATCH_MAX, "count": len(ids)}
+            }
+        )
+    findings = list(
+        PiiFinding.objects.select_for_update().filter(project=project, pk__in=ids).order_by("id")
+    )
+    missing = sorted(set(ids) - {finding.pk for finding in findings})
+    if missing:
+        raise ValidationError(
+            {
+                "findings": gettext("This project has no finding with the id %(ids)s.")
+                % {"ids": ", ".join(map(str, missing))}
+            }
+        )
+    PiiFinding.objects.filter(pk__in=ids).update(
+        status=status, reviewed_by=actor, reviewed_at=timezone.now()
+    )
     audit_record(
         actor=actor,
         action=AuditAction.PII_REVIEW,
-        project=finding.project,
-        target=finding,
-        details={"item": finding.item_id, "entity": finding.entity, "status": status},
+        project=project,
+        target=findings[0] if len(findings) == 1 else None,
+        details={
+            "status": status,
+            "findings": ids,
+            "items": sorted({finding.item_id for finding in findings}),
+            "entities": sorted({finding.entity for finding in findings}),
+        },
     )
-    return finding
+    return len(ids)
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
-"""Importing items from an uploaded file: cleaning, labels, PII, dedup and near-dup links, batch by batch."""
+"""Importing items from an uploaded file: cleaning, labels, PII, dedup, batch by batch; near-dup links follow."""
 
+import hmac
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -8,22 +9,25 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotation.hooks import Hook, hook_run
-from annotation.models import DataSource, Item, Label, NearDupBucket
+from annotation.models import DataSource, ImportJob, Item, ItemWord, Label
 from annotation.pipeline.cleaning import CleaningPolicy
 from annotation.pipeline.readers import ImportReader, ImportRow, ImportRowError
 from annotation.services.bulk_insert import StatisticsSchedule, rows_insert, values_present
 from annotation.services.import_batches import (
     BATCH_SIZE,
-    REPORT_LIMIT,
     ImportResult,
     ImportTally,
     scanned_batches,
 )
 from annotation.services.import_rows import ImportedRows
 from annotation.services.import_scan import RowScan, RowScanner, ScanPolicy
-from annotation.services.neardup_store import neardup_index, neardup_index_check
+from annotation.services.item_words import item_words_file
+from annotation.services.neardup_jobs import neardup_job_request
+from annotation.services.projects import hotkeys_next
 from annotation.services.table_statistics import table_statistics_refresh
+from common.id_ranges import id_ranges_add
 from governance.audit import AuditAction, audit_record
+from governance.crypto import FieldCipher, text_words
 from governance.keyring import project_cipher
 from projects.models import Project, TaskType
 
@@ -33,6 +37,37 @@ def cleaning_policy_of(project: Project) -> CleaningPolicy:
     if "languages" in values:
         values["languages"] = tuple(values["languages"])
     return CleaningPolicy(**values)
+
+
+# Distinct words an import remembers the token of (about 200 bytes each: 40 MB at most); bounded
+# so memory stays flat however long the file.
+_WORD_CACHE_LIMIT = 200_000
+
+
+class WordTokens:
+    """``cipher.word_tokens`` with each word's token remembered for the rest of the import.
+
+    Words repeat heavily across a file (a few thousand make up most of any text), so most
+    lookups skip the HMAC: ~40 µs a short text became ~15 µs. The tokens are the same keyed
+    hashes (tests compare the two); they live in this process's memory only while it imports.
+    """
+
+    def __init__(self, cipher: FieldCipher):
+        if not cipher.word_key:
+            raise ValueError("No word key: build the cipher with FieldCipher.from_data_key.")
+        self._key, self._cache = cipher.word_key, {}
+
+    def __call__(self, text: str) -> set[int]:
+        cache, tokens = self._cache, set()
+        for word in text_words(text):
+            token = cache.get(word)
+            if token is None:
+                if len(cache) >= _WORD_CACHE_LIMIT:
+                    cache.clear()
+                digest = hmac.digest(self._key, word.encode(), "sha256")
+                token = cache[word] = int.from_bytes(digest[:8], "big", signed=True)
+            tokens.add(token)
+        return tokens
 
 
 @dataclass
@@ -67,21 +102,17 @@ class Importer:
         )
         self.labels = set(project.labels.values_list("name", flat=True))
         self.tally = ImportTally()
-        self.neardup = (
-            neardup_index(project, hash_key=self.cipher.neardup_key)
-            if project.neardup_threshold
-            else None
-        )
+        # The new items' ids as [first, last] runs, for the near-duplicate pass that follows.
+        self.created_ranges: list[list[int]] = []
         self.rows = ImportedRows(project, self.cipher)
+        self.word_tokens = WordTokens(self.cipher)
         # A new item's values in field order (no Item field has a mutable default to share).
         self._item_defaults = {
             field.attname: field.get_default() for field in Item._meta.concrete_fields
         } | {"project_id": project.pk, "source_id": source.pk if source is not None else None}
-        # The item table, and the near-duplicate buckets (5-8 rows an item) when they grow too:
-        # planned from stale statistics, a batch's lookups read every row of the project.
-        self._statistics = StatisticsSchedule(
-            Item, *([NearDupBucket] if self.neardup is not None else [])
-        )
+        # Planned from stale statistics, a batch's lookups would read every item of the project.
+        self._statistics = StatisticsSchedule(Item)
+        self._word_rows = 0  # ItemWord rows filed: nothing reads them during the import
 
     # --- per row ------------------------------------------------------------------------------
 
@@ -133,8 +164,10 @@ class Importer:
 
     def _labels_create(self, names: set[str]) -> None:
         order = (self.project.labels.aggregate(top=Max("order"))["top"] or 0) + 1
-        for offset, name in enumerate(sorted(names - self.labels)):
-            Label.objects.create(project=self.project, name=name[:100], order=order + offset)
+        new_names = sorted(names - self.labels)
+        hotkeys = hotkeys_next(taken=self.project.labels.values_list("hotkey", flat=True), count=len(new_names))
+        for offset, (name, hotkey) in enumerate(zip(new_names, hotkeys)):
+            Label.objects.create(project=self.project, name=name[:100], order=order + offset, hotkey=hotkey)
             self.labels.add(name)
             self.tally.labels_created.append(name)
 
@@ -203,8 +236,14 @@ class Importer:
         self.tally.created += len(kept)
         self._statistics.rows_added(self.tally.created)
         self.rows.create(kept)
-        if self.neardup is not None:
-            self._neardup_link(kept)
+        # The word index, while the texts are in memory anyway (governance.crypto.word_tokens).
+        self._word_rows += item_words_file(
+            cipher=self.cipher,
+            texts=[(item.pk, p.text) for p, item in kept],
+            word_tokens=self.word_tokens,
+        )
+        for _, item in kept:
+            id_ranges_add(self.created_ranges, item.pk)
 
     def _item_build(self, p: _Prepared) -> Item:
         # Built from positional values, the path the ORM takes for the rows it reads: keyword
@@ -219,43 +258,20 @@ class Importer:
         item.is_done = item.annotation_count >= self.project.overlap
         return item
 
-    # --- near duplicates ----------------------------------------------------------------------
-
-    def _neardup_link(self, kept: list) -> None:
-        matches = self.neardup.add_many([(item.pk, p.text) for p, item in kept])
-        linked = []
-        for (p, item), match in zip(kept, matches):
-            if match.is_keeper:
-                continue
-            item.duplicate_of_id = match.keeper
-            linked.append(item)
-            self.tally.near_count += 1
-            if len(self.tally.near_links) >= REPORT_LIMIT:
-                continue
-            self.tally.near_links.append(
-                {
-                    "row": p.row.row,
-                    "member": p.row.member,
-                    "item": item.pk,
-                    "keeper": match.keeper,
-                    "similarity": round(match.similarity, 3),
-                }
-            )
-        Item.objects.bulk_update(linked, ["duplicate_of"], batch_size=BATCH_SIZE)
-
     def statistics_refresh(self) -> None:
         """Refresh the statistics of the tables this import grew enough (table_statistics), inside
         the caller's transaction when it holds one, so they are fresh when the rows appear."""
         since_schedule = self.tally.created - self._statistics.refreshed_at
-        added = {Item: since_schedule, **self.rows.added}
-        if self.neardup is not None:
-            added[NearDupBucket] = since_schedule  # at least one bucket row per item filed
+        added = {Item: since_schedule, ItemWord: self._word_rows, **self.rows.added}
         table_statistics_refresh(added)
 
-    def neardup_check(self) -> None:
-        """For an import that opened its index outside its transaction: see neardup_index_check."""
-        if self.neardup is not None:
-            neardup_index_check(self.project, self.neardup)
+    def neardup_request(self, *, import_job: ImportJob | None = None) -> None:
+        """Queue the near-duplicate pass over the items created so far, once the caller's
+        transaction commits (annotation.services.neardup_jobs); call it in the transaction that
+        writes the import's audit event."""
+        neardup_job_request(
+            project=self.project, item_ranges=self.created_ranges, import_job=import_job
+        )
 
     def audit(self, *, action: AuditAction = AuditAction.ITEM_IMPORT, target=None) -> None:
         result = self.tally.result()
@@ -271,7 +287,6 @@ class Importer:
                 "created": result.created,
                 "skipped_existing": result.skipped_existing,
                 "duplicates": result.duplicates,
-                "near_duplicates": result.near_duplicates,
                 "errors": result.errors,
                 "labels_created": self.tally.labels_created,
             },
@@ -297,7 +312,8 @@ def items_import(
     """Import every row of the file or none of them, synchronously (tests, fixtures, demo data).
 
     The same pipeline as a background ImportJob in "reject" mode: cleaning, label checks, PII
-    policy, exact dedup (external id, else the blind index of the text) and near-duplicate links.
+    policy, exact dedup (external id, else the blind index of the text); near-duplicate links
+    follow in a worker's pass once this commits (neardup_jobs).
     Importing the same file twice therefore adds nothing. The first bad row raises
     ImportRowError, which rolls back everything this call wrote.
     """
@@ -322,6 +338,7 @@ def items_import(
     ):
         importer.batch_import(batch, scans)
     importer.statistics_refresh()
+    importer.neardup_request()
     importer.audit()
     result = importer.tally.result()
     if result.created:

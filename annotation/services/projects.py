@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from annotation.hooks import Hook, hook_run
 from annotation.models import FinalSource, Item, Label
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_key_create
@@ -24,6 +25,32 @@ _PROJECT_FIELDS = (
 _LABEL_FIELDS = ("name", "color", "hotkey", "description", "order")
 
 
+# Keys the labelling and review pages use for themselves: a label's key must never shadow them
+# (a accept, c comment, r reject on review, s skip, x reject suggestion, z undo, / label filter,
+# ? help). The page matches letters either case, so both cases are taken.
+RESERVED_HOTKEYS = frozenset("acrsxzACRSXZ/? ")
+# The keys given to labels that come without one, in this order: 1-9, 0, then the free letters.
+# Labels beyond these 30 are reached with the label filter (/ then type).
+HOTKEY_SEQUENCE = "1234567890" + "".join(
+    letter for letter in "abcdefghijklmnopqrstuvwxyz" if letter not in RESERVED_HOTKEYS
+)
+
+
+def hotkey_check(hotkey: str, *, where: str = "hotkey") -> None:
+    """Refuse a key the pages keep for a shortcut of their own."""
+    if hotkey and hotkey in RESERVED_HOTKEYS:
+        raise ValidationError(
+            {where: f"'{hotkey}' is a shortcut of the labelling page; choose another key (for example a digit)."}
+        )
+
+
+def hotkeys_next(*, taken, count: int) -> list[str]:
+    """The next ``count`` free keys of HOTKEY_SEQUENCE, skipping ``taken`` (either case); "" once none is left."""
+    taken_lower = {key.lower() for key in taken if key}
+    free = [key for key in HOTKEY_SEQUENCE if key not in taken_lower]
+    return (free + [""] * count)[:count]
+
+
 def _validate_label_specs(specs: list[dict]) -> None:
     names = [spec.get("name", "").strip() for spec in specs]
     for index, name in enumerate(names):
@@ -34,10 +61,8 @@ def _validate_label_specs(specs: list[dict]) -> None:
     hotkeys = [spec.get("hotkey", "") for spec in specs if spec.get("hotkey")]
     if len(set(hotkeys)) != len(hotkeys):
         raise ValidationError({"labels": "two labels share a hotkey."})
-
-
-def _default_hotkey(index: int) -> str:
-    return str(index + 1) if index < 9 else ""
+    for hotkey in hotkeys:
+        hotkey_check(hotkey, where="labels")
 
 
 @transaction.atomic
@@ -51,7 +76,7 @@ def project_create(
     labels: list[dict] | None = None,
     overlap: int = 1,
 ) -> Project:
-    """Create a project, make ``actor`` its manager and add its labels (hotkeys 1-9 by default)."""
+    """Create a project, make ``actor`` its manager and add its labels (keys 1-9, 0, then free letters)."""
     if task_type not in TaskType.values:
         raise ValidationError({"task_type": f"Unknown task type '{task_type}'."})
     labels = labels or []
@@ -68,8 +93,12 @@ def project_create(
     project.save()
     project_key_create(project_id=project.pk)
     membership_set(actor=actor, project=project, user=actor, role=ProjectRole.MANAGER)
+    # Labels without a key get the next free one; keys given explicitly are never handed out twice.
+    defaults = iter(hotkeys_next(taken=[spec.get("hotkey", "") for spec in labels], count=len(labels)))
     for index, spec in enumerate(labels):
-        _label_insert(project, {"hotkey": _default_hotkey(index), "order": index, **spec})
+        hotkey = spec.get("hotkey") or next(defaults)
+        _label_insert(project, {**spec, "order": index, "hotkey": hotkey})
+    hook_run(Hook.PROJECT_CREATED, project=project)
     audit_record(
         actor=actor,
         action=AuditAction.PROJECT_CREATE,
@@ -111,10 +140,16 @@ def _items_resettle(project: Project) -> None:
         item_settle(item=Item.objects.select_for_update(of=("self",)).select_related("project").get(pk=item_id))
 
 
+def label_hotkey_free(*, project: Project) -> str:
+    """The first key of HOTKEY_SEQUENCE no label of ``project`` has; "" when all are taken."""
+    return hotkeys_next(taken=project.labels.values_list("hotkey", flat=True), count=1)[0]
+
+
 def _label_insert(project: Project, spec: dict) -> Label:
     unknown = set(spec) - set(_LABEL_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown label field(s): {', '.join(sorted(unknown))}.")
+    hotkey_check(spec.get("hotkey", ""))
     label = Label(project=project, **spec)
     label.name = label.name.strip()
     label.full_clean()
@@ -130,6 +165,8 @@ def _label_insert(project: Project, spec: dict) -> Label:
 def label_create(*, actor, project: Project, **spec) -> Label:
     if "order" not in spec:
         spec["order"] = project.labels.count()
+    if not spec.get("hotkey"):
+        spec["hotkey"] = label_hotkey_free(project=project)
     label = _label_insert(project, spec)
     audit_record(actor=actor, action=AuditAction.LABEL_CREATE, project=project, target=label, details={"name": label.name})
     return label
@@ -140,6 +177,9 @@ def label_update(*, actor, label: Label, **changes) -> Label:
     unknown = set(changes) - set(_LABEL_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown label field(s): {', '.join(sorted(unknown))}.")
+    if "hotkey" in changes and changes["hotkey"] != label.hotkey:
+        # Checked only when it changes: a label keeping an older key can still be edited otherwise.
+        hotkey_check(changes["hotkey"])
     if "name" in changes and changes["name"] != label.name and label.project.annotations.exists():
         # Annotation values refer to labels by name; renaming would orphan them.
         raise ValidationError({"name": "A label cannot be renamed once the project has annotations."})

@@ -47,14 +47,18 @@ class RetentionBatch:
     more: bool
 
 
-def _rules(now) -> Iterator[tuple[Project, dict, Q]]:
+def _rules(now, project_id: int | None = None) -> Iterator[tuple[Project, dict, Q]]:
     """(project, audit details, filter of its expired items): one per source period, one per project period."""
-    for source in DataSource.objects.filter(retention_days__isnull=False).select_related("project").order_by("pk"):
+    sources = DataSource.objects.filter(retention_days__isnull=False)
+    retentions = ProjectRetention.objects.all()
+    if project_id is not None:
+        sources, retentions = sources.filter(project_id=project_id), retentions.filter(project_id=project_id)
+    for source in sources.select_related("project").order_by("pk"):
         cutoff = now - timedelta(days=source.retention_days)
         yield source.project, {"source": source.pk, "days": source.retention_days, "cutoff": cutoff.isoformat()}, Q(
             source=source, created_at__lt=cutoff
         )
-    for retention in ProjectRetention.objects.select_related("project").order_by("project_id"):
+    for retention in retentions.select_related("project").order_by("project_id"):
         cutoff = now - timedelta(days=retention.days)
         # A source with a period of its own is governed by that period alone.
         own_period = Q(source__isnull=True) | Q(source__retention_days__isnull=True)
@@ -63,15 +67,16 @@ def _rules(now) -> Iterator[tuple[Project, dict, Q]]:
         )
 
 
-def retention_batch_run(*, batch_size: int = BATCH) -> RetentionBatch:
+def retention_batch_run(*, batch_size: int = BATCH, project_id: int | None = None) -> RetentionBatch:
     """Delete at most ``batch_size`` expired items per period, one transaction and one audit event per batch.
 
-    Periods come from data sources (where set) and from projects. ``more`` says whether some
-    period still had a full batch, so the caller should run again.
+    Periods come from data sources (where set) and from projects, of every project or of
+    ``project_id`` alone. ``more`` says whether some period still had a full batch, so the caller
+    should run again.
     """
     deleted, more = 0, False
     now = timezone.now()
-    for project, details, expired in _rules(now):
+    for project, details, expired in _rules(now, project_id):
         with transaction.atomic():
             ids = list(
                 # of=self: PostgreSQL cannot lock the nullable side of the outer join to sources.
@@ -94,6 +99,23 @@ def retention_batch_run(*, batch_size: int = BATCH) -> RetentionBatch:
         deleted += len(ids)
         more = more or len(ids) == batch_size
     return RetentionBatch(deleted=deleted, more=more)
+
+
+@transaction.atomic
+def retention_run_request(*, actor, project: Project) -> None:
+    """Queue now, for this project alone, the retention job beat runs on its schedule; the request is audited."""
+    from annotation.celery_tasks import retention_run_task
+
+    has_period = (
+        ProjectRetention.objects.filter(project=project).exists()
+        or DataSource.objects.filter(project=project, retention_days__isnull=False).exists()
+    )
+    if not has_period:
+        raise ValidationError(
+            {"days": gettext("This project has no retention period to apply: save one first, then run it.")}
+        )
+    audit_record(actor=actor, action=AuditAction.RETENTION_RUN_REQUEST, project=project, target=project)
+    transaction.on_commit(lambda: retention_run_task.delay(project_id=project.pk))
 
 
 def retention_run_all(*, batch_size: int = BATCH) -> int:

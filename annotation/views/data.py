@@ -1,8 +1,10 @@
-"""Moving data in and out of a project: imports (quick and background), sources, PII review, export."""
+"""Moving data in and out of a project: imports (quick and background), sources, policies, export.
+
+What an import found (personal data, near duplicates) is reviewed in annotation/views/findings.py.
+"""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,16 +16,13 @@ from annotation.forms import (
     ImportJobForm,
     ImportPolicyForm,
     ItemImportForm,
-    PiiFindingReviewForm,
 )
-from annotation.models import ImportJob, Item, PiiFinding
+from annotation.models import ImportJob
 from annotation.services.exports import annotations_export, export_content_type
 from annotation.services.import_jobs import import_job_create
 from annotation.services.import_policies import (
     data_source_create,
     import_policy_update,
-    item_pii_reveal,
-    pii_finding_review,
 )
 from common.forms import form_add_service_errors
 from common.http import UNPROCESSABLE
@@ -71,7 +70,7 @@ def annotations_export_view(request, project_id: int, fmt: str):
     )
 
 
-# --- background imports, sources, policies, personal-data review ------------------------------
+# --- background imports, sources, policies ------------------------------------------------
 
 
 def _imports_context(project, **extra) -> dict:
@@ -179,45 +178,3 @@ def import_policy_view(request, project_id: int):
             return redirect("annotation:imports", project_id=project.pk)
     return render(request, "annotation/imports.html", _imports_context(project, policy_form=form),
                   status=UNPROCESSABLE)
-
-
-@require_GET
-@login_required
-def pii_findings_view(request, project_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
-    status = request.GET.get("status", "pending")
-    findings = PiiFinding.objects.filter(project=project, status=status).select_related("item")
-    page = Paginator(findings, 50).get_page(request.GET.get("page"))
-    groups = (Item.objects.filter(project=project, duplicate_of__isnull=False)
-              .values_list("duplicate_of_id", "id").order_by("duplicate_of_id", "id")[:500])
-    grouped: dict[int, list[int]] = {}
-    for keeper, item_id in groups:
-        grouped.setdefault(keeper, []).append(item_id)
-    return render(request, "annotation/imports_review.html", {
-        "project": project, "page": page, "status": status, "groups": grouped.items(),
-        "review_form": PiiFindingReviewForm(),
-    })
-
-
-@require_POST
-@login_required
-def pii_finding_review_view(request, project_id: int, finding_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.IMPORT_ITEMS)
-    finding = get_object_or_404(PiiFinding, project=project, pk=finding_id)
-    form = PiiFindingReviewForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(" ".join(form.errors.get("status", [])), status=UNPROCESSABLE)
-    pii_finding_review(actor=request.user, finding=finding, status=form.cleaned_data["status"])
-    return redirect("annotation:pii-findings", project_id=project.pk)
-
-
-@require_POST
-@login_required
-def item_pii_reveal_view(request, project_id: int, item_id: int):
-    project = access_project(user=request.user, project_id=project_id, perm=Perm.MANAGE_MEMBERS)
-    item = get_object_or_404(Item.objects.select_related("project"), project=project, pk=item_id)
-    try:
-        text = item_pii_reveal(actor=request.user, item=item)
-    except PermissionError as error:
-        raise PermissionDenied(str(error)) from None
-    return render(request, "annotation/partials/_import_reveal.html", {"item": item, "text": text})

@@ -31,6 +31,10 @@ from governance.access import (
 from governance.roles import Perm
 from projects.models import Project, TaskType
 
+# From this many labels on, the labelling page shows the label filter ("/" then type): past 1-9 a
+# person no longer finds a label at a glance.
+LABEL_FILTER_FROM = 10
+
 
 def _item_context(request, project: Project, item: Item | None, form=None) -> dict:
     suggestion = None
@@ -54,10 +58,12 @@ def _item_context(request, project: Project, item: Item | None, form=None) -> di
     if own is not None and own.status == AnnotationStatus.REJECTED and hasattr(own, "review"):
         feedback = own.review.comment
     previous = annotation_previous(project=project, user=request.user, exclude_item=item)
+    labels = [(label, label.name in chosen) for label in project.labels.all()]
     return {
         "project": project,
         "item": item,
-        "labels": [(label, label.name in chosen) for label in project.labels.all()],
+        "labels": labels,
+        "label_filter": len(labels) >= LABEL_FILTER_FROM,
         "is_multi": project.task_type == TaskType.MULTI_LABEL,
         "is_spans": project.task_type == TaskType.SPANS,
         "suggestion": suggestion,

@@ -50,6 +50,9 @@ PAIR_MEASURES = {
 # --- charts: geometry from the report; common.charts draws the SVG
 
 CELL, HOUR_CELL, ROW, BAR_WIDTH = 52, 24, 26, 360
+# Past this many labels the labels card charts the most used ones, lists those annotators agree on
+# least, and keeps every label in a closed box that scrolls: 200 labels made a 19,000-px page.
+LABELS_SHOWN = 12
 OUTCOME_FILLS = (
     ("accepted", "#16a34a", gettext_lazy("accepted unchanged")),
     ("modified", "#f59e0b", gettext_lazy("changed")),
@@ -120,13 +123,13 @@ def _matrix_chart(report) -> dict | None:
     return {"svg": svg}
 
 
-def _labels_chart(report) -> dict | None:
-    if not report.labels:
+def _labels_chart(labels) -> dict | None:
+    if not labels:
         return None
-    left = gutter(label.name for label in report.labels)
-    most = max(max(label.annotated, label.final) for label in report.labels) or 1
+    left = gutter(label.name for label in labels)
+    most = max(max(label.annotated, label.final) for label in labels) or 1
     rows = []
-    for index, label in enumerate(report.labels):
+    for index, label in enumerate(labels):
         y = index * 2 * ROW
         rows.append(
             {
@@ -303,6 +306,23 @@ def _measure_rows(report) -> list[dict]:
     return rows
 
 
+def _label_card(report) -> dict:
+    """What the labels card shows: every label when they are few; else the most used and the least agreed on."""
+    rows = [{"label": label, "agreement": _number(label.agreement)} for label in report.labels]
+    if len(rows) <= LABELS_SHOWN:
+        return {"rows": rows, "chart": _labels_chart(report.labels), "collapsed": False}
+    used = sorted(report.labels, key=lambda label: (-label.annotated, -label.final))[:LABELS_SHOWN]
+    rated = [row for row in rows if row["label"].agreement is not None]
+    least = sorted(rated, key=lambda row: row["label"].agreement)[:LABELS_SHOWN]
+    return {
+        "rows": rows,
+        "chart": _labels_chart(used),
+        "collapsed": True,
+        "shown": len(used),
+        "least_agreed": least,
+    }
+
+
 def _seconds(ms: float | None) -> str:
     return "–" if ms is None else f"{ms / 1000:.1f}"
 
@@ -333,9 +353,7 @@ def quality_view(request, project_id: int):
         "pair_measure": PAIR_MEASURES[report.pair_measure],
         "annotators": annotators,
         "is_spans": project.task_type == TaskType.SPANS,
-        "labels": [
-            {"label": label, "agreement": _number(label.agreement)} for label in report.labels
-        ],
+        "label_card": _label_card(report),
         "versions": [
             {"version": v, "share": percent_text(v.accepted_share)} for v in report.model_versions
         ],
@@ -349,7 +367,6 @@ def quality_view(request, project_id: int):
             for p in report.pairs
         ],
         "matrix": _matrix_chart(report),
-        "labels_chart": _labels_chart(report),
         "throughput": _throughput_chart(report),
         "suggestions": _suggestions_chart(report),
         "gold_chart": _gold_chart(report),

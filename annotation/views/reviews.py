@@ -18,6 +18,7 @@ from annotation.services.reviews import (
     review_reject,
     review_resolve,
 )
+from annotation.views.labelling import LABEL_FILTER_FROM
 from common.forms import form_add_service_errors, form_error_messages
 from common.http import UNPROCESSABLE
 from governance.access import access_item, access_project, access_project_with_perms
@@ -42,10 +43,12 @@ def _review_context(project: Project, item: Item | None, form=None) -> dict:
         chosen = set(form.data.getlist("label"))
     else:
         chosen = set(proposal.get("labels", []))
+    labels = [(label, label.name in chosen) for label in project.labels.all()]
     context.update(
         annotations=details.annotations,
         final=details.final,
-        labels=[(label, label.name in chosen) for label in project.labels.all()],
+        labels=labels,
+        label_filter=not context["is_spans"] and len(labels) >= LABEL_FILTER_FROM,
         span_choices=details.span_choices(proposal),
         proposal_json=json.dumps(proposal),
         comment=form.data.get("comment", "") if form is not None else "",

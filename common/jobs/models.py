@@ -38,6 +38,8 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Running: the worker's last sign of life. Queued: when the job's message was last sent again
+    # (``jobs_requeue``), so a lost message is re-sent at most once per JOB_REQUEUE_SECONDS.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Units of work done and to do (rows, items, steps); a total of 0 means not known yet.

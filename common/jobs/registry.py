@@ -13,7 +13,8 @@ class JobKind:
     ``stale_seconds`` says how long a running job may go without a heartbeat; ``on_reap(job)``
     runs in the transaction that fails a job whose worker died, and releases what that kind
     holds (its audit event, a lock, a partial file); ``cancel(*, actor, job)`` is the kind's
-    audited cancel service, None where the kind cannot be cancelled.
+    audited cancel service, None where the kind cannot be cancelled; ``send(job_id)`` queues the
+    job's task again (its claim makes a repeated message harmless).
     """
 
     name: str
@@ -26,6 +27,9 @@ class JobKind:
     cancel_perm: str | None = None
     # Kinds without a project (an audit verification) are listed on the admins' page only.
     has_project: bool = True
+    # Sends the job's task again, ``send(job_id)``: for a queued job whose message the broker lost
+    # (``jobs_requeue``). None: such a job stays queued until a user cancels it.
+    send: Callable[[int], None] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -1,5 +1,6 @@
 """Rotating the master key that wraps project data keys, and crypto-shredding a project's data."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -64,13 +65,26 @@ def project_keys_rotate(*, actor) -> RotationResult:
     return RotationResult(master_key_id=new_id, rotated=rotated, already_current=already_current)
 
 
+# Indexes a higher app keeps under a project's data key (annotation's word index) go with the key:
+# the app registers a function (project_id=) in its AppConfig.ready() and shredding calls it in its
+# transaction, so this kernel module imports nothing above it.
+_shred_hooks: list[Callable] = []
+
+
+def data_shred_hook_register(function: Callable) -> None:
+    """Have ``function(project_id=)`` called whenever a project's data key is destroyed."""
+    if function not in _shred_hooks:
+        _shred_hooks.append(function)
+
+
 @transaction.atomic
 def project_data_shred(*, actor, project) -> ProjectKey:
     """Destroy the project's data key: its encrypted data becomes unreadable for good, everywhere.
 
     Item texts, metadata, annotation values, skip reasons and predictions stay in the
     database (and in any backup) as ciphertext nobody can open; names, labels, external ids,
-    counts and the audit trail remain readable. This cannot be undone.
+    counts and the audit trail remain readable. Indexes kept under the key for search (the
+    word index) are deleted. This cannot be undone.
     """
     key = ProjectKey.objects.select_for_update().filter(project=project).first()
     if key is None:
@@ -85,6 +99,8 @@ def project_data_shred(*, actor, project) -> ProjectKey:
             }
         )
     data_key_destroy(key, actor=actor)
+    for hook in _shred_hooks:
+        hook(project_id=project.pk)
     audit_record(
         actor=actor,
         action=AuditAction.PROJECT_SHRED,

@@ -6,6 +6,7 @@ from django import template
 
 from governance.access import can_audit as _can_audit
 from governance.access import is_admin as _is_admin
+from governance.access import may_change_lifecycle as _may_change_lifecycle
 
 register = template.Library()
 
@@ -20,6 +21,12 @@ def can_audit(user) -> bool:
 def is_admin(user) -> bool:
     """Whether to show the admins' links (every project's jobs); the pages themselves check again."""
     return _is_admin(user)
+
+
+@register.filter
+def may_change_lifecycle(user, project) -> bool:
+    """Whether to offer archive, unarchive and delete on the project page; the views check again."""
+    return _may_change_lifecycle(user=user, project=project)
 
 
 @register.filter

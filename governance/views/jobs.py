@@ -10,7 +10,11 @@ from django.views.decorators.http import require_GET, require_POST
 from governance.access import access_all_jobs, access_project
 from governance.roles import JOBS_PERM
 from governance.selectors.jobs import job_kind_get, job_rows
-from governance.services.jobs import job_cancel_request
+from governance.selectors.schedules import schedule_state
+from governance.services.jobs import job_cancel_request, jobs_reap_request
+
+# The entry of CELERY_BEAT_SCHEDULE that reaps jobs whose worker died, shown on the admins' page.
+REAP_SCHEDULE_ENTRY = "jobs-reap"
 
 
 @require_GET
@@ -37,7 +41,18 @@ def project_job_cancel_view(request, project_id: int, job_kind: str, kind_job_id
 @login_required
 def jobs_view(request):
     access_all_jobs(user=request.user)
-    return render(request, "governance/jobs.html", {"project": None, "rows": job_rows()})
+    context = {"project": None, "rows": job_rows(), "reap": schedule_state(entry=REAP_SCHEDULE_ENTRY)}
+    return render(request, "governance/jobs.html", context)
+
+
+@require_POST
+@login_required
+def jobs_reap_view(request):
+    """Run now: the reaping beat runs every few minutes, queued at once (admins)."""
+    access_all_jobs(user=request.user)
+    jobs_reap_request(actor=request.user)
+    messages.success(request, _("Reaping queued: jobs whose worker stopped are marked failed shortly."))
+    return redirect("governance:jobs")
 
 
 @require_POST

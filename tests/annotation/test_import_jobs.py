@@ -269,7 +269,12 @@ def test_pseudonyms_are_revealed_only_to_managers_and_every_reveal_is_audited(
         item_pii_reveal(actor=annotator, item=item)
 
 
-def test_near_duplicates_are_imported_and_linked_to_their_keeper(project, manager):
+def test_near_duplicates_are_imported_then_linked_to_their_keeper_by_the_pass_that_follows(
+    project, manager
+):
+    from annotation.models import NearDupJob
+    from annotation.services.neardup_jobs import neardup_job_run
+
     project.neardup_threshold = 0.7
     project.save()
     base = "The delivery was late and the box arrived completely crushed"
@@ -284,12 +289,30 @@ def test_near_duplicates_are_imported_and_linked_to_their_keeper(project, manage
         "near.jsonl",
     )
     keeper, duplicate = project.items.get(external_id="k"), project.items.get(external_id="d")
+    # The import created all three and queued the pass over exactly them; nothing is linked yet.
+    near = NearDupJob.objects.get(import_job=job)
+    assert (near.status, near.progress_total, job.near_duplicates) == ("queued", 3, 0)
+    assert near.item_ranges == [[keeper.pk, keeper.pk + 2]] and duplicate.duplicate_of_id is None
+    neardup_job_run(job_id=near.pk)
+    duplicate.refresh_from_db()
+    job.refresh_from_db()
     assert duplicate.duplicate_of_id == keeper.pk
     assert project.items.get(external_id="u").duplicate_of_id is None
     assert job.near_duplicates == 1 and job.report["near_duplicates"][0]["keeper"] == keeper.pk
-    # The index persists: a later import links to the same keeper.
-    _run(project, manager, _jsonl({"id": "d2", "text": base + "!!"}), "later.jsonl")
+    assert job.report["near_duplicates"][0]["item"] == duplicate.pk
+    # The index persists: a later import's pass links to the same keeper.
+    later = _run(project, manager, _jsonl({"id": "d2", "text": base + "!!"}), "later.jsonl")
+    neardup_job_run(job_id=NearDupJob.objects.get(import_job=later).pk)
     assert project.items.get(external_id="d2").duplicate_of_id == keeper.pk
+
+
+def test_a_rejected_import_queues_no_near_duplicate_pass(project, manager):
+    from annotation.models import NearDupJob
+
+    project.neardup_threshold = 0.7
+    project.save()
+    job = _run(project, manager, _jsonl({"text": "fine"}, {"text": ""}), "bad.jsonl")
+    assert job.status == "failed" and not NearDupJob.objects.filter(project=project).exists()
 
 
 def test_each_item_knows_its_source_and_the_job_is_audited(project, manager):

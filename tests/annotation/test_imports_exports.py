@@ -124,7 +124,7 @@ def test_export_lists_every_annotator_of_an_item_in_the_order_they_submitted(
 def test_export_reads_items_across_chunks_in_id_order_with_their_own_answers(
     project, annotator, manager, monkeypatch
 ):
-    import annotation.selectors as selectors
+    import annotation.selectors.exports as selectors
 
     monkeypatch.setattr(selectors, "EXPORT_CHUNK", 2)  # the project's items span several chunks
     answered = []

@@ -7,9 +7,10 @@ import time
 import pytest
 from django.db import connection
 
-from annotation.models import Item, NearDupBucket, NearDupState
+from annotation.models import Item, NearDupBucket, NearDupJob, NearDupState
 from annotation.pipeline.readers import ImportRowError
 from annotation.services.imports import items_import
+from annotation.services.neardup_jobs import neardup_job_run
 from governance.keyring import project_cipher
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +21,18 @@ BANDS_AT_07 = 8  # 64 permutations at threshold 0.7: 8 bands of 8 rows
 
 
 def _import(project, actor, *records, name="near.jsonl"):
+    """Import the records, then run the near-duplicate pass the import queued, as a worker would."""
+    before = NearDupJob.objects.filter(project=project).values_list("id", flat=True)
+    before = set(before)
     content = "".join(json.dumps(record) + "\n" for record in records).encode()
-    return items_import(actor=actor, project=project, stream=io.BytesIO(content), filename=name)
+    result = items_import(actor=actor, project=project, stream=io.BytesIO(content), filename=name)
+    for job in NearDupJob.objects.filter(project=project).exclude(pk__in=before):
+        neardup_job_run(job_id=job.pk)
+    return result
+
+
+def _linked(project) -> int:
+    return NearDupJob.objects.filter(project=project).order_by("-id").first().linked
 
 
 @pytest.fixture
@@ -34,7 +45,7 @@ def near_project(project):
 def test_an_import_files_one_bucket_row_per_band_of_each_new_keeper_only(near_project, manager):
     before = Item.objects.filter(project=near_project).count()
     result = _import(near_project, manager, {"text": BASE}, {"text": BASE + "!"}, {"text": UNRELATED})
-    assert result.created == 3 and result.near_duplicates == 1
+    assert result.created == 3 and _linked(near_project) == 1
     keepers = NearDupBucket.objects.filter(project=near_project).values("item_id").distinct()
     # The project's own sample items were filed first (no buckets yet), then the two new keepers.
     assert keepers.count() == before + 2
@@ -174,27 +185,45 @@ def test_a_worker_files_the_items_again_when_the_threshold_changes(celery_worker
     assert not NearDupState.objects.filter(project=project).exists()
 
 
-def test_an_import_whose_buckets_were_refiled_while_it_ran_marks_them_stale(near_project, manager):
-    from annotation.services.neardup_store import neardup_index, neardup_index_check, neardup_refile
-
+def test_a_pass_that_finds_its_buckets_filed_for_another_threshold_files_them_afresh_and_links(
+    near_project, manager
+):
     _import(near_project, manager, {"id": "k", "text": BASE})
-    running = neardup_index(near_project, hash_key=project_cipher(near_project.pk).neardup_key)
-    _policy(near_project, manager, 0.9)  # meanwhile: a new threshold, filed by a worker
-    neardup_refile(project_id=near_project.pk)
-    assert NearDupState.objects.get(project=near_project).threshold == 0.9
-    neardup_index_check(near_project, running)  # the import ends, its batches filed at 0.7
+    content = json.dumps({"id": "d", "text": BASE + "!"}).encode()
+    items_import(actor=manager, project=near_project, stream=io.BytesIO(content), filename="later.jsonl")
+    waiting = NearDupJob.objects.filter(project=near_project).order_by("-id").first()
+    _policy(near_project, manager, 0.9)  # before the pass runs: a new threshold, not filed yet
     assert NearDupState.objects.get(project=near_project).key_check == ""
-    _import(near_project, manager, {"id": "d", "text": BASE + "!"}, name="later.jsonl")
+    neardup_job_run(job_id=waiting.pk)
     keeper = near_project.items.get(external_id="k")
     assert near_project.items.get(external_id="d").duplicate_of_id == keeper.pk
     assert NearDupBucket.objects.filter(item=keeper).count() == 3
+    assert NearDupState.objects.get(project=near_project).threshold == 0.9
 
 
-def test_an_import_whose_buckets_stayed_current_leaves_them_as_they_are(near_project, manager):
-    from annotation.services.neardup_store import neardup_index, neardup_index_check
-
+def test_a_pass_whose_buckets_stayed_current_leaves_them_as_they_are(near_project, manager):
     _import(near_project, manager, {"id": "k", "text": BASE})
-    running = neardup_index(near_project, hash_key=project_cipher(near_project.pk).neardup_key)
     state = NearDupState.objects.get(project=near_project)
-    neardup_index_check(near_project, running)
+    filed = NearDupBucket.objects.filter(project=near_project).count()
+    _import(near_project, manager, {"id": "u", "text": UNRELATED}, name="later.jsonl")
     assert NearDupState.objects.get(project=near_project).key_check == state.key_check
+    assert NearDupBucket.objects.filter(project=near_project).count() == filed + BANDS_AT_07
+
+
+def test_shredding_a_project_deletes_its_buckets_and_state_and_no_other_projects(
+    near_project, manager, admin_user
+):
+    from governance.services.keys import project_data_shred
+    from tests.factories import project_make
+
+    other = project_make(manager=manager, texts=[])
+    other.neardup_threshold = 0.7
+    other.save()
+    _import(near_project, manager, {"text": BASE})
+    _import(other, manager, {"text": BASE})
+    assert NearDupBucket.objects.filter(project=near_project).exists()
+    assert NearDupBucket.objects.filter(project=other).count() == BANDS_AT_07
+    project_data_shred(actor=admin_user, project=near_project)
+    assert not NearDupBucket.objects.filter(project=near_project).exists()
+    assert not NearDupState.objects.filter(project=near_project).exists()
+    assert NearDupBucket.objects.filter(project=other).count() == BANDS_AT_07

@@ -55,7 +55,8 @@ ENDPOINTS = {
     "items_import": Endpoint(
         "post", "/api/projects/{project}/import/", "manager", 202, "ml_engineer", multipart=True
     ),
-    "item_list": Endpoint("get", "/api/projects/{project}/items/", "reviewer", 200, "annotator"),
+    # Annotators too, scoped to the items they answered (tests/annotation/test_item_api.py).
+    "item_list": Endpoint("get", "/api/projects/{project}/items/", "reviewer", 200, None),
     "item_detail": Endpoint(
         "get", "/api/projects/{project}/items/{item}/", "ml_engineer", 200, "annotator"
     ),
@@ -247,6 +248,15 @@ ITEM_WRITES = {
     "api review reject": ItemWrite("post", "api:review-reject", "reviewer"),
     "api gold set": ItemWrite("put", "api:item-gold", "manager"),
     "api gold clear": ItemWrite("delete", "api:item-gold", "manager"),
+    "item page text edit": ItemWrite("post", "annotation:item-text-update", "manager", {"text": ""}),
+    "item page delete": ItemWrite("post", "annotation:item-delete", "manager"),
+    "item page gold": ItemWrite("post", "annotation:item-gold", "manager"),
+    "item page send to review": ItemWrite("post", "annotation:item-review-request", "manager"),
+    "item page reopen": ItemWrite("post", "annotation:item-reopen", "manager"),
+    "api item text edit": ItemWrite("patch", "api:item", "manager", {"text": ""}),
+    "api item delete": ItemWrite("delete", "api:item", "manager"),
+    "api item send to review": ItemWrite("post", "api:item-review-request", "manager"),
+    "api item reopen": ItemWrite("post", "api:item-reopen", "manager"),
 }
 # The labelling endpoints, where an annotator sees only the items handed to them.
 LABELLING_WRITES = {name: write for name, write in ITEM_WRITES.items() if write.caller == "annotator"}
@@ -321,6 +331,6 @@ def test_the_gate_checks_the_class_against_every_write_route_that_takes_an_item_
                 yield prefix + pattern.name
 
     # Reads that show item text through their own audited paths (not forms re-shown on error).
-    reads = {"api:item", "api:similar-items", "active:similar"}
+    reads = {"api:item", "api:similar-items", "active:similar", "annotation:item-detail"}
     covered = {write.url for write in ITEM_WRITES.values()}
     assert set(names(get_resolver())) - reads - covered == set()

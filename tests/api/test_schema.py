@@ -21,7 +21,9 @@ EXPECTED_PATHS = {
     "/api/projects/{project_id}/import-jobs/": {"post"},
     "/api/projects/{project_id}/import-jobs/{import_job_id}/": {"get"},
     "/api/projects/{project_id}/items/": {"get"},
-    "/api/projects/{project_id}/items/{item_id}/": {"get"},
+    "/api/projects/{project_id}/items/{item_id}/": {"get", "patch", "delete"},
+    "/api/projects/{project_id}/items/{item_id}/review-request/": {"post"},
+    "/api/projects/{project_id}/items/{item_id}/reopen/": {"post"},
     "/api/projects/{project_id}/items/{item_id}/annotations/": {"post"},
     "/api/projects/{project_id}/items/{item_id}/skip/": {"post"},
     "/api/projects/{project_id}/next/": {"post"},
@@ -50,6 +52,7 @@ EXPECTED_PATHS = {
     "/api/projects/{project_id}/training-jobs/{training_job_id}/": {"get"},
     "/api/projects/{project_id}/training-jobs/{training_job_id}/cancel/": {"post"},
     "/api/projects/{project_id}/models/": {"get"},
+    "/api/projects/{project_id}/models/deactivate/": {"post"},
     "/api/projects/{project_id}/models/{model_version_id}/": {"get"},
     "/api/projects/{project_id}/models/{model_version_id}/activate/": {"post"},
     "/api/projects/{project_id}/models/{model_version_id}/compare/": {"get"},
@@ -89,10 +92,14 @@ def test_lists_in_the_schema_every_route_of_the_api_module():
     assert len(routes) == len(EXPECTED_PATHS)
 
 
+def _successes(operation: dict) -> set[str]:
+    return {code for code in operation["responses"] if code.startswith("2")}
+
+
 def test_documents_the_empty_queue_and_the_accepted_job_responses(api_client):
     paths = api_client(None).get("/api/schema/?format=json").json()["paths"]
-    assert set(paths["/api/projects/{project_id}/next/"]["post"]["responses"]) == {"200", "204"}
-    assert set(paths["/api/projects/{project_id}/preannotate/"]["post"]["responses"]) == {"202"}
+    assert _successes(paths["/api/projects/{project_id}/next/"]["post"]) == {"200", "204"}
+    assert _successes(paths["/api/projects/{project_id}/preannotate/"]["post"]) == {"202"}
     assert set(
         paths["/api/projects/{project_id}/export/"]["get"]["responses"]["200"]["content"]
     ) == {
@@ -100,7 +107,38 @@ def test_documents_the_empty_queue_and_the_accepted_job_responses(api_client):
         "text/csv",
         "text/plain",
     }
-    assert set(paths["/api/projects/{project_id}/exports/"]["post"]["responses"]) == {"202"}
+    assert _successes(paths["/api/projects/{project_id}/exports/"]["post"]) == {"202"}
+
+
+def test_declares_the_shared_errors_only_where_the_operation_can_answer_them(api_client):
+    paths = api_client(None).get("/api/schema/?format=json").json()["paths"]
+
+    def errors(path, method):
+        return {code for code in paths[path][method]["responses"] if code >= "400"}
+
+    # Signing in needs no token: wrong credentials are a 400, and a lockout its own 429.
+    assert errors("/api/auth/token/", "post") == {"400", "415", "429"}
+    # A plain read of one object: no input to refuse, but a gate, an id and the project's key.
+    assert errors("/api/projects/{project_id}/", "get") == {"401", "403", "404", "410"}
+    # A paged list outside any project: a page that does not exist is a 404, not a 400.
+    assert errors("/api/tokens/", "get") == {"401", "403", "404"}
+    # A write with a body: every shared error, and the model's own confirmation conflict.
+    assert errors("/api/projects/{project_id}/models/{model_version_id}/activate/", "post") == {
+        "400", "401", "403", "404", "409", "410", "415"
+    }
+    error = paths["/api/projects/{project_id}/"]["get"]["responses"]["404"]
+    assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_answers_json_for_an_api_path_no_route_matches_and_html_for_a_page(api_client, manager):
+    client = api_client(manager)
+    response = client.get("/api/projects/not-a-number/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+    page = client.get("/projects/not-a-number/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
 
 
 def test_serves_the_swagger_page_with_local_assets_only(api_client):

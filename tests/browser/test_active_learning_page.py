@@ -20,21 +20,23 @@ def curve(project):
 def test_a_manager_changes_the_strategy_and_sees_the_learning_curve(browser_session, curve, manager):
     page = browser_session.login(manager)
     page.click(f"text={curve.name}")
-    # The project page draws the curve too.
+    page.click("#section-tab-models")
+    # The project page's Models section draws the curve too.
     expect(page.locator("#project-learning-curve #learning-curve-chart")).to_be_visible()
     page.click("#active-learning-link")
 
     expect(page.locator("h1")).to_have_text("Active learning")
-    expect(page.locator("#active-strategy")).to_have_text("Off (import order)")
-    page.select_option("#id_strategy", "margin")
+    # New single-label projects start on margin sampling (README, "Active learning").
+    expect(page.locator("#active-strategy")).to_have_text("Margin")
+    page.select_option("#id_strategy", "entropy")
     page.fill("#id_control_percent", "15")
     positive = curve.labels.get(name="positive")
     page.fill(f"#id_keywords_{positive.pk}", "wonderful, love")
     page.click("#active-settings-save")
 
-    expect(page.locator("#active-strategy")).to_have_text("Margin")
+    expect(page.locator("#active-strategy")).to_have_text("Entropy")
     state = ActiveLearning.objects.get(project=curve)
-    assert (state.strategy, state.control_fraction) == ("margin", 0.15)
+    assert (state.strategy, state.control_fraction) == ("entropy", 0.15)
     positive.refresh_from_db()
     assert positive.keywords == "wonderful, love"
 

@@ -51,6 +51,7 @@ def test_an_ml_engineer_freezes_versions_watches_them_build_compares_and_downloa
 ):
     page = browser_session.login(ml_engineer)
     page.goto(f"/projects/{answered.pk}/")
+    page.click("#section-tab-models")
     page.click("#datasets-link")
     expect(page.locator("#no-dataset-versions")).to_be_visible()
 

@@ -56,6 +56,7 @@ def _import(page, texts: list[str]) -> None:
     content = "".join(
         json.dumps({"id": f"t{index}", "text": text}) + "\n" for index, text in enumerate(texts)
     )
+    page.click("#section-tab-data")
     page.set_input_files(
         "#import-file",
         files=[
@@ -111,7 +112,7 @@ def _label_two_and_skip_one(page, project: Project) -> dict[int, str]:
 
 
 def _export_jsonl(page, project: Project) -> dict[int, dict]:
-    page.goto(f"/projects/{project.pk}/")
+    page.goto(f"/projects/{project.pk}/?section=data")
     with page.expect_download() as download_info:
         page.click("text=Export JSONL")
     download = download_info.value
@@ -150,7 +151,7 @@ def test_the_full_loop_with_model_preannotation(browser_session, lead, celery_wo
     _import(page, TEXTS)
     labelled = _label_two_and_skip_one(page, project)
 
-    page.goto(f"/projects/{project.pk}/")
+    page.goto(f"/projects/{project.pk}/?section=models")
     page.click("#preannotate-button")
     finished = page.locator(
         '#preannotation[data-status="succeeded"], #preannotation[data-status="failed"]'
@@ -159,6 +160,7 @@ def test_the_full_loop_with_model_preannotation(browser_session, lead, celery_wo
     status = page.locator("#preannotation").get_attribute("data-status")
     assert status == "succeeded", page.locator("#preannotation").inner_text()
 
+    page.click("#section-tab-labelling")
     page.click("#start-labelling")
     page.wait_for_load_state()
     suggestion = page.locator("#suggestion")

@@ -93,7 +93,8 @@ def test_span_suggestions_are_accepted_one_at_a_time_all_at_once_or_rejected(bro
         "Grace Hopper visited Arlington with Howard Aiken.",
     ]
     project = project_make(
-        manager=manager, task_type="spans", labels=ENTITIES, texts=texts, members={annotator: ProjectRole.ANNOTATOR}
+        manager=manager, task_type="spans", labels=ENTITIES, texts=texts, members={annotator: ProjectRole.ANNOTATOR},
+        active_learning="off",  # import order
     )
     predictions = {}
     for item in project.items.all():
@@ -279,7 +280,7 @@ def test_tab_goes_from_span_to_span_and_leaving_with_unsaved_spans_asks_first(br
     text = "Ada Lovelace visited Paris and London."
     project = project_make(
         manager=manager, task_type="spans", labels=ENTITIES, texts=[text, "Grace Hopper stayed home."],
-        members={annotator: ProjectRole.ANNOTATOR},
+        members={annotator: ProjectRole.ANNOTATOR}, active_learning="off",  # import order: this text first
     )
     page = _open(browser_session, annotator, project)
     asked = []

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from annotation.models import ImportJob, PiiFinding, Prediction, SuggestionOutcome
+from annotation.models import ImportJob, ItemBulkJob, PiiFinding, Prediction, SuggestionOutcome
 from annotation.services.annotations import annotation_submit
 from annotation.services.exports import export_build, export_request
 from annotation.services.projects import project_update
@@ -76,6 +77,10 @@ NOT_PAGES = {
     "active:status": "an htmx fragment of the active-learning page",
     "governance:audit-export": "a CSV download",
     "governance:audit-verification": "an htmx fragment of the audit page",
+    "annotation:items-count": "an htmx fragment of the item browser (the count sentence)",
+    "healthz": "a health check for load balancers (plain text)",
+    "readyz": "a readiness check for load balancers (JSON)",
+    "metrics": "Prometheus's scrape endpoint (text, bearer token)",
 }
 
 
@@ -113,6 +118,8 @@ class World:
             name=PROJECT_NAME,
             labels=LABELS,
             texts=TEXTS,
+            # The queue keeps import order: a worker's refresh must not re-rank it mid-setup.
+            active_learning="off",
             members={
                 first: ProjectRole.ANNOTATOR,
                 second: ProjectRole.ANNOTATOR,
@@ -177,10 +184,20 @@ class World:
         PiiFinding.objects.create(
             project=project, item=project.items.order_by("id")[7], entity="EMAIL_ADDRESS", start=9, end=56, score=1.0, action="keep"
         )
+        # A near-duplicate group for its review page: the long e-mail text beside the crushed-box one.
+        near = list(project.items.order_by("id")[6:8])
+        project.items.filter(pk=near[1].pk).update(duplicate_of=near[0])
         LabelIssue.objects.create(
             project=project, item=project.items.order_by("id")[6], given_label="positive", suggested_label=LONG_LABEL, quality=0.02
         )
         self.export = export_build(export_id=export_request(actor=manager, project=project, fmt="csv").pk)
+        # A finished bulk action for its progress page: three items sent to review, one skipped.
+        self.bulk_job = ItemBulkJob.objects.create(
+            project=project, requested_by=manager, action="review", filters={"status": ["done"]},
+            item_count=4, status=JobStatus.SUCCEEDED, progress_done=4, progress_total=4,
+            started_at=timezone.now(), finished_at=timezone.now(),
+            result={"changed": 3, "skipped": {"Gold items are not sent to review.": 1}},
+        )
         AuditVerification.objects.create(requested_by=self.users["auditor"])
         ErasureRequest.objects.create(
             subject_index="0" * 64, project=project, requested_by=self.users["admin"],
@@ -211,10 +228,22 @@ TOUR = [
     Stop("login", "login", "anonymous"),
     Stop("project-list", "annotation:project-list", "manager"),
     Stop("project-detail", "annotation:project-detail", "manager", _in("project")),
+    *(
+        Stop(f"project-{section}", "annotation:project-detail", "manager", _in("project"), query=f"?section={section}")
+        for section in ("labelling", "review", "data", "quality", "models", "settings")
+    ),
+    Stop("project-spans-settings", "annotation:project-detail", "manager", _in("spans"), query="?section=settings"),
+    Stop("project-annotator", "annotation:project-detail", "annotator", _in("project")),
     Stop("members", "members:list", "manager", _in("project")),
     Stop("imports", "annotation:imports", "manager", _in("project")),
     Stop("import-job", "annotation:import-job", "manager", _with(import_job_id="import_job")),
     Stop("pii-findings", "annotation:pii-findings", "manager", _in("project")),
+    Stop("items", "annotation:items", "manager", _in("project")),
+    Stop("items-filtered", "annotation:items", "reviewer", _in("project"), query="?status=done&q=parcel"),
+    Stop("item-detail", "annotation:item-detail", "manager", _with(item_id="first_item")),
+    Stop("items-bulk", "annotation:items-bulk", "manager", _in("project"), query="?status=open"),
+    Stop("item-bulk-job", "annotation:item-bulk-job", "manager", _with(bulk_job_id="bulk_job")),
+    Stop("duplicates", "annotation:duplicates", "manager", _in("project")),
     Stop("export-job", "annotation:export-job", "manager", _with(export_id="export")),
     Stop("gold", "annotation:gold", "manager", _in("project")),
     Stop("quality", "annotation:quality", "manager", _in("project")),
@@ -237,6 +266,12 @@ TOUR = [
     Stop("project-jobs", "governance:project-jobs", "ml_engineer", _in("project")),
     Stop("jobs", "governance:jobs", "admin"),
     Stop("erasure", "annotation:erasure-requests", "admin"),
+    Stop("people", "governance:users", "admin"),
+    Stop("person", "governance:user-detail", "admin", lambda w: {"user_id": w.users["annotator2"].pk}),
+    Stop("password-change", "governance:password-change", "annotator"),
+    # Without a link the page says it is void; the tests of the People pages fill its form.
+    Stop("password-set", "governance:password-set", "anonymous"),
+    Stop("project-delete", "annotation:project-delete", "manager", _in("project")),
 ]
 
 
@@ -291,6 +326,8 @@ LAYOUT_PROBLEMS = r"""
   // 3. Text cut off with an ellipsis, or clipped, has a title that gives it whole.
   for (const el of elements) {
     if (el.matches('input, select, textarea, button, svg, progress') || el.closest('[title]')) continue;
+    // Text for screen readers only (a 1 px clipped box) is not shown, so it cannot look cut off.
+    if (el.matches('.visually-hidden')) continue;
     const style = getComputedStyle(el);
     if (style.overflowX === 'visible' || el.scrollWidth <= el.clientWidth + 1) continue;
     const ownText = [...el.childNodes].some((node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim());

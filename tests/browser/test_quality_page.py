@@ -43,6 +43,7 @@ def test_a_reviewer_opens_the_quality_page_and_sees_every_chart(
 ):
     page = browser_session.login(reviewer)
     page.click(f"text={answered.name}")
+    page.click("#section-tab-quality")
     page.click("#quality-link")
 
     expect(page.locator("h1")).to_have_text("Agreement and quality")

@@ -58,3 +58,24 @@ def test_production_refuses_a_short_secret_key(tmp_path):
 def test_a_malformed_boolean_is_reported_with_its_name(tmp_path):
     result = load_settings({"DEBUG": "maybe"}, tmp_path)
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_a_schedule_interval_below_one_second_is_refused_with_its_name(tmp_path):
+    result = load_settings({"JOBS_REAP_INTERVAL_SECONDS": "0"}, tmp_path)
+    assert result.returncode != 0
+    assert "JOBS_REAP_INTERVAL_SECONDS must be at least 1" in result.stderr
+
+
+def test_the_schedule_intervals_and_beats_file_come_from_the_environment(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION}
+    env.update(
+        DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings",
+        RETENTION_INTERVAL_SECONDS="60", JOBS_REAP_INTERVAL_SECONDS="7",
+    )
+    code = (
+        "from django.conf import settings; s = settings.CELERY_BEAT_SCHEDULE; "
+        "print(s['retention-daily']['schedule'], s['jobs-reap']['schedule'], settings.CELERY_BEAT_SCHEDULE_FILENAME)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["60", "7", f"{tmp_path}/celerybeat-schedule"]

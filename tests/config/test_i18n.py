@@ -182,8 +182,10 @@ def test_translates_a_pre_annotation_error_stored_in_english_when_it_is_shown(
     )
     client.force_login(manager)
 
+    # Pre-annotation's card is in the project page's Models section.
     page = client.get(
-        reverse("annotation:project-detail", args=[project.pk]), HTTP_ACCEPT_LANGUAGE="zh-Hans"
+        reverse("annotation:project-detail", args=[project.pk]) + "?section=models",
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
     )
 
     assert "此项目还没有标签；请先添加标签再发起预标注。" in page.content.decode()
@@ -416,7 +418,8 @@ def test_shows_task_types_review_and_personal_data_policies_and_bad_row_handling
         client.get(url, HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
         for url in (
             reverse("annotation:project-list"),
-            reverse("annotation:project-detail", args=[project.pk]),
+            # The review policy is among the Settings section's settings.
+            reverse("annotation:project-detail", args=[project.pk]) + "?section=settings",
             reverse("annotation:imports", args=[project.pk]),
         )
     )

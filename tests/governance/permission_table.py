@@ -99,6 +99,17 @@ class OwnObject(Rule):
         return ALLOW if scope == "own" or actor == "admin" else NOT_FOUND
 
 
+@dataclass(frozen=True)
+class ScrapeToken(Rule):
+    """Only the bearer of METRICS_TOKEN (Prometheus), never a session, admins included: 404 while the token
+    is unset (the endpoint is off), else 401. tests/config/test_observability.py sends the token."""
+
+    def expect(self, actor, scope):
+        from django.conf import settings
+
+        return "401" if settings.METRICS_TOKEN else NOT_FOUND
+
+
 def project(*roles: str, **options) -> InProject:
     return InProject(roles=frozenset(roles), **options)
 
@@ -142,7 +153,24 @@ TABLE: dict[str, dict[str, Rule]] = {
     "annotation:data-source-create": {"POST": project(*MANAGERS)},
     "annotation:pii-findings": {"GET": project(*MANAGERS)},
     "annotation:pii-finding-review": {"POST": project(*MANAGERS)},
+    "annotation:pii-findings-review": {"POST": project(*MANAGERS)},
+    "annotation:duplicates": {"GET": project(*MANAGERS)},
     "annotation:item-pii-reveal": {"POST": project(*MANAGERS)},
+    # The item page: roles that browse items see any item, annotators one they were handed or answered
+    # (the own project's first item, which they answered); editing, deleting, gold and reopening are the
+    # manager's (change_project), sending to review the reviewers' (review).
+    "annotation:item-detail": {"GET": project(*EVERY_ROLE)},
+    # The item browser: every item for BROWSERS, only their own answered items for annotators (the
+    # selector scopes it); bulk actions for roles holding one of their permissions (each action checks its own).
+    "annotation:items": {"GET": project(*EVERY_ROLE)},
+    "annotation:items-count": {"GET": project(*EVERY_ROLE)},  # the page's count, same scope
+    "annotation:items-bulk": {"GET": project(*BROWSERS), "POST": project(*BROWSERS)},
+    "annotation:item-bulk-job": {"GET": project(*BROWSERS)},
+    "annotation:item-text-update": {"POST": project(*MANAGERS)},
+    "annotation:item-delete": {"POST": project(*MANAGERS)},
+    "annotation:item-gold": {"POST": project(*MANAGERS)},
+    "annotation:item-review-request": {"POST": project(*REVIEWERS)},
+    "annotation:item-reopen": {"POST": project(*MANAGERS)},
     "annotation:annotations-export": {"GET": project(*EXPORTERS)},
     "annotation:export-job-create": {"POST": project(*EXPORTERS, body={"format": "csv"})},
     "annotation:export-job": {"GET": project(*EXPORTERS)},
@@ -154,6 +182,10 @@ TABLE: dict[str, dict[str, Rule]] = {
     "annotation:item-skip": {"POST": project(*LABELLERS)},
     "annotation:label-item": {"GET": project(*LABELLERS)},
     "annotation:project-settings": {"POST": project(*MANAGERS)},
+    # Archive, unarchive and delete (a confirmation page, then the typed name): managers, archived or not.
+    "annotation:project-archive": {"POST": project(*MANAGERS)},
+    "annotation:project-unarchive": {"POST": project(*MANAGERS)},
+    "annotation:project-delete": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
     "annotation:review": {"GET": project(*REVIEWERS)},
     "annotation:review-next": {"GET": project(*REVIEWERS)},
     "annotation:review-item": {"GET": project(*REVIEWERS), "POST": project(*REVIEWERS)},
@@ -178,6 +210,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     "training:job-cancel": {"POST": project(*TRAINERS)},
     "training:version": {"GET": project(*TRAINERS)},
     "training:version-activate": {"POST": project(*TRAINERS)},
+    "training:deactivate": {"POST": project(*TRAINERS)},
     "training:version-compare": {"GET": project(*TRAINERS, query="?with=1")},
     # Active learning: its figures for quality viewers, its settings for managers (change_project, like
     # the queue's other settings); label issues for reviewers; similar items for those who browse items.
@@ -200,8 +233,10 @@ TABLE: dict[str, dict[str, Rule]] = {
     "api:items-import": {"POST": project(*MANAGERS, multipart=True)},
     "api:import-jobs": {"POST": project(*MANAGERS, multipart=True)},
     "api:import-job": {"GET": project(*MANAGERS)},
-    "api:items": {"GET": project(*BROWSERS)},
-    "api:item": {"GET": project(*BROWSERS)},
+    "api:items": {"GET": project(*EVERY_ROLE)},  # annotators: only the items they answered
+    "api:item": {"GET": project(*BROWSERS), "PATCH": project(*MANAGERS), "DELETE": project(*MANAGERS)},
+    "api:item-review-request": {"POST": project(*REVIEWERS)},
+    "api:item-reopen": {"POST": project(*MANAGERS)},
     "api:annotation-submit": {"POST": project(*LABELLERS, body=SUBMISSION)},
     "api:item-skip": {"POST": project(*LABELLERS)},
     "api:queue-next": {"POST": project(*LABELLERS)},
@@ -237,6 +272,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     "api:model-versions": {"GET": project(*TRAINERS)},
     "api:model-version": {"GET": project(*TRAINERS)},
     "api:model-version-activate": {"POST": project(*TRAINERS)},
+    "api:model-deactivate": {"POST": project(*TRAINERS)},
     "api:model-version-compare": {"GET": project(*TRAINERS, query="?with=1")},
     # Active learning (view_quality to read, change_project to change), label issues (review), similar items.
     "api:active-learning": {"GET": project(*QUALITY_VIEWERS), "PATCH": project(*MANAGERS)},
@@ -259,10 +295,25 @@ TABLE: dict[str, dict[str, Rule]] = {
     "governance:project-jobs": {"GET": project(*TRAINERS)},
     "governance:project-job-cancel": {"POST": project(*TRAINERS)},
     "governance:jobs": {"GET": only("admin")},
+    # Run now: the reaping beat runs, for admins (who see the jobs of every project).
+    "governance:jobs-reap": {"POST": only("admin")},
     "governance:job-cancel": {"POST": only("admin")},
     "governance:global-role-set": {"POST": only("admin")},
+    # People: only admins list, create, deactivate, reactivate accounts and reset passwords.
+    "governance:users": {"GET": only("admin")},
+    "governance:user-create": {"POST": only("admin")},
+    "governance:user-detail": {"GET": only("admin")},
+    "governance:user-deactivate": {"POST": only("admin")},
+    "governance:user-reactivate": {"POST": only("admin")},
+    "governance:user-password-reset": {"POST": only("admin")},
+    # One's own password: any logged-in user. Where a set-password link leads: public, the link decides
+    # (without one the page says so: 200 to a GET, 400 to a POST).
+    "governance:password-change": {"GET": LoggedIn(), "POST": LoggedIn()},
+    "governance:password-set": {"GET": Public(), "POST": Public()},
     # Retention (project managers) and erasure (auditors read, only admins erase).
     "annotation:project-retention": {"GET": project(*MANAGERS), "POST": project(*MANAGERS)},
+    # Run now: the retention job the schedule runs, for those who may set the period.
+    "annotation:project-retention-run": {"POST": project(*MANAGERS)},
     "annotation:erasure-requests": {"GET": only(*AUDITORS), "POST": only("admin")},
     # Accounts
     # Django's LoginView (a FormView) treats PUT as POST.
@@ -272,4 +323,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     "account-token-revoke": {"POST": OwnObject()},
     # The language switcher (Django's set_language, POST only): it sets a cookie and holds no data.
     "set_language": {"POST": Public()},
+    # Probes (config/health.py): anyone, they reveal nothing; metrics only for Prometheus' token.
+    "healthz": {"GET": Public()},
+    "readyz": {"GET": Public()},
+    "metrics": {"GET": ScrapeToken()},
 }

@@ -124,3 +124,38 @@ def test_a_locked_out_attempt_is_audited_as_a_lockout(alice, lockout):
 
     failures = AuditEvent.objects.filter(action="auth.login_failed").order_by("seq")
     assert [event.details["locked_out"] for event in failures] == [False, False, True]
+
+
+PROXY = "10.0.0.2"
+
+
+def _behind_proxy(client_address: str, spoofed: str = "") -> Client:
+    """A browser at ``client_address`` reaching the app through one proxy that appends it to X-Forwarded-For."""
+    forwarded = f"{spoofed}, {client_address}" if spoofed else client_address
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+
+
+def test_behind_a_trusted_proxy_the_lockout_keys_on_each_client_not_on_the_proxy(alice, lockout):
+    lockout.TRUSTED_PROXY_COUNT = 1
+    for _ in range(3):
+        _html_login(_behind_proxy("198.51.100.7"), "wrong")
+
+    assert _html_login(_behind_proxy("198.51.100.7"), PASSWORD).status_code == 429
+    assert _html_login(_behind_proxy("198.51.100.8"), PASSWORD).status_code == 302
+    failures = AuditEvent.objects.filter(action="auth.login_failed")
+    assert {event.client_ip for event in failures} == {"198.51.100.7"}
+
+
+def test_a_client_cannot_escape_the_lockout_by_writing_its_own_forwarded_for(alice, lockout):
+    lockout.TRUSTED_PROXY_COUNT = 1
+    for attempt in range(3):
+        _html_login(_behind_proxy("198.51.100.7", spoofed=f"192.0.2.{attempt}"), "wrong")
+
+    assert _html_login(_behind_proxy("198.51.100.7", spoofed="192.0.2.99"), PASSWORD).status_code == 429
+
+
+def test_without_trusted_proxies_a_forwarded_for_header_is_ignored(alice, lockout):
+    for attempt in range(3):
+        _html_login(Client(HTTP_X_FORWARDED_FOR=f"192.0.2.{attempt}"), "wrong")
+
+    assert _html_login(Client(HTTP_X_FORWARDED_FOR="192.0.2.99"), PASSWORD).status_code == 429

@@ -1,4 +1,6 @@
-"""The pure encryption primitives: sealing, key wrapping, derivation and the blind index."""
+"""The pure encryption primitives: sealing, key wrapping, derivation, the blind index and word tokens."""
+
+import hmac
 
 import pytest
 
@@ -11,6 +13,7 @@ from governance.crypto import (
     key_fingerprint,
     key_generate,
     text_normalise,
+    text_words,
 )
 
 
@@ -111,3 +114,46 @@ def test_a_key_fingerprint_is_short_stable_and_distinct():
     assert key_fingerprint(key) == key_fingerprint(key)
     assert len(key_fingerprint(key)) == 16
     assert key_fingerprint(key) != key_fingerprint(key_generate())
+
+
+def test_word_tokens_are_equal_across_case_width_and_compatibility_forms(cipher):
+    assert cipher.word_tokens("Parcel LATE") == cipher.word_tokens("ｌａｔｅ, parcel!")
+    assert cipher.word_tokens("ﬁne STRASSE") == cipher.word_tokens("fine straße")
+    assert cipher.word_tokens("late") != cipher.word_tokens("later"), "no prefix matching"
+
+
+def test_word_tokens_are_the_distinct_words_hashed_with_hmac_sha256(cipher):
+    tokens = cipher.word_tokens("the cat and the hat")
+    assert len(tokens) == 4
+    expected = hmac.digest(cipher.word_key, b"cat", "sha256")[:8]
+    assert int.from_bytes(expected, "big", signed=True) in tokens
+    assert all(-(2**63) <= token < 2**63 for token in tokens)
+
+
+def test_word_tokens_differ_between_projects():
+    one = FieldCipher.from_data_key(project_id=1, data_key=key_generate())
+    other = FieldCipher.from_data_key(project_id=2, data_key=key_generate())
+    assert one.word_tokens("parcel") != other.word_tokens("parcel")
+
+
+def test_the_word_key_is_its_own(cipher):
+    keys = [cipher.index_key, cipher.pseudonym_key, cipher.neardup_key, cipher.word_key]
+    assert len(set(keys)) == 4
+    assert cipher.word_tokens("parcel") != {
+        int.from_bytes(bytes.fromhex(cipher.blind_index("parcel"))[:8], "big", signed=True)
+    }
+
+
+def test_text_words_split_unspaced_scripts_into_characters_and_pairs():
+    assert text_words("北京大学") == {"北", "京", "大", "学", "北京", "京大", "大学"}
+    assert text_words("我在北京。Hello, 世界") == {
+        "我", "在", "北", "京", "我在", "在北", "北京", "hello", "世", "界", "世界",
+    }  # fmt: skip
+    assert text_words("ok_go 42 — x") == {"ok_go", "42", "x"}
+
+
+def test_a_chinese_query_finds_its_characters_side_by_side(cipher):
+    text = cipher.word_tokens("我的包裹晚到了三天")
+    assert cipher.word_tokens("包裹") <= text
+    assert cipher.word_tokens("晚到") <= text
+    assert not cipher.word_tokens("裹包") <= text, "the pair must be side by side, in order"

@@ -10,15 +10,20 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("role", ["manager", "ml_engineer"])
 def test_links_the_projects_jobs_page_from_the_project_page_for_roles_that_start_jobs(request, role, project):
-    page = client_for(request.getfixturevalue(role)).get(reverse("annotation:project-detail", args=[project.pk]))
+    # The Jobs page is linked from the project page's Settings section.
+    url = reverse("annotation:project-detail", args=[project.pk]) + "?section=settings"
+    page = client_for(request.getfixturevalue(role)).get(url)
     assert reverse("governance:project-jobs", args=[project.pk]) in page.content.decode()
 
 
 @pytest.mark.parametrize("role", ["annotator", "reviewer"])
 def test_shows_no_jobs_link_to_roles_that_cannot_open_the_jobs_page(request, role, project):
-    page = client_for(request.getfixturevalue(role)).get(reverse("annotation:project-detail", args=[project.pk]))
-    assert page.status_code == 200
-    assert reverse("governance:project-jobs", args=[project.pk]) not in page.content.decode()
+    client = client_for(request.getfixturevalue(role))
+    for section in ("", "labelling", "review", "data", "quality", "models", "settings"):
+        url = reverse("annotation:project-detail", args=[project.pk]) + f"?section={section}"
+        page = client.get(url)
+        assert page.status_code == 200
+        assert reverse("governance:project-jobs", args=[project.pk]) not in page.content.decode()
 
 
 def test_links_every_projects_jobs_from_the_menu_for_admins_only(admin_user, manager):

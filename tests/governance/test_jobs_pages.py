@@ -154,3 +154,61 @@ def test_allows_an_admin_to_cancel_any_projects_job(project, admin_user, jobs):
     url = reverse("governance:job-cancel", args=["training", jobs["training"].pk])
     assert client_for(admin_user).post(url)["Location"] == reverse("governance:jobs")
     assert TrainingJob.objects.get(pk=jobs["training"].pk).status == JobStatus.CANCELLED
+
+
+def test_allows_admin_to_reap_stalled_jobs_now_on_a_worker(
+    transactional_db, celery_worker_process, project, manager, admin_user
+):
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # Created after the worker is ready, so only the request can be what reaps it.
+    long_ago = timezone.now() - timedelta(days=1)
+    stalled = ImportJob.objects.create(
+        project=project, requested_by=manager, filename="stalled.jsonl",
+        status=JobStatus.RUNNING, started_at=long_ago, heartbeat_at=long_ago,
+    )
+    client = client_for(admin_user)
+    response = client.post(reverse("governance:jobs-reap"))
+    assert response.status_code == 302
+    deadline = time.monotonic() + 60
+    while ImportJob.objects.get(pk=stalled.pk).status == JobStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    stalled.refresh_from_db()
+    assert (stalled.status, stalled.error) == (JobStatus.FAILED, WORKER_LOST), (
+        celery_worker_process.log_text()[-4000:]
+    )
+    assert AuditEvent.objects.get(action="job.reap_request").actor_id == admin_user.pk
+    assert "Reaping queued" in client.get(response.url).text
+
+
+def test_denies_auditor_to_reap_jobs_now(auditor):
+    assert client_for(auditor).post(reverse("governance:jobs-reap")).status_code == 403
+    assert not AuditEvent.objects.filter(action="job.reap_request").exists()
+
+
+def test_the_admins_jobs_page_shows_when_reaping_last_ran_and_runs_next(admin_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.models import ScheduleRun
+
+    url = reverse("governance:jobs")
+    assert "The schedule has not run yet" in client_for(admin_user).get(url).text
+
+    last = timezone.now() - timedelta(minutes=1)
+    ScheduleRun.objects.create(entry="jobs-reap", last_run_at=last)
+    page = client_for(admin_user).get(url).text
+    assert "On schedule every 5\xa0minutes." in page
+    assert f"Next run due: {last + timedelta(minutes=5):%Y-%m-%d %H:%M}." in page
+    assert "Overdue" not in page
+    assert reverse("governance:jobs-reap") in page
+
+
+def test_a_projects_jobs_page_offers_no_reaping_of_every_project(project, ml_engineer):
+    page = client_for(ml_engineer).get(reverse("governance:project-jobs", args=[project.pk])).text
+    assert reverse("governance:jobs-reap") not in page

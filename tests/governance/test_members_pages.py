@@ -32,7 +32,7 @@ def test_lists_members_and_their_roles_for_the_manager(project, manager):
 
 
 def test_the_project_page_links_to_members_only_for_managers(project, manager, reviewer):
-    detail = reverse("annotation:project-detail", args=[project.pk])
+    detail = reverse("annotation:project-detail", args=[project.pk]) + "?section=settings"
     assert 'id="members-link"' in client_for(manager).get(detail).text
     assert 'id="members-link"' not in client_for(reviewer).get(detail).text
 

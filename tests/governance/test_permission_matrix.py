@@ -40,7 +40,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotation.models import Annotation, ImportJob, PiiFinding
+from annotation.models import Annotation, ImportJob, ItemBulkJob, PiiFinding
 from annotation.services.exports import export_build, export_download_signature, export_request
 from common.jobs.models import JobStatus
 from governance.models import AuditVerification
@@ -250,6 +250,9 @@ class World:
             ),
         }
         values["export_id"] = lambda: self.export[object_scope].pk
+        values["bulk_job_id"] = lambda: ItemBulkJob.objects.get_or_create(
+            project=projects[object_scope], action="review", defaults={"requested_by": projects[object_scope].created_by}
+        )[0].pk
         values["issue_id"] = lambda: LabelIssue.objects.get_or_create(
             project=projects[object_scope], item=projects[object_scope].items.order_by("id").first(),
             defaults={"given_label": "positive", "suggested_label": "negative", "quality": 0.01},

@@ -1,170 +1,38 @@
 """The default configuration (SQLite and the embedded broker) works end to end in real processes."""
 
-import importlib.util
 import json
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from annotation.management.commands.demo_load import DEMO_PROJECT_NAME
+from tests.smoke.processes import (
+    PYTHON,
+    ROOT,
+    WORKER_COMMANDS,
+    alive,
+    answers,
+    demo_project_id,
+    descendants,
+    free_port,
+    http,
+    manage,
+    query,
+    stop,
+    wait_for,
+    workers_start,
+    workers_stop,
+)
 
 pytestmark = [pytest.mark.smoke, pytest.mark.worker]
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
-
-
-def _run_script_constant(name: str):
-    """A constant of scripts/run.py (not a package), so the test starts what `make run` starts."""
-    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
-
-
-WORKER_COMMAND = _run_script_constant("WORKER_COMMAND")
-_ENV_READERS = r'_(?:get|bool|int|list|required_in_production)\(\s*"([A-Z][A-Z0-9_]*)"'
-
-
-def _configuration_names() -> set[str]:
-    """Every variable config/env.py reads, so that none of the CI's settings leak in."""
-    return set(re.findall(_ENV_READERS, (ROOT / "config" / "env.py").read_text()))
-
-
-@pytest.fixture
-def data_dir(tmp_path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def default_env(data_dir) -> dict:
-    names = _configuration_names()
-    assert {"DATABASE_URL", "CELERY_BROKER_URL", "DATA_DIR"} <= names, (
-        "config/env.py changed how it reads variables"
-    )
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in names and key != "DJANGO_SETTINGS_MODULE"
-    }
-    env.update(DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    return env
-
-
-def _manage(env: dict, *args: str, timeout: float = 300) -> str:
-    completed = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert completed.returncode == 0, (
-        f"manage.py {' '.join(args)} exited {completed.returncode}\n"
-        f"--- stdout ---\n{completed.stdout[-4000:]}\n--- stderr ---\n{completed.stderr[-4000:]}"
-    )
-    return completed.stdout
-
-
-def _query(env: dict, code: str):
-    """Run ``code`` in a Django shell of the subprocess configuration; it prints one JSON line."""
-    output = _manage(env, "shell", "--no-imports", "-v", "0", "-c", code)
-    return json.loads(output.strip().splitlines()[-1])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    tail = log.read_text()[-4000:] if log and log.exists() else ""
-    pytest.fail(f"Timed out after {timeout}s waiting for {what}.\n{tail}")
-
-
-def _http(url: str, *, data: dict | None = None, token: str | None = None) -> tuple[int, str]:
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body)
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return _http(url)[0] == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-def _stop(process: subprocess.Popen, signum: int = signal.SIGTERM, timeout: float = 60) -> int:
-    if process.poll() is None:
-        os.killpg(process.pid, signum)
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        raise
-
-
-def _descendants(pid: int) -> set[int]:
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _demo_project_id(env: dict) -> int:
-    return _query(
-        env,
-        "import json; from projects.models import Project; "
-        f"print(json.dumps(Project.objects.get(name={DEMO_PROJECT_NAME!r}).pk))",
-    )
-
 
 def test_demo_load_is_idempotent_and_keeps_the_password_private(default_env, data_dir):
-    _manage(default_env, "migrate", "--noinput")
-    first = _manage(default_env, "demo_load")
-    second = _manage(default_env, "demo_load")
+    manage(default_env, "migrate", "--noinput")
+    first = manage(default_env, "demo_load")
+    second = manage(default_env, "demo_load")
 
     password_file = data_dir / "admin-password.txt"
     password = password_file.read_text().strip()
@@ -172,7 +40,7 @@ def test_demo_load_is_idempotent_and_keeps_the_password_private(default_env, dat
     assert password_file.stat().st_mode & 0o077 == 0, (
         "the password file must be readable by its owner only"
     )
-    counts = _query(
+    counts = query(
         default_env,
         "import json; from projects.models import Project; "
         "from django.contrib.auth import get_user_model; "
@@ -186,28 +54,13 @@ def test_demo_load_is_idempotent_and_keeps_the_password_private(default_env, dat
 
 
 def test_preannotates_the_demo_project_through_a_separate_worker(default_env, tmp_path):
-    _manage(default_env, "migrate", "--noinput")
-    _manage(default_env, "demo_load")
-    project_id = _demo_project_id(default_env)
+    manage(default_env, "migrate", "--noinput")
+    manage(default_env, "demo_load")
+    project_id = demo_project_id(default_env)
 
-    worker_log = tmp_path / "worker.log"
-    with worker_log.open("w") as log:
-        worker = subprocess.Popen(
-            WORKER_COMMAND,
-            cwd=ROOT,
-            env=default_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    workers = workers_start(default_env, tmp_path)
     try:
-        _wait_for(
-            lambda: " ready." in worker_log.read_text(),
-            180,
-            "the worker to report ready",
-            worker_log,
-        )
-        output = _manage(
+        output = manage(
             default_env,
             "preannotate",
             "--project",
@@ -218,9 +71,9 @@ def test_preannotates_the_demo_project_through_a_separate_worker(default_env, tm
             timeout=420,
         )
     finally:
-        _stop(worker)
+        workers_stop(workers)
 
-    counts = _query(
+    counts = query(
         default_env,
         "import json; from annotation.models import Item, Prediction; "
         f"print(json.dumps([Item.objects.filter(project_id={project_id}).count(), "
@@ -232,56 +85,134 @@ def test_preannotates_the_demo_project_through_a_separate_worker(default_env, tm
     )
 
 
-def test_make_run_serves_the_app_with_a_worker_and_stops_both_on_ctrl_c(
+# Before `make run` starts: a retention period of one day on the demo project, two of its items
+# three days old. Beat's retention entry must delete them (and record a retention.batch event).
+_RETENTION_DUE = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from annotation.models import Item
+from annotation.services.retention import project_retention_set
+from projects.models import Project
+project = Project.objects.get(name=%r)
+project_retention_set(actor=project.created_by, project=project, days=1)
+aged = list(project.items.order_by("pk").values_list("pk", flat=True)[:2])
+Item.objects.filter(pk__in=aged).update(created_at=timezone.now() - timedelta(days=3))
+print(json.dumps(aged))
+"""
+
+# Once the workers are up (a starting worker may reap by itself): an import whose worker
+# stopped sending heartbeats a day ago. Only beat's reaping entry can fail it after that.
+_STALLED_IMPORT = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from annotation.models import ImportJob
+from common.jobs.models import JobStatus
+from projects.models import Project
+project = Project.objects.get(name=%r)
+long_ago = timezone.now() - timedelta(days=1)
+job = ImportJob.objects.create(
+    project=project, requested_by=project.created_by, filename="stalled.jsonl",
+    status=JobStatus.RUNNING, started_at=long_ago, heartbeat_at=long_ago,
+)
+print(json.dumps(job.pk))
+"""
+
+_SCHEDULE_SEEN = """
+import json
+from annotation.models import ImportJob, Item
+from governance.models import AuditEvent, ScheduleRun
+print(json.dumps({
+    "entries": sorted(ScheduleRun.objects.values_list("entry", flat=True)),
+    "stalled": list(ImportJob.objects.filter(pk=%d).values_list("status", "error").first()),
+    "aged_left": Item.objects.filter(pk__in=%r).count(),
+    "retention_events": AuditEvent.objects.filter(action="retention.batch", actor_name="retention").count(),
+}))
+"""
+
+
+def test_make_run_serves_the_app_with_workers_and_beat_and_stops_them_all_on_ctrl_c(
     default_env, data_dir, tmp_path
 ):
-    port = _free_port()
+    from common.jobs.lifecycle import WORKER_LOST
+
+    manage(default_env, "migrate", "--noinput")
+    manage(default_env, "demo_load")
+    aged = query(default_env, _RETENTION_DUE % DEMO_PROJECT_NAME)
+    # Short intervals, set as an operator would: beat sends each entry every few seconds.
+    run_env = {**default_env, "JOBS_REAP_INTERVAL_SECONDS": "2", "RETENTION_INTERVAL_SECONDS": "3"}
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     run_log = tmp_path / "run.log"
     with run_log.open("w") as log:
         supervisor = subprocess.Popen(
             [PYTHON, "scripts/run.py", "--port", str(port)],
             cwd=ROOT,
-            env=default_env,
+            env=run_env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        _wait_for(
+        wait_for(
             lambda: f"Open {base_url}/" in run_log.read_text(), 240, "the start banner", run_log
         )
-        _wait_for(
-            lambda: " ready." in run_log.read_text(), 180, "the worker to report ready", run_log
+        wait_for(
+            lambda: run_log.read_text().count(" ready.") >= len(WORKER_COMMANDS),
+            180,
+            "both workers to report ready",
+            run_log,
         )
+        log_text = run_log.read_text()
+        assert re.search(r"(?m)^worker \| .*default@\S+ ready\.", log_text), log_text[-4000:]
+        assert re.search(r"(?m)^   gpu \| .*gpu@\S+ ready\.", log_text), log_text[-4000:]
         assert "Login: admin / " in run_log.read_text()
-        assert _http(f"{base_url}/accounts/login/")[0] == 200
+        assert http(f"{base_url}/accounts/login/")[0] == 200
 
         password = (data_dir / "admin-password.txt").read_text().strip()
-        status, body = _http(
+        status, body = http(
             f"{base_url}/api/auth/token/", data={"username": "admin", "password": password}
         )
         assert status == 200, body
         token = json.loads(body)["token"]
-        status, schema = _http(f"{base_url}/api/schema/", token=token)
+        status, schema = http(f"{base_url}/api/schema/", token=token)
         assert status == 200 and "openapi" in schema
 
-        children = _descendants(supervisor.pid)
-        assert len(children) >= 2, "expected the web server and the worker as child processes"
+        assert re.search(r"(?m)^  beat \| .*beat: Starting\.\.\.", log_text), log_text[-4000:]
+        stalled = query(default_env, _STALLED_IMPORT % DEMO_PROJECT_NAME)
+        seen = {}
+
+        def schedule_ran() -> bool:
+            seen.update(query(default_env, _SCHEDULE_SEEN % (stalled, aged)))
+            return (
+                seen["entries"] == ["jobs-reap", "retention-daily"]
+                and seen["stalled"] == ["failed", WORKER_LOST]
+                and seen["aged_left"] == 0
+                and seen["retention_events"] >= 1
+            )
+
+        wait_for(schedule_ran, 180, "beat's reaping and retention to run", run_log)
+
+        children = descendants(supervisor.pid)
+        assert len(children) >= 4, "expected the web server, two workers and beat as child processes"
     finally:
         # Ctrl-C in a terminal sends SIGINT to the foreground process group, i.e. to the supervisor.
-        exit_code = _stop(supervisor, signal.SIGINT, timeout=90)
+        exit_code = stop(supervisor, signal.SIGINT, timeout=90)
 
     assert exit_code == 0, run_log.read_text()[-4000:]
     log_text = run_log.read_text()
-    assert "Warm shutdown" in log_text and "Web server and worker stopped." in log_text
-    assert not [pid for pid in children if _alive(pid)], "a child process outlived the supervisor"
-    assert not _answers(f"{base_url}/accounts/login/")
+    assert log_text.count("Warm shutdown") >= len(WORKER_COMMANDS), log_text[-4000:]
+    assert "Web server, workers and beat stopped." in log_text
+    assert "did not stop within" not in log_text, "a child had to be killed"
+    assert list(data_dir.glob("celerybeat-schedule*")), "beat keeps its schedule file under DATA_DIR"
+    assert not [pid for pid in children if alive(pid)], "a child process outlived the supervisor"
+    assert not answers(f"{base_url}/accounts/login/")
 
 
 def test_gunicorn_serves_the_login_page_in_the_default_configuration(default_env, tmp_path):
-    _manage(default_env, "migrate", "--noinput")
-    port = _free_port()
+    manage(default_env, "migrate", "--noinput")
+    port = free_port()
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("w") as log:
         web = subprocess.Popen(
@@ -302,8 +233,8 @@ def test_gunicorn_serves_the_login_page_in_the_default_configuration(default_env
             start_new_session=True,
         )
     try:
-        _wait_for(
-            lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), 60, "gunicorn", log_path
+        wait_for(
+            lambda: answers(f"http://127.0.0.1:{port}/accounts/login/"), 60, "gunicorn", log_path
         )
     finally:
-        assert _stop(web) == 0, log_path.read_text()[-4000:]
+        assert stop(web) == 0, log_path.read_text()[-4000:]

@@ -82,7 +82,7 @@ def test_sends_anonymous_visitors_to_the_login_page(project):
 def test_the_project_page_links_to_datasets_for_curators_only(role, shown, project, request):
     page = (
         client_for(request.getfixturevalue(role))
-        .get(reverse("annotation:project-detail", args=[project.pk]))
+        .get(reverse("annotation:project-detail", args=[project.pk]), {"section": "models"})
         .text
     )
     assert ('id="datasets-link"' in page) is shown

@@ -16,7 +16,12 @@ from tests.factories import answer_submit, project_make
 from tests.training.training_support import FAST, ready_version
 from training.ml.encoder import model_fingerprint
 from training.models import ModelVersion, PreannotationJob
-from training.selectors.training import evaluation_rows, model_version_compare
+from training.selectors.training import (
+    evaluation_rows,
+    evaluation_split,
+    model_version_compare,
+    version_report,
+)
 from training.services.preannotation import preannotation_request, preannotation_run
 from training.services.registry import base_model_register, model_version_activate
 from training.services.training import training_request, training_run
@@ -86,17 +91,16 @@ def test_activation_keeps_one_active_version_and_pre_annotates_the_unlabelled_it
     first = _trained(sentiment_version, ml_engineer, tiny_base)
     second = _trained(sentiment_version, ml_engineer, tiny_base, epochs=2)
 
-    model_version_activate(actor=ml_engineer, model_version=first)
-    job = model_version_activate(actor=ml_engineer, model_version=second)
+    # confirm: the tiny model may be degenerate or worse than the head (test_model_reports_pages covers the refusal).
+    model_version_activate(actor=ml_engineer, model_version=first, confirm=True)
+    job = model_version_activate(actor=ml_engineer, model_version=second, confirm=True)
 
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.is_active, second.is_active) == (False, True)
     assert second.activated_by == ml_engineer and second.activated_at is not None
-    assert AuditEvent.objects.filter(action="model.activate").last().details == {
-        "name": second.name,
-        "previous": [first.name],
-    }
+    details = AuditEvent.objects.filter(action="model.activate").last().details
+    assert (details["name"], details["previous"], details["champion"]) == (second.name, [first.name], first.name)
     assert job.trained_model == second and job.status == JobStatus.QUEUED
 
     preannotation_run(job_id=job.pk)
@@ -149,9 +153,10 @@ def test_a_span_model_pre_annotates_span_projects_with_entity_spans(manager, ann
         answer_submit(actor=annotator, item=item, value={"spans": [{"start": start, "end": end, "label": "PER"}]})
     sentiment_version = ready_version(project, ml_engineer)
     model = _trained(sentiment_version, ml_engineer, tiny_base, epochs=6)
-    assert model.metrics["metric"] == "entity_f1" and "PER" in model.metrics["dev"]["report"]
+    evaluated = model.metrics["dev"] or model.metrics["cross_validation"]  # cross-validated when dev is small
+    assert model.metrics["metric"] == "entity_f1" and "PER" in evaluated["report"]
 
-    job = model_version_activate(actor=ml_engineer, model_version=model)
+    job = model_version_activate(actor=ml_engineer, model_version=model, confirm=True)
     preannotation_run(job_id=job.pk)
 
     job.refresh_from_db()
@@ -173,7 +178,7 @@ def test_comparison_lines_up_labels_lineage_and_settings(sentiment_version, ml_e
 
     comparison = model_version_compare(first=first, second=second)
 
-    assert comparison.split == "test" and comparison.metric == "accuracy"
+    assert comparison.split == "test" and comparison.metric == "macro_f1"
     labels = [row["label"] for row in comparison.labels if not row["summary"]]
     assert labels == ["positive", "negative", "neutral"]
     positive = comparison.labels[0]
@@ -199,4 +204,7 @@ def test_evaluation_rows_give_every_label_then_the_averages(sentiment_version, m
     model = _trained(sentiment_version, ml_engineer, tiny_base)
     rows = evaluation_rows(model)
     assert [row["label"] for row in rows] == ["positive", "negative", "neutral", "macro avg", "weighted avg"]
-    assert sum(row["support"] for row in rows if not row["summary"]) == model.metrics["examples"]["test"]
+    # The rows are those of the report the version is judged on: test, or the held-out items when cross-validated.
+    judged = version_report(model, evaluation_split(model))
+    assert sum(row["support"] for row in rows if not row["summary"]) == judged["items"]
+    assert all(row["f1_interval"] for row in rows if not row["summary"])

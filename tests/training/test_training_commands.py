@@ -46,10 +46,16 @@ def test_train_queues_a_job_with_the_given_settings(sentiment_version, ml_engine
         "2",
         "--learning-rate",
         "0.001",
+        "--min-steps",
+        "40",
+        "--class-weighting",
+        "none",
+        "--then-suggest",
     )
     job = TrainingJob.objects.get()
     assert f"Training job {job.pk} for project {sentiment_version.project_id} is queued." in output
-    assert job.hyperparameters == {"epochs": 2, "learning_rate": 0.001} and job.base_model == tiny_base
+    assert job.hyperparameters == {"epochs": 2, "learning_rate": 0.001, "min_steps": 40, "class_weighting": "none"}
+    assert job.base_model == tiny_base and job.then_suggest
 
 
 @pytest.mark.django_db
@@ -101,8 +107,10 @@ def test_train_waits_for_the_worker_printing_progress(celery_worker_process, sen
     model = ModelVersion.objects.get()
     # Each change of progress is printed; the tiny model may finish between two polls, so the
     # last line may already read "succeeded".
-    assert re.search(r"^(running|succeeded): epoch \d/3, step \d+/\d+, loss \d", output, re.MULTILINE), output
-    assert f"succeeded: model version 1 ({model.name}), accuracy" in output
+    assert re.search(r"^(running|succeeded): epoch \d+/\d+, step \d+/\d+, loss \d", output, re.MULTILINE), output
+    assert f"succeeded: model version 1 ({model.name})." in output
+    assert re.search(r"^Score: macro-F1 \d\.\d{3} \(95 % interval \d\.\d{3} to \d\.\d{3}\), n = \d+", output, re.MULTILINE)
+    assert re.search(r"^Model selection: chose ", output, re.MULTILINE) and "\nVerdict: " in output
 
 
 @pytest.mark.django_db
@@ -117,8 +125,16 @@ def test_model_activate_makes_the_version_active_and_queues_pre_annotation(
         hyperparameters=FAST,
     )
     training_run(job_id=job.pk)
+    # --confirm: the tiny model may be degenerate or worse than the head (test_model_reports_pages covers the refusal).
     output = _call(
-        "model_activate", "--project", str(sentiment_version.project_id), "--version", "1", "--user", "ml_engineer"
+        "model_activate",
+        "--project",
+        str(sentiment_version.project_id),
+        "--version",
+        "1",
+        "--user",
+        "ml_engineer",
+        "--confirm",
     )
     model = ModelVersion.objects.get()
     assert model.is_active and f"{model.name} is now active" in output

@@ -94,7 +94,9 @@ def test_a_job_card_polls_while_active_and_links_to_the_evaluation_when_done(sen
     model = ModelVersion.objects.get()
     assert "hx-trigger" not in card and 'data-status="succeeded"' in card
     assert f'href="/projects/{sentiment_version.project_id}/models/{model.pk}/"' in card
-    assert re.search(r"epoch 3/3", card) and "loss" in card
+    # The schedule has a floor of optimiser steps (min_steps), so a tiny dataset runs more than 3 epochs.
+    assert re.search(r"epoch \d+/\d+", card) and "loss" in card
+    assert f'id="job-{job.pk}-headline"' in card and "95 % interval" in card
 
 
 def test_cancelling_from_the_card_shows_the_job_cancelled(sentiment_version, ml_engineer):
@@ -125,7 +127,8 @@ def test_activating_from_the_page_redirects_to_the_models_page_with_pre_annotati
 ):
     model = _trained(sentiment_version, ml_engineer, tiny_base)
     client = _client(ml_engineer)
-    response = client.post(f"/projects/{sentiment_version.project_id}/models/{model.pk}/activate/")
+    # The tiny model may be degenerate or worse than the head; confirming keeps this test about activation.
+    response = client.post(f"/projects/{sentiment_version.project_id}/models/{model.pk}/activate/", {"confirm": "1"})
     assert response.status_code == 302 and response["Location"] == f"/projects/{sentiment_version.project_id}/models/"
     page = client.get(response["Location"]).content.decode()
     assert "is now the active model" in page and 'id="preannotation"' in page

@@ -143,4 +143,4 @@ def preannotation_wait(job_id: int, *, seconds: float = WAIT_SECONDS) -> Preanno
 
 
 # Fast settings for the tiny model: a few epochs over the small slice.
-FAST = {"epochs": 3, "batch_size": 8, "learning_rate": 0.003, "warmup_ratio": 0.0, "max_length": 32}
+FAST = {"epochs": 3, "batch_size": 8, "learning_rate": 0.003, "warmup_ratio": 0.0, "max_length": 32, "min_steps": 20}

@@ -16,6 +16,7 @@ from training.selectors.training import (
     training_job_list,
 )
 from training.services.training import (
+    CHOICE_HYPERPARAMETERS,
     HYPERPARAMETERS,
     training_cancel,
     training_job_refresh,
@@ -35,7 +36,7 @@ class TrainingProgressSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="The last epoch's dev score; null before the first."
     )
     metric = serializers.CharField(
-        required=False, help_text="What dev_metric measures: accuracy, micro F1 or entity F1."
+        required=False, help_text="What dev_metric measures: the primary metric, macro-F1 or entity F1 (older jobs: accuracy, micro F1)."
     )
     eta_seconds = serializers.FloatField(required=False)
     samples_per_second = serializers.FloatField(required=False)
@@ -54,6 +55,9 @@ class TrainingJobListApi(ListApi):
         )
         hyperparameters = serializers.DictField()
         time_limit_seconds = serializers.IntegerField()
+        then_suggest = serializers.BooleanField(
+            help_text="After training, pre-annotate with the better of the new model and the embedding head."
+        )
         cancel_requested = serializers.BooleanField()
         progress = TrainingProgressSerializer()
         error = serializers.CharField()
@@ -95,9 +99,21 @@ class TrainingJobStartApi(BaseApi):
             required=False, allow_blank=True, help_text="Name of a registered base model; empty: the bundled MiniLM-L6."
         )
         hyperparameters = serializers.DictField(
-            required=False, help_text=f"Any of: {', '.join(HYPERPARAMETERS)}; each is range-checked."
+            required=False,
+            help_text=(
+                f"Any of: {', '.join(HYPERPARAMETERS)} (each range-checked); "
+                + "; ".join(f"{name}: {' or '.join(values)}" for name, values in CHOICE_HYPERPARAMETERS.items())
+                + ". Left out: the defaults, sized to the data."
+            ),
         )
         time_limit_seconds = serializers.IntegerField(required=False, min_value=1)
+        then_suggest = serializers.BooleanField(
+            default=False,
+            help_text=(
+                "After training, pre-annotate the unlabelled items with whichever of the new model and the "
+                "embedding head scores better on the same held-out items (the job's log says which)."
+            ),
+        )
 
     @extend_schema(
         summary="Queue a fine-tuning run of a dataset version",
@@ -117,6 +133,7 @@ class TrainingJobStartApi(BaseApi):
             base_model=base_model_by_name(name=data.get("base_model")),
             hyperparameters=data.get("hyperparameters"),
             time_limit_seconds=data.get("time_limit_seconds"),
+            then_suggest=data["then_suggest"],
         )
         location = reverse("api:training-job", kwargs={"project_id": project.pk, "training_job_id": job.pk})
         return Response(

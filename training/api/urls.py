@@ -20,6 +20,7 @@ from training.api.datasets import (
     DatasetVersionListApi,
 )
 from training.api.model_versions import (
+    ModelDeactivateApi,
     ModelVersionActivateApi,
     ModelVersionCompareApi,
     ModelVersionDetailApi,
@@ -49,6 +50,7 @@ urlpatterns = [
     path(job, TrainingJobDetailApi.as_view(), name="training-job"),
     path(job + "cancel/", TrainingJobCancelApi.as_view(), name="training-job-cancel"),
     path(project + "models/", ModelVersionListApi.as_view(), name="model-versions"),
+    path(project + "models/deactivate/", ModelDeactivateApi.as_view(), name="model-deactivate"),
     path(model, ModelVersionDetailApi.as_view(), name="model-version"),
     path(model + "activate/", ModelVersionActivateApi.as_view(), name="model-version-activate"),
     path(model + "compare/", ModelVersionCompareApi.as_view(), name="model-version-compare"),

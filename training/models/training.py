@@ -35,6 +35,9 @@ class TrainingJob(Job):
     hyperparameters = models.JSONField(default=dict)
     cancel_requested = models.BooleanField(default=False)
     time_limit_seconds = models.PositiveIntegerField(default=6 * 60 * 60)
+    # After registering the model, pre-annotate with the better of it and the embedding head
+    # (measured on the same held-out items), activating the model only when it is the better.
+    then_suggest = models.BooleanField(default=False)
     # Live progress: step, total_steps, epoch, epochs, loss, dev_metric, eta_seconds, samples_per_second.
     progress = models.JSONField(default=dict)
     log = models.TextField(blank=True)

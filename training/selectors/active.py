@@ -10,12 +10,15 @@ from training.models.active import (
     LabelIssue,
     LabelIssueStatus,
     LearningCurvePoint,
+    new_project_strategy,
 )
 
 
 def active_learning_state(*, project: Project) -> ActiveLearning:
     """The project's loop state, or the defaults (unsaved) when nobody has set it up: a page view writes nothing."""
-    return ActiveLearning.objects.filter(project=project).first() or ActiveLearning(project=project)
+    return ActiveLearning.objects.filter(project=project).first() or ActiveLearning(
+        project=project, strategy=new_project_strategy(project.task_type)
+    )
 
 
 def active_learning_overview(*, project: Project) -> dict:

@@ -28,6 +28,7 @@ from training.models.active import (
     ActiveLearningRefresh,
     LearningCurvePoint,
     Strategy,
+    new_project_strategy,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,12 @@ RETURNING pending_labels, refresh_every
 
 
 def active_learning_config(*, project: Project) -> ActiveLearning:
-    """The project's loop settings and state, created (off) on first use."""
-    state, _ = ActiveLearning.objects.get_or_create(project=project)
+    """The project's loop settings and state, created on first use with the strategy a new project
+    of its task type starts with (``project_create`` asks for it through annotation's
+    PROJECT_CREATED hook; projects older than that default have an "off" row from migration 0011)."""
+    state, _ = ActiveLearning.objects.get_or_create(
+        project=project, defaults={"strategy": new_project_strategy(project.task_type)}
+    )
     return state
 
 
@@ -143,7 +148,11 @@ def active_learning_labels_added(*, project_id: int, count: int = 1) -> None:
     if row is None:
         return
     pending, every = row
-    if pending >= every:
+    # Only when the count crosses a multiple of refresh_every: past the first, a refresh is
+    # queued or running and queues the next itself when it ends, so asking on every submit only
+    # queued the submits on this row's lock (the load benchmark's most waited lock at 8+
+    # annotators); a refresh that was lost is still asked for again every refresh_every labels.
+    if pending // every > (pending - count) // every:
         _refresh_queue(project_id)
 
 
@@ -289,9 +298,8 @@ def _refresh(state: ActiveLearning) -> dict:
     started = time.perf_counter()
     ranks = np.empty(len(ranking.pool_ids), dtype=np.float64)
     ranks[ranking.order] = np.arange(1, len(ranking.order) + 1, dtype=np.float64)
-    if ActiveLearning.objects.filter(pk=state.pk, strategy=Strategy.OFF).exists():
-        return {"scored_by": ""}
-    ranks_write(project_id=project.pk, ids=ranking.pool_ids, ranks=ranks, control=ranking.control)
+    if not ranks_write(project_id=project.pk, ids=ranking.pool_ids, ranks=ranks, control=ranking.control):
+        return {"scored_by": ""}  # turned off meanwhile: its reset to import order stands
     with transaction.atomic():
         locked = ActiveLearning.objects.select_for_update().get(pk=state.pk)
         if locked.strategy == Strategy.OFF:

@@ -15,7 +15,7 @@ from governance.keyring import project_cipher
 from projects.models import Project, TaskType
 from training.ml.active.ranking import LabelText, ModelScores, PoolRanking, RankingInputs, pool_rank
 from training.models import ModelVersion
-from training.models.active import ActiveLearning
+from training.models.active import ActiveLearning, Strategy
 from training.services.embeddings import embeddings_matrix, encoder_key, encoder_path
 from training.services.seed_keywords import keywords_of
 
@@ -161,19 +161,27 @@ _RANKS_SQL = "UPDATE annotation_item SET queue_rank = %s, in_control = %s WHERE 
 RANK_CHUNK = 2000
 
 
-def ranks_write(*, project_id: int, ids: np.ndarray, ranks: np.ndarray, control: np.ndarray) -> None:
+def ranks_write(*, project_id: int, ids: np.ndarray, ranks: np.ndarray, control: np.ndarray) -> bool:
     """Write the ranks in short transactions of RANK_CHUNK rows each, in id order.
 
     Between two chunks the queue mixes new and old ranks for a few milliseconds; a queue order
-    is a preference, so that is harmless, while a long lock on every open item is not.
+    is a preference, so that is harmless, while a long lock on every open item is not. Each chunk
+    first locks the project's active-learning row and stops if the loop was turned off: turning
+    it off takes the same lock and puts every rank back to 0, so once it has committed no chunk
+    can write a rank after it. Returns False when it stopped for that reason.
     """
     order = np.argsort(ids, kind="stable")
     for start in range(0, len(order), RANK_CHUNK):
         part = order[start : start + RANK_CHUNK]
         rows = [(int(ids[i]), float(ranks[i]), bool(control[i])) for i in part]
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                columns = [list(column) for column in zip(*rows)]
-                cursor.execute(_RANKS_PG_SQL, [*columns, project_id])
-            else:
-                cursor.executemany(_RANKS_SQL, [(r, c, i, project_id) for i, r, c in rows])
+        with transaction.atomic():
+            state = ActiveLearning.objects.select_for_update().filter(project_id=project_id).first()
+            if state is None or state.strategy == Strategy.OFF:
+                return False
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    columns = [list(column) for column in zip(*rows)]
+                    cursor.execute(_RANKS_PG_SQL, [*columns, project_id])
+                else:
+                    cursor.executemany(_RANKS_SQL, [(r, c, i, project_id) for i, r, c in rows])
+    return True

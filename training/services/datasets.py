@@ -18,11 +18,20 @@ from django.utils.translation import gettext_lazy
 
 from annotation.models import Annotation, AnnotationStatus, FinalSource, Item
 from annotation.services.annotations import value_key
-from common.jobs.lifecycle import job_claim, job_fail, job_finish, job_progress, running_rows
+from common.id_ranges import id_ranges, id_ranges_contain
+from common.jobs.lifecycle import (
+    job_claim,
+    job_error_text,
+    job_fail,
+    job_finish,
+    job_heartbeat,
+    job_progress,
+    running_rows,
+)
 from common.jobs.registry import JobKind
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_cipher, project_readable_check
-from governance.sealed_files import sealed_jsonl_read, sealed_jsonl_write
+from governance.sealed_files import sealed_file_discard, sealed_jsonl_read, sealed_jsonl_write
 from projects.models import Project, TaskType
 from training.models import (
     ConflictPolicy,
@@ -32,24 +41,14 @@ from training.models import (
     DatasetVersionItem,
     Split,
 )
+from training.selectors.datasets import dataset_version_earlier_splits
+from training.services.dataset_splits import SPLIT_METHOD, SPLIT_RATIOS, splits_assign
 
-# Fixed so that an item's split never depends on which other items a version holds.
-SPLIT_RATIOS = {Split.TRAIN: 0.8, Split.DEV: 0.1, Split.TEST: 0.1}
-FILTER_KEYS = ("reviewed_only", "adjudicated_only", "min_agreement", "date_from", "date_to", "labels")
+# "items": [first, last] id runs of the only items to consider (a selection made in the item browser).
+FILTER_KEYS = ("reviewed_only", "adjudicated_only", "min_agreement", "date_from", "date_to", "labels", "items")
 _BATCH = 2000
-# Progress (a heartbeat) comes every _BATCH items gathered; sealing them is the slow part.
+# Progress (a heartbeat) comes every _BATCH items gathered, a heartbeat every _BATCH sealed.
 DATASET_BUILD_STALE_SECONDS = 30 * 60
-
-
-def split_of(*, project_id: int, item_id: int) -> str:
-    """The item's split, from a hash of its identity alone: stable across every version."""
-    digest = hashlib.sha256(f"sensitive-annotator/split/{project_id}/{item_id}".encode()).digest()
-    position = int.from_bytes(digest[:8], "big") / 2**64
-    if position < SPLIT_RATIOS[Split.TRAIN]:
-        return Split.TRAIN
-    if position < SPLIT_RATIOS[Split.TRAIN] + SPLIT_RATIOS[Split.DEV]:
-        return Split.DEV
-    return Split.TEST
 
 
 def _canonical(value) -> str:
@@ -102,7 +101,21 @@ def dataset_filters_clean(*, project: Project, filters: dict | None) -> dict:
         if missing:
             raise ValidationError({"labels": f"not labels of this project: {', '.join(missing)}."})
         clean["labels"] = sorted(set(names))
+    if filters.get("items") is not None:
+        clean["items"] = _id_runs_clean(filters["items"])
     return clean
+
+
+def _id_runs_clean(runs) -> list[list[int]]:
+    def is_run(run) -> bool:
+        return (
+            isinstance(run, (list, tuple)) and len(run) == 2
+            and all(isinstance(end, int) and not isinstance(end, bool) for end in run) and 0 < run[0] <= run[1]
+        )  # fmt: skip
+
+    if not isinstance(runs, list) or not runs or not all(is_run(run) for run in runs):
+        raise ValidationError({"items": "must be a non-empty list of [first, last] item id runs."})
+    return [list(run) for run in sorted(runs)]
 
 
 @transaction.atomic
@@ -135,6 +148,11 @@ def dataset_version_create(
 
     transaction.on_commit(lambda: dataset_version_build_task.delay(version.pk))
     return version
+
+
+def dataset_version_from_items(*, actor, project: Project, item_ids: list[int], name: str = "") -> DatasetVersion:
+    """A version of only the given items (those with an answer): the item browser's bulk action."""
+    return dataset_version_create(actor=actor, project=project, name=name, filters={"items": id_ranges(sorted(item_ids))})
 
 
 @dataclass
@@ -214,6 +232,9 @@ def _records(version: DatasetVersion, stats: dict) -> Iterator[dict]:
         .order_by("id")
     )
     for item in items.iterator(chunk_size=_BATCH):
+        if "items" in filters and not id_ranges_contain(filters["items"], item.pk):
+            stats["dropped"]["outside_selection"] += 1
+            continue
         choice = _choose(item, item.submitted, version.conflict_policy)
         if choice.value is None:
             stats["dropped"][choice.dropped] += 1
@@ -245,7 +266,7 @@ def _records(version: DatasetVersion, stats: dict) -> Iterator[dict]:
             "external_id": item.external_id,
             "text": item.text,
             "value": value,
-            "split": split_of(project_id=project.pk, item_id=item.pk),
+            "split": None,  # assigned once every record is gathered (training/services/dataset_splits.py)
             "agreement": round(choice.agreement, 4),
             "source": choice.source,
         }
@@ -298,9 +319,21 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
         stats = {"dropped": Counter(), "annotators": Counter(), "answer_sources": Counter()}
         digest = hashlib.sha256()
         entries, labels, splits = [], Counter(), Counter()
+        # Held whole (as training holds a version): stratifying a split needs every item's class.
+        records = []
+        for done, record in enumerate(_records(version, stats), start=1):
+            records.append(record)
+            if done % _BATCH == 0:
+                job_progress(version, done=done + sum(stats["dropped"].values()))
+        assigned = splits_assign(
+            project_id=project.pk,
+            values={record["id"]: record["value"] for record in records},
+            earlier=dataset_version_earlier_splits(version=version),
+        )
 
         def tracked():
-            for done, record in enumerate(_records(version, stats), start=1):
+            for done, record in enumerate(records, start=1):
+                record["split"] = assigned[record["id"]]
                 canonical = {key: record[key] for key in ("id", "external_id", "text", "value", "split")}
                 digest.update((_canonical(canonical) + "\n").encode())
                 value_hash = hmac.digest(cipher.index_key, _canonical(record["value"]).encode(), "sha256").hex()
@@ -310,12 +343,12 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
                 for label in names:
                     labels[(label, record["split"])] += 1
                 if done % _BATCH == 0:
-                    job_progress(version, done=done + sum(stats["dropped"].values()))
+                    job_heartbeat(version)  # sealing is the slow part
                 yield record
 
         size = sealed_jsonl_write(path, tracked(), cipher=cipher, name=_file_name(version))
     except Exception as error:  # recorded on the version; the worker stays up for the next job
-        job_fail(version, error=f"{type(error).__name__}: {error}")
+        job_fail(version, error=job_error_text(error))
         raise
     manifest = {
         "task_type": project.task_type,
@@ -323,6 +356,7 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
         "items": len(entries),
         "splits": {split: splits[split] for split in Split.values},
         "split_ratios": {str(split): ratio for split, ratio in SPLIT_RATIOS.items()},
+        "split_method": SPLIT_METHOD,
         "labels": {
             name: {split: labels[(name, split)] for split in Split.values}
             for name in sorted({name for name, _ in labels})
@@ -373,7 +407,13 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
 
 def dataset_build_reaped(version: DatasetVersion) -> None:
     """What a dead worker's build leaves (``common.jobs`` hook): its partial sealed file."""
-    dataset_artifact_path(version).unlink(missing_ok=True)
+    sealed_file_discard(dataset_artifact_path(version))
+
+
+def _build_send(version_id: int) -> None:
+    from training.celery_tasks import dataset_version_build_task
+
+    dataset_version_build_task.delay(version_id)
 
 
 DATASET_BUILD_JOB_KIND = JobKind(
@@ -382,6 +422,7 @@ DATASET_BUILD_JOB_KIND = JobKind(
     model=DatasetVersion,
     stale_seconds=lambda: DATASET_BUILD_STALE_SECONDS,
     on_reap=dataset_build_reaped,
+    send=_build_send,
 )
 
 

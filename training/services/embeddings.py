@@ -197,3 +197,22 @@ def embeddings_matrix(
     raw = b"".join(open_sealed(cipher.aead, blob, _context(cipher, item_id, key)) for item_id, blob in pairs)
     matrix = np.frombuffer(raw, dtype=VECTOR_DTYPE).reshape(len(pairs), -1).astype(np.float32)
     return ids, matrix
+
+
+def embeddings_or_encode(*, project: Project, item_ids: list, texts: list[str], encoder: str, encode) -> np.ndarray:
+    """One float32 row per text: the item's cached embedding under ``encoder`` where there is one,
+    else ``encode(texts)`` for the rest (an item id of None is always encoded)."""
+    ids, cached = embeddings_matrix(project=project, item_ids=[i for i in item_ids if i is not None], encoder=encoder)
+    rows = {int(item_id): row for row, item_id in enumerate(ids)}
+    missing = [position for position, item_id in enumerate(item_ids) if item_id not in rows]
+    fresh = np.asarray(encode([texts[position] for position in missing]), dtype=np.float32) if missing else None
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    dimension = cached.shape[1] if rows else fresh.shape[1]
+    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+    for position, item_id in enumerate(item_ids):
+        if item_id in rows:
+            vectors[position] = cached[rows[item_id]]
+    if missing:
+        vectors[missing] = fresh
+    return vectors

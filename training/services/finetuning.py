@@ -4,6 +4,8 @@ import logging
 import time
 
 from django.conf import settings
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 
 from common.jobs.lifecycle import job_heartbeat, job_progress
 from projects.models import TaskType
@@ -13,6 +15,7 @@ from training.services.training import (
     TrainingRefused,
     attempt_log,
     attempt_rows,
+    log_line,
     staging_dir,
 )
 
@@ -35,11 +38,11 @@ class _Reporter:
 
     def on_progress(self, progress) -> None:
         # finetune reports every step here (progress_every=1) and once more, with the same
-        # step, after each epoch's dev evaluation: that repeat is the end of an epoch.
-        epoch_end = progress.step == self.last_step and progress.dev_metric is not None
+        # step, after each dev evaluation (every tenth of the schedule): that repeat is logged.
+        evaluated = progress.step == self.last_step and progress.dev_metric is not None
         self.last_step = progress.step
         now = time.monotonic()
-        if not epoch_end and now - self.last_write < WRITE_INTERVAL_SECONDS and progress.step != progress.total_steps:
+        if not evaluated and now - self.last_write < WRITE_INTERVAL_SECONDS and progress.step != progress.total_steps:
             return
         self.last_write = now
         state = {
@@ -50,14 +53,16 @@ class _Reporter:
             "loss": round(progress.loss, 5),
             "dev_metric": None if progress.dev_metric is None else round(progress.dev_metric, 5),
             "metric": self.metric_label,
+            "run": progress.run,
             "eta_seconds": round(progress.eta_seconds, 1),
             "samples_per_second": round(progress.samples_per_second, 1),
         }
-        if epoch_end:
+        if evaluated:
             attempt_log(
                 self.job,
                 self.attempt,
-                f"Epoch {progress.epoch}/{progress.epochs}: step {progress.step}/{progress.total_steps}, "
+                f"{progress.run.capitalize() + ', s' if progress.run else 'S'}tep {progress.step}/{progress.total_steps} "
+                f"(epoch {progress.epoch}/{progress.epochs}): "
                 f"loss {progress.loss:.4f}, dev {self.metric_label} {progress.dev_metric:.4f}.",
                 progress=state,
                 progress_done=progress.step,
@@ -90,12 +95,13 @@ def _labels_of(version: DatasetVersion, records: list[dict]) -> list[str]:
     return labels + sorted(used - set(labels))
 
 
-def _examples(records: list[dict], task: str) -> tuple[dict[str, list], int]:
-    """TrainingExamples per split, and how many records could not be used for ``task``."""
+def _examples(records: list[dict], task: str) -> tuple[dict[str, list], dict[str, list[int]], int]:
+    """TrainingExamples per split, their item ids in the same order, and how many records ``task`` cannot use."""
     from training.ml.batching import TrainingExample
     from training.ml.spans import Span
 
     splits: dict[str, list] = {split: [] for split in Split.values}
+    ids: dict[str, list[int]] = {split: [] for split in Split.values}
     skipped = 0
     for record in records:
         value = record["value"]
@@ -109,26 +115,57 @@ def _examples(records: list[dict], task: str) -> tuple[dict[str, list], int]:
                 continue
             example = TrainingExample(record["text"], labels=labels)
         splits[record["split"]].append(example)
-    return splits, skipped
+        ids[record["split"]].append(int(record["id"]))
+    return splits, ids, skipped
 
 
-_METRIC_LABELS = {"single_label": "accuracy", "multi_label": "micro F1", "spans": "entity F1"}
+_METRIC_LABELS = {"single_label": "macro-F1", "multi_label": "macro-F1", "spans": "entity F1"}
 # FinetuneConfig fields the registry records elsewhere (base model, device) or that are paths.
 _NOT_HYPERPARAMETERS = ("base_model", "device")
 
 
+class _Embedder:
+    """Sentence embeddings of training examples for the head baseline: the import's cache first, the encoder for the rest."""
+
+    def __init__(self, project, item_of: dict):
+        self.project, self.item_of, self._encoder = project, item_of, None
+
+    def encoder(self):
+        if self._encoder is None:
+            from training.ml.encoder import encoder_load
+
+            self._encoder = encoder_load(settings.BASE_MODEL_DIR or None, device=settings.ML_DEVICE)
+        return self._encoder
+
+    def texts(self, texts: list[str]):
+        return self.encoder().encode(list(texts), batch_size=settings.PREANNOTATION_BATCH_SIZE)
+
+    def __call__(self, examples):
+        from training.services.embeddings import embeddings_or_encode, encoder_key
+
+        return embeddings_or_encode(
+            project=self.project,
+            item_ids=[self.item_of.get(example) for example in examples],
+            texts=[example.text for example in examples],
+            encoder=encoder_key(),
+            encode=self.texts,
+        )
+
+
 def training_execute(job: TrainingJob, attempt: int) -> None:
-    """Read the version's records, fine-tune, evaluate, save and register; ``attempt`` owns the job."""
+    """Read the version's records, fine-tune, evaluate against the baselines, save and register; ``attempt`` owns the job."""
     # Imported here so that the web process, which only requests jobs, never loads torch.
-    from training.ml.finetune import FinetuneConfig, config_dict, evaluate_examples, finetune
+    from training.ml.challenger import gold_of, jsonable, train_and_compare
+    from training.ml.finetune import FinetuneConfig, config_dict
     from training.services.datasets import dataset_version_records
     from training.services.registry import model_version_register
 
     version = job.dataset_version
-    task = _TASKS[version.manifest.get("task_type") or job.project.task_type]
+    project = job.project
+    task = _TASKS[version.manifest.get("task_type") or project.task_type]
     records = list(dataset_version_records(version=version))
     labels = _labels_of(version, records)
-    splits, skipped = _examples(records, task)
+    splits, ids, skipped = _examples(records, task)
     train, dev, test = splits[Split.TRAIN], splits[Split.DEV], splits[Split.TEST]
     if not train or not dev:
         raise TrainingRefused(
@@ -151,34 +188,51 @@ def training_execute(job: TrainingJob, attempt: int) -> None:
         f"Dataset version {version.number} ({version.content_hash[:12]}): {len(train)} train, {len(dev)} dev, "
         f"{len(test)} test examples, labels {', '.join(labels)}{unusable}. Loading the base model.",
     )
+    item_of = {}
+    for split in Split.values:
+        item_of.update(zip(splits[split], ids[split]))
+    embedder = _Embedder(project, item_of)
+    descriptions = dict(project.labels.values_list("name", "description"))
     reporter = _Reporter(job, attempt, metric_label)
-    result = finetune(
-        config, train, dev, on_progress=reporter.on_progress, should_stop=reporter.should_stop, progress_every=1
+    outcome = train_and_compare(
+        config,
+        train,
+        dev,
+        test,
+        embed=embedder if task != "spans" else None,
+        label_descriptions=descriptions if task != "spans" else None,
+        embed_texts=embedder.texts,
+        on_progress=reporter.on_progress,
+        should_stop=reporter.should_stop,
+        on_phase=lambda text: attempt_log(job, attempt, text),
     )
+    result = outcome.result
+    heldout = outcome.reports["heldout"]
     attempt_log(
         job,
         attempt,
         f"Trained in {result.train_seconds:.1f} s on {result.device} ({result.precision}), "
-        f"{result.samples_per_second:.1f} samples/s; best dev {metric_label} {result.best_dev_metric:.4f} "
-        f"at epoch {result.best_epoch}. Evaluating on dev and test.",
+        f"{result.samples_per_second:.1f} samples/s. Held-out {metric_label} {heldout['value']:.3f} "
+        f"(95 % interval {heldout['interval'][0]:.3f} to {heldout['interval'][1]:.3f}, {heldout['items']} items; "
+        f"{outcome.heldout_basis})."
+        + (f" DEGENERATE: {heldout['degenerate_reason']}." if heldout.get("degenerate") else "")
+        + f" Suggest with: {outcome.choice.get('use')} ({outcome.choice.get('reason')}).",
         device=result.device,
     )
-    metrics = {
-        "metric": result.metric_name,
-        "best_epoch": result.best_epoch,
-        "threshold": result.threshold,
-        "history": result.history,
-        "precision": result.precision,
-        "samples_per_second": result.samples_per_second,
-        "examples": {"train": len(train), "dev": len(dev), "test": len(test)},
-        "dev": evaluate_examples(result, dev),
-        "test": evaluate_examples(result, test) if test else None,
+    metrics = outcome.metrics()
+    metrics["labels"] = labels
+    metrics["examples"] = {"train": len(train), "dev": len(dev), "test": len(test)}
+    metrics["test_predictions"] = {
+        "items": ids[Split.TEST],
+        "gold": jsonable(task, gold_of(task, test)),
+        "predicted": outcome.test_predictions,
     }
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a worker's log is no terminal: no "Writing model shards" bars
     result.save(staging_dir(job))
-    hyperparameters = {k: v for k, v in config_dict(config).items() if k not in _NOT_HYPERPARAMETERS}
+    hyperparameters = {k: v for k, v in config_dict(result.config).items() if k not in _NOT_HYPERPARAMETERS}
+    hyperparameters["batch_size"] = result.batch_size  # "auto" resolved to what the run used
     model_version = model_version_register(
         job=job,
         attempt=attempt,
@@ -189,3 +243,13 @@ def training_execute(job: TrainingJob, attempt: int) -> None:
         device=result.device,
     )
     logger.info("Training job %s registered model %s.", job.pk, model_version.name)
+    if job.then_suggest:
+        from training.services.registry import suggestions_after_training
+
+        try:
+            suggestions_after_training(job=job, model_version=model_version)
+        except Exception as error:  # the model is registered; only the follow-up failed
+            logger.exception("Training job %s: the pre-annotation after training failed.", job.pk)
+            TrainingJob.objects.filter(pk=job.pk).update(
+                log=Concat(F("log"), Value(log_line(f"Pre-annotation after training failed: {type(error).__name__}: {error}")))
+            )

@@ -37,7 +37,14 @@ from common.jobs.registry import JobKind
 from governance.audit import AuditAction, audit_record
 from governance.keyring import DataShredded, project_readable_check
 from projects.models import Project, TaskType
-from training.models.active import ActiveLearning, LabelCheck, LabelIssue, LabelIssueStatus
+from training.models.active import (
+    ActiveLearning,
+    LabelCheck,
+    LabelIssue,
+    LabelIssueStatus,
+    new_project_strategy,
+)
+from training.services.active_learning import active_learning_config
 from training.services.active_ranking import labelled_values
 from training.services.embeddings import embeddings_matrix
 
@@ -78,7 +85,7 @@ def label_issues_request(*, actor, project: Project) -> LabelCheck:
     if not label_check_supported(project):
         raise ValidationError({"project": CLASSIFICATION_ONLY})
     project_readable_check(project=project)
-    ActiveLearning.objects.get_or_create(project=project)
+    active_learning_config(project=project)
     check = LabelCheck.objects.create(project=project, requested_by=actor)
     audit_record(actor=actor, action=AuditAction.LABEL_ISSUE_REQUEST, project=project, target=project)
 
@@ -212,7 +219,9 @@ def _label_issues_find(project: Project, check: LabelCheck) -> int | None:
         # Reaped meanwhile (its worker taken for dead): the findings are not this check's to save.
         if not job_finish(check, rows=running_rows(check), progress_done=_STEPS):
             return None
-        state, _ = ActiveLearning.objects.select_for_update().get_or_create(project=project)
+        state, _ = ActiveLearning.objects.select_for_update().get_or_create(
+            project=project, defaults={"strategy": new_project_strategy(project.task_type)}
+        )
         LabelIssue.objects.filter(project=project, status=LabelIssueStatus.OPEN).delete()
         resolved = set(LabelIssue.objects.filter(project=project).values_list("item_id", flat=True))
         rows = [

@@ -2,7 +2,6 @@
 
 import logging
 
-import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -183,18 +182,15 @@ def _job_execute(job: PreannotationJob) -> None:
 
 def _embeddings_of(project: Project, items: list, *, encoder, batch_size: int):
     """The items' cached embeddings where the import's worker stored them; the rest encoded now."""
-    from training.services.embeddings import embeddings_matrix
+    from training.services.embeddings import embeddings_or_encode
 
-    ids, cached = embeddings_matrix(project=project, item_ids=[item.pk for item in items], encoder=encoder.model_version)
-    vectors = np.zeros((len(items), encoder.dimension), dtype=np.float32)
-    rows = {int(item_id): row for row, item_id in enumerate(ids)}
-    missing = [position for position, item in enumerate(items) if item.pk not in rows]
-    for position, item in enumerate(items):
-        if item.pk in rows:
-            vectors[position] = cached[rows[item.pk]]
-    if missing:
-        vectors[missing] = encoder.encode([items[position].text for position in missing], batch_size=batch_size)
-    return vectors
+    return embeddings_or_encode(
+        project=project,
+        item_ids=[item.pk for item in items],
+        texts=[item.text for item in items],
+        encoder=encoder.model_version,
+        encode=lambda texts: encoder.encode(texts, batch_size=batch_size),
+    )
 
 
 def _job_execute_trained(job: PreannotationJob) -> None:

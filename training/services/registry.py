@@ -16,7 +16,7 @@ from common.jobs.lifecycle import job_finish
 from common.jobs.models import JobStatus
 from governance.audit import AuditAction, audit_record
 from governance.keyring import project_readable_check
-from projects.models import Project
+from projects.models import Project, TaskType
 from training.models import BaseModel, ModelVersion, PreannotationJob, TrainingJob
 from training.services.training import JobLost, log_line, models_dir
 
@@ -169,7 +169,7 @@ def model_version_register(
                 device=device,
                 artifact_path=str(final),
             )
-            headline = (metrics.get("test") or metrics["dev"])["value"]
+            shown = (metrics.get("heldout") or {}).get("report") or metrics.get("test") or metrics["dev"]
             job_finish(
                 job,
                 heartbeat_at=timezone.now(),
@@ -187,7 +187,10 @@ def model_version_register(
                     "dataset_hash": version.dataset_hash,
                     "base_model": f"{base_name}@{base_fingerprint}",
                     "metric": metrics["metric"],
-                    "value": headline,
+                    "value": shown["value"],
+                    "interval": shown.get("interval"),
+                    "items": shown.get("items"),
+                    "degenerate": bool(metrics.get("degenerate")),
                 },
             )
         except BaseException:
@@ -202,14 +205,31 @@ def _cancelled():
     return TrainingCancelled("Cancelled before the model was registered.")
 
 
+class ActivationNeedsConfirmation(ValidationError):
+    """Activating this version needs ``confirm=True``: it is degenerate or worse than what suggests labels now."""
+
+    def __init__(self, verdict):
+        self.verdict = verdict
+        super().__init__(
+            {
+                "confirm": f"{verdict.line()} Confirm to activate {verdict.candidate.name} anyway; "
+                "the confirmation is recorded in the audit trail."
+            }
+        )
+
+
 @transaction.atomic
-def model_version_activate(*, actor, model_version: ModelVersion) -> PreannotationJob:
+def model_version_activate(*, actor, model_version: ModelVersion, confirm: bool = False, automatic: bool = False) -> PreannotationJob:
     """Make ``model_version`` the project's model and pre-annotate the unlabelled items with it.
 
     One version is active per project (a database constraint); the previous one is switched
-    off in the same transaction. The returned job runs in a worker and fills the predictions
-    with ``model_version.name``.
+    off in the same transaction. Before that the version is compared with the project's current
+    suggestion source (``training.selectors.champion``): a degenerate version, or one worse than
+    that source with confidence, is only activated with ``confirm=True``, and the audit event
+    records the verdict and the confirmation. The returned job runs in a worker and fills the
+    predictions with ``model_version.name``.
     """
+    from training.selectors.champion import champion_verdict
     from training.services.preannotation import preannotation_request
 
     project = Project.objects.select_for_update().get(pk=model_version.project_id)
@@ -218,6 +238,9 @@ def model_version_activate(*, actor, model_version: ModelVersion) -> Preannotati
         raise ValidationError(
             {"model_version": f"The files of {model_version.name} are missing from {model_version.artifact_path}."}
         )
+    verdict = champion_verdict(candidate=model_version)
+    if verdict.needs_confirmation and not confirm:
+        raise ActivationNeedsConfirmation(verdict)
     previous = list(
         ModelVersion.objects.filter(project=project, is_active=True)
         .exclude(pk=model_version.pk)
@@ -225,14 +248,74 @@ def model_version_activate(*, actor, model_version: ModelVersion) -> Preannotati
     )
     ModelVersion.objects.filter(project=project, is_active=True).exclude(pk=model_version.pk).update(is_active=False)
     ModelVersion.objects.filter(pk=model_version.pk).update(
-        is_active=True, activated_at=timezone.now(), activated_by=actor
+        is_active=True, activated_at=timezone.now(), activated_by=actor if getattr(actor, "is_authenticated", False) else None
     )
     model_version.refresh_from_db()
-    audit_record(
-        actor=actor,
-        action=AuditAction.MODEL_ACTIVATE,
-        project=project,
-        target=model_version,
-        details={"name": model_version.name, "previous": previous},
-    )
+    details = {
+        "name": model_version.name,
+        "previous": previous,
+        "verdict": verdict.outcome,
+        "champion": verdict.champion_name,
+        "confirmed": bool(verdict.needs_confirmation and confirm),
+    }
+    if verdict.needs_confirmation:
+        details["reasons"] = verdict.reasons
+    if automatic:
+        details["automatic"] = True
+    audit_record(actor=actor, action=AuditAction.MODEL_ACTIVATE, project=project, target=model_version, details=details)
     return preannotation_request(actor=actor, project=project, trained_model=model_version)
+
+
+@transaction.atomic
+def model_version_deactivate(*, actor, project: Project, reason: str = "") -> PreannotationJob | None:
+    """Switch the project's active model off, so the embedding head (or zero-shot) suggests again.
+
+    The head is the fallback that always stays available: this re-runs pre-annotation with it.
+    Span projects have no head; their predictions stay as they are and None is returned.
+    """
+    from training.services.preannotation import preannotation_request
+
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    project_readable_check(project=project)
+    active = ModelVersion.objects.filter(project=project, is_active=True).first()
+    if active is None:
+        raise ValidationError({"model_version": "No model version is active in this project."})
+    ModelVersion.objects.filter(pk=active.pk).update(is_active=False)
+    details = {"name": active.name}
+    if reason:
+        details["reason"] = reason
+    audit_record(actor=actor, action=AuditAction.MODEL_DEACTIVATE, project=project, target=active, details=details)
+    if project.task_type == TaskType.SPANS:
+        return None
+    return preannotation_request(actor=actor, project=project)
+
+
+def suggestions_after_training(*, job: TrainingJob, model_version: ModelVersion) -> PreannotationJob | None:
+    """The automatic pre-annotation a training job asked for: with the better of the new model and the head.
+
+    The job compared them on the same held-out items (``metrics["choice"]``). The fine-tuned model is
+    activated only when it is the better one and activation needs no confirmation; otherwise the
+    head (or the model already active) keeps suggesting, and the job's log says which and why.
+    """
+    from training.selectors.champion import champion_verdict
+    from training.services.training import log_line
+
+    choice = (model_version.metrics or {}).get("choice") or {}
+    actor = job.requested_by
+    verdict = champion_verdict(candidate=model_version)
+    if choice.get("use") == "fine_tuned" and not verdict.needs_confirmation:
+        preannotation = model_version_activate(actor=actor, model_version=model_version, automatic=True)
+        note = f"Suggesting with {model_version.name}: {choice.get('reason')}."
+    elif ModelVersion.objects.filter(project_id=job.project_id, is_active=True).exists():
+        preannotation = None
+        note = (
+            f"Not activated ({choice.get('reason') or verdict.line()}); the active model keeps suggesting. "
+            "Activate it on its page to override."
+        )
+    else:
+        from training.services.preannotation import preannotation_request
+
+        preannotation = preannotation_request(actor=actor, project=job.project) if job.project.task_type != TaskType.SPANS else None
+        note = f"Suggesting with the embedding head, not {model_version.name}: {choice.get('reason') or verdict.line()}."
+    TrainingJob.objects.filter(pk=job.pk).update(log=Concat(F("log"), Value(log_line(note))))
+    return preannotation

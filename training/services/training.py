@@ -41,7 +41,11 @@ HYPERPARAMETERS = {
     "warmup_ratio": (float, 0.0, 0.5),
     "patience": (int, 1, 100),
     "seed": (int, 0, 2**31 - 1),
+    "min_steps": (int, 0, 200_000),
+    "max_steps": (int, 1, 1_000_000),
 }
+# name: allowed values, for settings that are words.
+CHOICE_HYPERPARAMETERS = {"class_weighting": ("balanced", "none")}
 TIME_LIMIT_RANGE = (1, 7 * 24 * 60 * 60)
 MAX_LOG_CHARS = 200_000
 
@@ -72,14 +76,20 @@ def staging_dir(job: TrainingJob) -> Path:
 def hyperparameters_clean(hyperparameters: dict | None) -> dict:
     """The user's hyperparameters, checked against the whitelist and its ranges, with proper types."""
     given = dict(hyperparameters or {})
-    unknown = sorted(set(given) - set(HYPERPARAMETERS))
+    allowed = [*HYPERPARAMETERS, *CHOICE_HYPERPARAMETERS]
+    unknown = sorted(set(given) - set(allowed))
     if unknown:
         raise ValidationError(
-            {"hyperparameters": f"unknown: {', '.join(unknown)}; allowed: {', '.join(HYPERPARAMETERS)}."}
+            {"hyperparameters": f"unknown: {', '.join(unknown)}; allowed: {', '.join(allowed)}."}
         )
     clean = {}
     for name, raw in given.items():
         if raw in (None, ""):
+            continue
+        if name in CHOICE_HYPERPARAMETERS:
+            if raw not in CHOICE_HYPERPARAMETERS[name]:
+                raise ValidationError({name: f"{raw!r} is not one of {', '.join(CHOICE_HYPERPARAMETERS[name])}."})
+            clean[name] = raw
             continue
         kind, lowest, highest = HYPERPARAMETERS[name]
         try:
@@ -142,8 +152,13 @@ def training_request(
     base_model: BaseModel | None = None,
     hyperparameters: dict | None = None,
     time_limit_seconds: int | None = None,
+    then_suggest: bool = False,
 ) -> TrainingJob:
-    """Queue a fine-tuning run of a ready dataset version; a worker on the training queue runs it."""
+    """Queue a fine-tuning run of a ready dataset version; a worker on the training queue runs it.
+
+    With ``then_suggest`` the worker then pre-annotates with whichever of the new model and the
+    embedding head scores better on the same held-out items (``registry.suggestions_after_training``).
+    """
     project_readable_check(project=project)
     _dataset_check(project, dataset_version)
     clean = hyperparameters_clean(hyperparameters)
@@ -156,6 +171,7 @@ def training_request(
         hyperparameters=clean,
         requested_by=actor,
         time_limit_seconds=limit,
+        then_suggest=bool(then_suggest),
         log=log_line(
             f"Queued by {actor.get_username()}: dataset version {dataset_version.number}, "
             f"base model {base_model.name if base_model else 'bundled MiniLM-L6'}, settings {clean or 'default'}."
@@ -172,6 +188,7 @@ def training_request(
             "base_model": base_model.name if base_model else None,
             "hyperparameters": clean,
             "time_limit_seconds": limit,
+            "then_suggest": bool(then_suggest),
         },
     )
     from training.celery_tasks import train_model_task
@@ -212,6 +229,12 @@ def training_job_reaped(job: TrainingJob) -> None:
     shutil.rmtree(staging_dir(job), ignore_errors=True)
 
 
+def _training_send(job_id: int) -> None:
+    from training.celery_tasks import train_model_task
+
+    train_model_task.apply_async((job_id,), queue=settings.TRAINING_QUEUE)
+
+
 TRAINING_JOB_KIND = JobKind(
     name="training",
     label=gettext_lazy("Training"),
@@ -220,6 +243,7 @@ TRAINING_JOB_KIND = JobKind(
     on_reap=training_job_reaped,
     cancel=training_cancel,
     cancel_perm=Perm.TRAIN_MODELS,
+    send=_training_send,
 )
 
 

@@ -41,3 +41,31 @@ def duration(seconds) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+@register.filter
+def version_headline(model_version) -> dict:
+    """A version's score with its interval, n, basis and flags (``selectors.training.version_headline``)."""
+    from training.selectors.training import version_headline as headline
+
+    return headline(model_version)
+
+
+@register.filter
+def metric_label(metric) -> str:
+    """A stored metric name as people read it: macro_f1 -> macro-F1."""
+    from training.selectors.training import metric_name
+
+    return metric_name(metric)
+
+
+@register.filter
+def verdict_label(verdict) -> str:
+    """A paired comparison's verdict as a phrase: better / worse with confidence, or no clear difference."""
+    from django.utils.translation import gettext
+
+    return {
+        "better": gettext("better with confidence"),
+        "worse": gettext("worse with confidence"),
+        "no_clear_difference": gettext("no clear difference"),
+    }.get(verdict, verdict or "")

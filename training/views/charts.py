@@ -6,6 +6,9 @@ from common.charts import TOP, blend, grouped_bars, heatmap_svg, name_width
 
 SERIES = (("precision", "#4c78a8"), ("recall", "#f58518"), ("f1", "#54a24b"))
 CELL = 44
+# Past this many labels the matrix drawn first holds only the labels most often confused (a
+# 200-label matrix is 8,800 px square); the whole one stays one click away, in a box that scrolls.
+CONFUSION_SHOWN = 15
 HEAT_LOW, HEAT_HIGH = (255, 255, 255), (30, 90, 170)
 SIN_45 = 0.707
 
@@ -18,18 +21,40 @@ def score_bars(rows: list[dict]) -> dict | None:
     )
 
 
-def confusion_heatmap(confusion: dict | None):
-    """A single-label confusion matrix (rows: gold, columns: predicted), shaded by share of each gold row."""
+def confused_labels(confusion: dict | None, count: int = CONFUSION_SHOWN) -> list[int] | None:
+    """The positions of the ``count`` labels most often confused (as truth or as prediction), in
+    label order; None when the matrix has no more labels than that and is drawn whole."""
+    if not confusion or "matrix" not in confusion or len(confusion["labels"]) <= count:
+        return None
+    matrix = confusion["matrix"]
+    size = len(matrix)
+    errors = [
+        sum(matrix[index]) + sum(row[index] for row in matrix) - 2 * matrix[index][index]
+        for index in range(size)
+    ]
+    ranked = sorted(range(size), key=lambda index: (-errors[index], index))[:count]
+    return sorted(ranked)
+
+
+def confusion_heatmap(confusion: dict | None, *, only: list[int] | None = None):
+    """A single-label confusion matrix (rows: gold, columns: predicted), shaded by share of each gold
+    row; ``only`` keeps those label positions (shares stay those of the whole row)."""
     if not confusion or "matrix" not in confusion:
         return None
     labels, matrix = confusion["labels"], confusion["matrix"]
+    if only is not None:
+        totals = [sum(matrix[index]) for index in only]
+        labels = [labels[index] for index in only]
+        matrix = [[matrix[row][column] for column in only] for row in only]
+    else:
+        totals = [sum(row) for row in matrix]
     # Row names sit left of the cells; column names lean right at 45 degrees above them, so the
     # top holds sin 45 of the longest and the last one needs as much room right of the cells.
     left = TOP + 10 + round(name_width(labels, empty=4))
     top = TOP + 10 + round(SIN_45 * name_width(labels, empty=4))
     cells = []
     for row_index, row in enumerate(matrix):
-        total = sum(row) or 1
+        total = totals[row_index] or 1
         cells.append(
             [
                 {
@@ -43,7 +68,7 @@ def confusion_heatmap(confusion: dict | None):
             ]
         )
     return heatmap_svg(
-        element_id="confusion-matrix",
+        element_id="confusion-matrix" if only is None else "confusion-matrix-most",
         title=_("Confusion matrix: rows are the true labels, columns the predicted ones"),
         names=labels,
         cells=cells,

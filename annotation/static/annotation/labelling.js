@@ -91,6 +91,8 @@
       : new window.Labelling.ClassificationEditor(form);
     this.current = this.snapshot();
     this.shownAs = JSON.stringify(this.current);
+    // With many labels, "/" opens a filter; picking there is the same as pressing the label's key.
+    this.filter = new window.Labelling.LabelFilter(form, function (name) { self.mark(name); });
     // Mouse clicks on a label change it before any key handler runs: record them for undo here.
     form.addEventListener("change", function (event) {
       if (event.target.name === "label") {
@@ -398,7 +400,13 @@
     }
     var label = key.length === 1 && key !== " " ? page.labelForKey(key) : null;
     var handled = true;
-    if (label !== null) {
+    if (key === "/" && page.filter.available()) {
+      // A mouse selection in the text is taken now: focus in the filter box would drop it.
+      if (page.editor.syncNativeSelection) {
+        page.editor.syncNativeSelection();
+      }
+      page.filter.open();
+    } else if (label !== null) {
       // A label's own hotkey wins over the command keys below.
       page.mark(label);
     } else if (page.editor.handleKey(event, function (change) { return page.edit(change); })) {

@@ -7,7 +7,8 @@
   }
 
   function isTyping(target) {
-    return !!target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"));
+    return !!target && (target.tagName === "TEXTAREA" ||
+      (target.tagName === "INPUT" && (target.type === "text" || target.type === "search")));
   }
 
   // Spans: the checked span choices become the hidden JSON value the server reads.
@@ -21,6 +22,35 @@
     });
     hidden.value = JSON.stringify(spans);
   }
+
+  function choose(form, input) {
+    input.checked = input.type === "checkbox" ? !input.checked : true;
+    syncSpans(form);
+  }
+
+  // With many labels, "/" opens the label filter (label_filter.js); picking there is the same as the label's key.
+  var filter = null;
+
+  function filterOf(form) {
+    if (!filter || filter.form !== form) {
+      filter = new window.Labelling.LabelFilter(form, function (name) {
+        var choice = Array.prototype.find.call(form.querySelectorAll(".label-choice[data-label]"), function (element) {
+          return element.dataset.label === name;
+        });
+        if (choice) {
+          choose(form, choice.querySelector("input"));
+        }
+      });
+    }
+    return filter;
+  }
+
+  htmx.onLoad(function () {
+    var form = reviewForm();
+    if (form) {
+      filterOf(form);
+    }
+  });
 
   function send(form, decision) {
     form.querySelector("#review-decision").value = decision;
@@ -77,10 +107,10 @@
     var choice = Array.prototype.find.call(form.querySelectorAll(".label-choice"), function (element) {
       return element.dataset.hotkey && element.dataset.hotkey === key;
     });
-    if (choice) {
-      var input = choice.querySelector("input");
-      input.checked = input.type === "checkbox" ? !input.checked : true;
-      syncSpans(form);
+    if (key === "/" && filterOf(form).available()) {
+      filterOf(form).open();
+    } else if (choice) {
+      choose(form, choice.querySelector("input"));
     } else if (key === "Enter") {
       send(form, "resolve");
     } else if (key === "r" || key === "R") {

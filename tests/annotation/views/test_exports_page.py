@@ -20,7 +20,8 @@ def test_allows_a_manager_to_export_in_the_background_and_download_through_the_s
 ):
     item = label_first_item(project, annotator)
     client = client_for(manager)
-    assert 'id="export-job-form"' in client.get(reverse("annotation:project-detail", args=[project.pk])).text
+    data_section = reverse("annotation:project-detail", args=[project.pk]) + "?section=data"
+    assert 'id="export-job-form"' in client.get(data_section).text
     response = _start(client, project, format="csv", redact="on")
     assert response.status_code == 200
     export = ExportRecord.objects.get()
@@ -51,7 +52,8 @@ def test_allows_an_ml_engineer_to_follow_an_export_on_its_own_page(project, ml_e
 
 def test_denies_an_annotator_the_export_form_the_job_and_its_page(project, manager, annotator):
     client = client_for(annotator)
-    assert 'id="export-job-form"' not in client.get(reverse("annotation:project-detail", args=[project.pk])).text
+    data_section = reverse("annotation:project-detail", args=[project.pk]) + "?section=data"
+    assert 'id="export-job-form"' not in client.get(data_section).text
     assert _start(client, project, format="csv").status_code == 403
     export = ExportRecord.objects.create(project=project, requested_by=manager, format="csv")
     assert client.get(reverse("annotation:export-job", args=[project.pk, export.pk])).status_code == 403
@@ -72,7 +74,7 @@ def test_an_unknown_format_is_refused_on_the_form(project, manager):
 
 
 def test_the_project_page_links_managers_to_the_retention_page(project, manager, annotator):
-    url = reverse("annotation:project-detail", args=[project.pk])
+    url = reverse("annotation:project-detail", args=[project.pk]) + "?section=data"
     retention = reverse("annotation:project-retention", args=[project.pk])
     assert f'id="retention-link" href="{retention}"' in client_for(manager).get(url).text
     assert "retention-link" not in client_for(annotator).get(url).text

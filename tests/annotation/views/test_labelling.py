@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationStatus, Item, ItemLock, Prediction
+from annotation.models import Annotation, AnnotationStatus, ItemLock, Prediction
 from annotation.selectors import item_find_by_text
 from annotation.services.queue import queue_next_item
 from governance.roles import ProjectRole

@@ -92,13 +92,20 @@ def test_project_creation_reports_a_service_error_under_its_field(db):
 # Project page
 
 
+def _sections(user, project) -> str:
+    """Every section of the project page the user may open, one after the other."""
+    url = reverse("annotation:project-detail", args=[project.pk])
+    sections = ("overview", "labelling", "review", "data", "quality", "models", "settings")
+    return "".join(client_for(user).get(url, {"section": name}).text for name in sections)
+
+
 def test_project_page_shows_guidelines_labels_and_only_the_annotators_buttons(project, annotator):
     response = client_for(annotator).get(reverse("annotation:project-detail", args=[project.pk]))
     assert response.status_code == 200
-    page = response.text
-    assert "Label the feeling the writer expresses." in page
+    assert "Label the feeling the writer expresses." in response.text
+    assert "Start labelling" in response.text
+    page = _sections(annotator, project)
     assert 'data-colour="#2ca02c"' in page and "<kbd>1</kbd>" in page
-    assert "Start labelling" in page
     for absent in ("Import items", "Export JSONL", "Pre-annotate with model", "Add a label"):
         assert absent not in page
 
@@ -106,7 +113,7 @@ def test_project_page_shows_guidelines_labels_and_only_the_annotators_buttons(pr
 def test_project_page_offers_a_manager_import_export_preannotation_and_label_editing(
     project, manager
 ):
-    page = client_for(manager).get(reverse("annotation:project-detail", args=[project.pk])).text
+    page = _sections(manager, project)
     for present in (
         "Start labelling",
         "Import items",

@@ -141,12 +141,16 @@ def test_the_project_page_links_to_quality_and_gold_for_those_allowed(
     project, manager, reviewer, annotator
 ):
     detail = reverse("annotation:project-detail", args=[project.pk])
-    as_manager = client_for(manager).get(detail).text
-    assert 'id="quality-link"' in as_manager and 'id="gold-link"' in as_manager
-    as_reviewer = client_for(reviewer).get(detail).text
-    assert 'id="quality-link"' in as_reviewer and 'id="gold-link"' not in as_reviewer
-    as_annotator = client_for(annotator).get(detail).text
-    assert 'id="quality-link"' not in as_annotator and 'id="gold-link"' not in as_annotator
+
+    def page(user, section):
+        return client_for(user).get(detail, {"section": section}).text
+
+    assert 'id="quality-link"' in page(manager, "quality")
+    assert 'id="gold-link"' in page(manager, "review")
+    assert 'id="quality-link"' in page(reviewer, "quality")
+    assert 'id="gold-link"' not in page(reviewer, "review")
+    assert 'id="quality-link"' not in page(annotator, "quality")
+    assert 'id="gold-link"' not in page(annotator, "review")
 
 
 def test_a_shredded_project_shows_the_shredded_page_instead_of_figures(

@@ -29,7 +29,8 @@ def _format_options(page: str) -> tuple[list[str], str]:
 def test_the_export_forms_default_format_is_accepted_for_every_task_type(manager, task_type):
     project = project_make(manager=manager, task_type=task_type, texts=["one text"])
     client = client_for(manager)
-    page = client.get(reverse("annotation:project-detail", args=[project.pk])).text
+    data_section = reverse("annotation:project-detail", args=[project.pk]) + "?section=data"
+    page = client.get(data_section).text
     formats, default = _format_options(page)
     assert default == "jsonl"
     assert ("conll" in formats) == (task_type == TaskType.SPANS)
@@ -53,7 +54,8 @@ def test_a_classification_export_refuses_conll_with_the_reason(manager):
 @pytest.mark.parametrize("task_type", TaskType.values)
 def test_the_settings_form_shows_overlapping_spans_only_on_span_projects(manager, task_type):
     project = project_make(manager=manager, task_type=task_type)
-    page = client_for(manager).get(reverse("annotation:project-detail", args=[project.pk])).text
+    settings_section = reverse("annotation:project-detail", args=[project.pk]) + "?section=settings"
+    page = client_for(manager).get(settings_section).text
     assert 'id="settings-form"' in page
     assert ('name="allow_overlapping_spans"' in page) == (task_type == TaskType.SPANS)
 

@@ -77,9 +77,23 @@ def _label_check(project, manager, auditor, tmp_path) -> Case:
 
 
 def _active_learning_refresh(project, manager, auditor, tmp_path) -> Case:
-    ActiveLearning.objects.create(project=project, strategy="entropy")
+    ActiveLearning.objects.filter(project=project).update(strategy="entropy")
     active_learning_refresh_request(project=project, actor=manager, force=True)
     return Case(refresh_latest(project=project), None, None)
+
+
+def _item_bulk(project, manager, auditor, tmp_path) -> Case:
+    from annotation.models import ItemBulkJob
+
+    job = ItemBulkJob.objects.create(project=project, requested_by=manager, action="review", item_count=1)
+    return Case(job, None, None)  # holds nothing: what it changed stays changed, each item audited
+
+
+def _neardup(project, manager, auditor, tmp_path) -> Case:
+    from annotation.models import NearDupJob
+
+    job = NearDupJob.objects.create(project=project, requested_by=manager, item_ranges=[[1, 1]])
+    return Case(job, None, None)  # holds nothing: its committed chunks stay linked and filed
 
 
 def _audit_verification(project, manager, auditor, tmp_path) -> Case:
@@ -95,6 +109,8 @@ KINDS = {
     "label_check": _label_check,
     "active_learning_refresh": _active_learning_refresh,
     "audit_verification": _audit_verification,
+    "item_bulk": _item_bulk,
+    "neardup": _neardup,
 }
 
 

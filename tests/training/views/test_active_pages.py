@@ -99,13 +99,14 @@ def test_answers_a_bad_setting_with_the_form_and_its_error(project, manager):
 @pytest.mark.parametrize(("who", "status"), [("ml_engineer", 403), ("reviewer", 403), ("outsider", 404)])
 def test_denies_changing_settings_and_refreshing_to_non_managers(project, request, who, status):
     client = client_for(request.getfixturevalue(who))
-    assert client.post(_url("active:settings", project), {"strategy": "margin"}).status_code == status
+    assert client.post(_url("active:settings", project), {"strategy": "entropy"}).status_code == status
     assert client.post(_url("active:refresh", project)).status_code == status
-    assert not ActiveLearning.objects.filter(project=project).exclude(strategy="off").exists()
+    assert ActiveLearning.objects.get(project=project).strategy == "margin"
+    assert not ActiveLearningRefresh.objects.filter(project=project).exists()
 
 
 def test_refresh_now_queues_a_refresh_and_the_status_card_polls_until_it_is_done(project, manager):
-    ActiveLearning.objects.create(project=project, strategy="entropy")
+    ActiveLearning.objects.filter(project=project).update(strategy="entropy")
 
     response = client_for(manager).post(_url("active:refresh", project), **HTMX)
 
@@ -116,6 +117,7 @@ def test_refresh_now_queues_a_refresh_and_the_status_card_polls_until_it_is_done
 
 
 def test_refresh_now_says_the_loop_is_off_when_no_strategy_is_chosen(project, manager):
+    ActiveLearning.objects.filter(project=project).update(strategy="off")
     response = client_for(manager).post(_url("active:refresh", project), **HTMX)
     assert response.status_code == 422
     assert "choose a strategy first" in response.content.decode()
@@ -138,18 +140,21 @@ def test_draws_the_learning_curve_with_the_active_models_first_point_marked(proj
 
 
 def test_shows_the_stopping_hint_with_its_agreement_figures(project, manager):
-    ActiveLearning.objects.create(project=project, strategy="margin", stopped=True, stop_history=[0.97, 0.995, 0.998])
+    ActiveLearning.objects.filter(project=project).update(strategy="margin", stopped=True, stop_history=[0.97, 0.995, 0.998])
     page = client_for(manager).get(_url("active:page", project)).content.decode()
     assert "The model has stopped changing." in page and "0.998" in page and 'data-stopped="true"' in page
 
 
 def test_the_project_page_shows_the_learning_curve_and_links_to_quality_viewers_only(project, reviewer, annotator):
-    ActiveLearning.objects.create(project=project, strategy="margin", stop_history=[0.5, 0.8])
-    page = client_for(reviewer).get(_url("annotation:project-detail", project)).content.decode()
+    ActiveLearning.objects.filter(project=project).update(strategy="margin", stop_history=[0.5, 0.8])
+    detail = _url("annotation:project-detail", project)
+    page = client_for(reviewer).get(detail, {"section": "models"}).content.decode()
     assert 'id="project-learning-curve"' in page and "The model is still changing" in page
-    assert 'id="active-learning-link"' in page and 'id="label-issues-link"' in page
+    assert 'id="active-learning-link"' in page
+    page = client_for(reviewer).get(detail, {"section": "review"}).content.decode()
+    assert 'id="label-issues-link"' in page
 
-    page = client_for(annotator).get(_url("annotation:project-detail", project)).content.decode()
+    page = client_for(annotator).get(detail, {"section": "models"}).content.decode()
     assert "project-learning-curve" not in page and "active-learning-link" not in page
 
 
@@ -225,7 +230,7 @@ def foreign_issue(manager):
 
 
 def test_the_quality_page_shows_the_share_of_likely_mislabelled_items(project, reviewer):
-    ActiveLearning.objects.create(project=project, label_check_at="2026-01-01T00:00Z", label_check_items=40, label_issue_rate=0.075)
+    ActiveLearning.objects.filter(project=project).update(label_check_at="2026-01-01T00:00Z", label_check_items=40, label_issue_rate=0.075)
     page = client_for(reviewer).get(_url("annotation:quality", project)).content.decode()
     assert "7.5 % of 40 labelled items look mislabelled." in page
     assert 'id="quality-label-issues-link"' in page

@@ -8,10 +8,24 @@ from common.jobs.models import JobStatus
 from governance.commands import command_actor, command_project
 from governance.roles import Perm
 from training.models import TrainingJob
-from training.selectors.training import base_model_by_name, trainable_version_by_number
-from training.services.training import HYPERPARAMETERS, training_job_refresh, training_request
+from training.selectors.champion import champion_verdict
+from training.selectors.training import (
+    base_model_by_name,
+    headline_text,
+    selection_summary,
+    selection_text,
+    trainable_version_by_number,
+    version_headline,
+)
+from training.services.training import (
+    CHOICE_HYPERPARAMETERS,
+    HYPERPARAMETERS,
+    training_job_refresh,
+    training_request,
+)
 
 POLL_SECONDS = 1.0
+CHOICES = {"fine_tuned": "the fine-tuned model", "head": "the embedding head", "none": "neither"}
 
 
 def progress_line(job) -> str:
@@ -28,7 +42,9 @@ def progress_line(job) -> str:
 class Command(BaseCommand):
     help = (
         "Queue a fine-tuning job for a ready dataset version (actor: --user, or the project's creator; needs "
-        "train_models). With --wait, print progress until it ends: exit 0 when a model is registered, 1 otherwise. "
+        "train_models). With --wait, print progress until it ends, then the model's score with its 95 % interval "
+        "and n, whether it is degenerate, how the step was chosen, the verdict against what suggests labels now "
+        "and which the product would suggest with: exit 0 when a model is registered, 1 otherwise. "
         "A Celery worker listening on the training queue (gpu by default) runs the job; this command never does."
     )
 
@@ -53,16 +69,27 @@ class Command(BaseCommand):
                 type=kind,
                 help=f"{name}, {lowest}..{highest}.",
             )
+        for name, values in CHOICE_HYPERPARAMETERS.items():
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=values, help=f"{name}.")
+        parser.add_argument(
+            "--then-suggest",
+            action="store_true",
+            help="After training, pre-annotate with the better of the new model and the embedding head.",
+        )
         parser.add_argument("--wait", action="store_true", help="Follow the job until it ends.")
         parser.add_argument(
             "--timeout", type=float, default=24 * 3600.0, help="Seconds to wait with --wait."
         )
 
-    def handle(self, *args, project: int, user: str | None, wait: bool, timeout: float, **options):
+    def handle(
+        self, *args, project: int, user: str | None, wait: bool, timeout: float, then_suggest: bool, **options
+    ):
         actor = command_actor(project, user)
         target = command_project(actor, project, perm=Perm.TRAIN_MODELS, doing="train models")
         hyperparameters = {
-            name: options[name] for name in HYPERPARAMETERS if options.get(name) is not None
+            name: options[name]
+            for name in [*HYPERPARAMETERS, *CHOICE_HYPERPARAMETERS]
+            if options.get(name) is not None
         }
         try:
             job = training_request(
@@ -74,6 +101,7 @@ class Command(BaseCommand):
                 base_model=base_model_by_name(name=options["base_model"]),
                 hyperparameters=hyperparameters,
                 time_limit_seconds=options["time_limit"],
+                then_suggest=then_suggest,
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
@@ -98,11 +126,19 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Job {job.pk} {job.status}: {job.error or 'see its log'}\n{job.log}"
             )
+        self.report(job)
+
+    def report(self, job: TrainingJob) -> None:
+        """The registered version as every page shows it: headline, flags, selection, verdict and choice."""
         model = job.model_version
-        scores = model.metrics.get("test") or model.metrics["dev"]
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Job {job.pk} succeeded: model version {model.number} ({model.name}), "
-                f"{scores['metric']} {scores['value']:.4f} on {'test' if model.metrics.get('test') else 'dev'}."
-            )
+            self.style.SUCCESS(f"Job {job.pk} succeeded: model version {model.number} ({model.name}).")
         )
+        self.stdout.write(f"Score: {headline_text(version_headline(model))}")
+        selection = selection_text(selection_summary(model))
+        if selection:
+            self.stdout.write(f"Model selection: {selection}")
+        self.stdout.write(f"Verdict: {champion_verdict(candidate=model).line()}")
+        choice = (model.metrics or {}).get("choice")
+        if choice:
+            self.stdout.write(f"Choice: suggest with {CHOICES.get(choice.get('use'), choice.get('use'))}: {choice.get('reason')}.")
