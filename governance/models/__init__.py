@@ -1,0 +1,22 @@
+"""Governance's tables, one module per concept; importing them here registers them with the app."""
+
+# The project permission tables belong to the permission gate, the one module that talks to
+# django-guardian; importing them here registers them with the governance app.
+from governance.access import ProjectGroupObjectPermission, ProjectUserObjectPermission  # noqa: F401
+from governance.models.audit import AuditEvent, AuditVerification
+from governance.models.keys import ProjectKey
+from governance.models.members import Membership
+from governance.models.retention import ErasureRequest, ErasureStatus, ProjectRetention, ScheduleRun
+from governance.models.tokens import ApiToken
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditVerification",
+    "ErasureRequest",
+    "ErasureStatus",
+    "Membership",
+    "ProjectKey",
+    "ProjectRetention",
+    "ScheduleRun",
+]
