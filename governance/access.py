@@ -321,6 +321,18 @@ def access_all_jobs(*, user) -> None:
         raise PermissionDenied(gettext("Only administrators may see the jobs of every project."))
 
 
+def access_keys(*, user) -> None:
+    """Auditors and admins see the key versions and their states (never key material)."""
+    if not can_audit(user):
+        raise PermissionDenied(gettext("Only auditors and administrators may see the keys."))
+
+
+def access_keys_manage(*, user) -> None:
+    """Only admins promote, disable, re-enable, destroy or re-wrap keys."""
+    if not is_admin(user):
+        raise PermissionDenied(gettext("Only administrators may change the keys."))
+
+
 def access_accounts(*, user) -> None:
     """Only admins may create accounts, change them or set their passwords."""
     if not is_admin(user):

@@ -140,3 +140,17 @@ class OwnPasswordChangeForm(PasswordChangeForm):
         if checked is None or checked.pk != self.user.pk:
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
         return old_password
+
+
+class MasterKeyChangeForm(forms.Form):
+    """A state change of one master key on the Keys page."""
+
+    fingerprint = forms.RegexField(regex=r"^[0-9a-f]{16}$", max_length=64)
+    action = forms.ChoiceField(choices=[(name, name) for name in ("promote", "disable", "enable", "destroy")])
+
+
+class ProjectKeyChangeForm(forms.Form):
+    """Disable or re-enable one project's data key on the Keys page."""
+
+    project = forms.IntegerField(min_value=1)
+    action = forms.ChoiceField(choices=[(name, name) for name in ("disable", "enable")])

@@ -7,7 +7,7 @@ from django.shortcuts import render, resolve_url
 
 from common.http import client_address
 from governance.audit import RequestContext, reset_request_context, set_request_context
-from governance.keyring import DataShredded
+from governance.keyring import DataShredded, KeyDisabled
 from governance.views.sessions import login_redirect_to_page_behind, session_expired_response
 
 
@@ -24,7 +24,7 @@ class AuditContextMiddleware:
 
 
 class DataShreddedMiddleware:
-    """Answers a read of a crypto-shredded project with a page saying so (410 Gone), not a server error."""
+    """Answers a read of a crypto-shredded project (410 Gone) or one whose key is disabled (423 Locked) with a page saying so."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -33,9 +33,12 @@ class DataShreddedMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, DataShredded):
+        if isinstance(exception, DataShredded):
+            response = render(request, "governance/data_shredded.html", {"shredded": exception}, status=410)
+        elif isinstance(exception, KeyDisabled):
+            response = render(request, "governance/key_disabled.html", {"refusal": exception}, status=423)
+        else:
             return None
-        response = render(request, "governance/data_shredded.html", {"shredded": exception}, status=410)
         if request.headers.get("HX-Request"):
             # htmx does not swap error responses; reloading shows the page's own explanation.
             response["HX-Refresh"] = "true"

@@ -22,6 +22,18 @@ class ProjectKey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # Disabled: kept, but refused to every reader and writer until re-enabled (audited both ways).
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     @property
     def is_shredded(self) -> bool:
         return self.wrapped_key is None
+
+    @property
+    def state(self) -> str:
+        if self.is_shredded:
+            return "destroyed"
+        return "disabled" if self.disabled_at else "active"

@@ -24,31 +24,37 @@ class RotationResult:
     already_current: int
 
 
+def project_key_rewrap(*, actor, key_pk: int) -> int:
+    """Re-wrap one data key under the primary master key in its own transaction, audited; 1 if it moved."""
+    with transaction.atomic():
+        key = ProjectKey.objects.select_for_update().select_related("project").get(pk=key_pk)
+        new_id, _ = master_key_current()
+        if key.is_shredded or key.master_key_id == new_id:
+            return 0
+        old_id = data_key_rewrap(key)
+        audit_record(
+            actor=actor,
+            action=AuditAction.PROJECT_KEY_ROTATE,
+            project=key.project,
+            target=key,
+            details={"from_master_key": old_id, "to_master_key": new_id},
+        )
+        return 1
+
+
 def project_keys_rotate(*, actor) -> RotationResult:
-    """Re-wrap every live data key under the newest master key, one project per transaction.
+    """Re-wrap every live data key under the primary master key, one project per transaction, inline.
 
     No data is re-encrypted: data keys stay the same, only their wrapping changes. Reads go
     on throughout, since a key not yet re-wrapped names an older master key that is still
-    configured. Once this returns, older master keys can be removed from MASTER_KEYS.
-    Running it again re-wraps nothing.
+    configured. Running it again re-wraps nothing. The background form with progress is
+    ``key_lifecycle.key_rewrap_request``.
     """
     new_id, _ = master_key_current()
     stale = ProjectKey.objects.filter(wrapped_key__isnull=False).exclude(master_key_id=new_id)
     rotated = 0
     for key_pk in stale.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
-            key = ProjectKey.objects.select_for_update().select_related("project").get(pk=key_pk)
-            if key.is_shredded or key.master_key_id == new_id:
-                continue
-            old_id = data_key_rewrap(key)
-            audit_record(
-                actor=actor,
-                action=AuditAction.PROJECT_KEY_ROTATE,
-                project=key.project,
-                target=key,
-                details={"from_master_key": old_id, "to_master_key": new_id},
-            )
-            rotated += 1
+        rotated += project_key_rewrap(actor=actor, key_pk=key_pk)
     already_current = (
         ProjectKey.objects.filter(wrapped_key__isnull=False, master_key_id=new_id).count() - rotated
     )
