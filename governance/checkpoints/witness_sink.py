@@ -18,6 +18,11 @@ from urllib.parse import urlsplit
 
 from governance.checkpoints.cosign import CosignerKey, cosignature_verify, cosigner_key_from_vkey
 from governance.checkpoints.note import SIGNATURE_PREFIX, Checkpoint, CheckpointError
+from governance.checkpoints.sinks import (
+    CheckpointSink,
+    CheckpointSinkError,
+    checkpoint_sink_register,
+)
 
 TIMEOUT_SECONDS = 30
 # The witness's size per (sink URL, origin), as last learnt; a fresh process starts at 0 and
@@ -26,11 +31,11 @@ _known_sizes: dict[tuple[str, str], int] = {}
 _known_sizes_lock = threading.Lock()
 
 
-class WitnessSinkError(CheckpointError):
+class WitnessSinkError(CheckpointSinkError):
     """The witness did not cosign; the message carries its status and answer."""
 
 
-class WitnessSink:
+class WitnessSink(CheckpointSink):
     """Posts checkpoints to a witness speaking the add-checkpoint protocol of governance.checkpoints.witness."""
 
     def __init__(self, url: str):
@@ -78,12 +83,6 @@ class WitnessSink:
         with _known_sizes_lock:
             _known_sizes[cache_key] = checkpoint.size
         return lines
-
-    def read_all(self) -> Iterator[bytes]:
-        # A witness keeps only the latest note per origin; it is no archive to verify against.
-        raise CheckpointError(
-            f"witness sink {self.name} cannot be read back; verify against a folder sink."
-        )
 
     def _check_pinned(self, checkpoint: Checkpoint, lines: list[str]) -> None:
         errors = []
@@ -149,5 +148,5 @@ class WitnessSink:
                 connection.close()
 
 
-def witness_sink_make(url: str) -> WitnessSink:
-    return WitnessSink(url)
+checkpoint_sink_register("http", WitnessSink)
+checkpoint_sink_register("https", WitnessSink)
