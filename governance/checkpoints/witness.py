@@ -1,29 +1,4 @@
-"""A standalone audit witness: cosigns checkpoints that extend the last one it accepted and alarms on split views (needs only Python and cryptography).
-
-Run on another machine (see docs/audit-witness.md)::
-
-    python -m governance.checkpoints.witness keygen --name witness.example/w1 --out witness.pem
-    python -m governance.checkpoints.witness serve --state /var/lib/audit-witness --key witness.pem \\
-        --log-vkey '<the app's vkey>' --listen 0.0.0.0:8470
-
-Protocol (modelled on C2SP tlog-witness add-checkpoint; the "proof" is the hash chain's events)::
-
-    POST /add-checkpoint
-    old <size the client thinks the witness holds>\\n
-    <base64 of the canonical payload of event old+1>\\n ... <event new>\\n
-    \\n
-    <signed checkpoint note>
-
-    200 -> cosignature line(s); 400 malformed; 403 no trusted log signature; 404 unknown origin;
-    409 (text/x.tlog.size: the witness's size) when ``old`` is not its size;
-    409 + ALARM for the same size with another head (split view) or a smaller size (rollback);
-    422 + ALARM when the events do not chain from its head to the new head.
-    GET /status -> JSON: witness vkey, origins with size/head/time, alarms.
-
-The standard library's ThreadingHTTPServer serves it so the witness box needs no web framework;
-one lock makes "compare with the stored state, then store the new one" atomic (the rollback race
-the C2SP spec warns about), and a file lock keeps a second process off the same state folder.
-"""
+"""The audit witness's command line and HTTP server (POST /add-checkpoint, GET /status); runs with only Python and cryptography, see docs/audit-witness.md."""
 
 import argparse
 import json
@@ -54,7 +29,11 @@ NAME_HEADER = "witness-name:"
 
 
 class WitnessHandler(BaseHTTPRequestHandler):
+    """The standard library's server, so the witness box needs no web framework; the checks are Witness's."""
+
     server_version = "audit-witness/1"
+    # A client that stops sending mid-request frees its thread after this long.
+    timeout = 60
     witness: Witness
     max_body: int
 

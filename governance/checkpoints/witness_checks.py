@@ -1,4 +1,4 @@
-"""The witness's checks of add-checkpoint and its state folder (last accepted checkpoint per origin, alarms); pure Python, no Django."""
+"""The witness's checks of add-checkpoint and its state folder (per origin the last checkpoint and the history it cosigned, alarms); pure Python, no Django."""
 
 import base64
 import binascii
@@ -44,6 +44,13 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+def _append_line(path: Path, line: str) -> None:
+    with open(path, "a") as out:
+        out.write(line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Temp file, fsync, rename, fsync the folder: a crash leaves the old file or the new one, never half."""
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -64,7 +71,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 class WitnessState:
-    """The state folder: per origin the last accepted size, head and note; alarms.jsonl; a lock file."""
+    """The state folder: per origin the last accepted size, head and note and a history of cosigned (size, head); alarms.jsonl; a lock file."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -78,16 +85,21 @@ class WitnessState:
             ) from error
         self.alarms_path = folder / "alarms.jsonl"
 
-    def _origin_path(self, origin: str) -> Path:
-        return (
-            self.folder / "origins" / (hashlib.sha256(origin.encode()).hexdigest()[:32] + ".json")
-        )
+    def _origin_path(self, origin: str, suffix: str = ".json") -> Path:
+        return self.folder / "origins" / (hashlib.sha256(origin.encode()).hexdigest()[:32] + suffix)
 
     def get(self, origin: str) -> dict | None:
         path = self._origin_path(origin)
         return json.loads(path.read_text()) if path.exists() else None
 
-    def put(self, checkpoint: Checkpoint, note: bytes) -> None:
+    def put(self, checkpoint: Checkpoint, note: bytes, cosignature: str) -> None:
+        """History line first, then the state file: a crash between leaves a history entry ahead, which is harmless."""
+        history = {
+            "size": checkpoint.size,
+            "head_hash": checkpoint.head_hash,
+            "cosignature": cosignature,
+        }
+        _append_line(self._origin_path(checkpoint.origin, ".history.jsonl"), json.dumps(history))
         record = {
             "origin": checkpoint.origin,
             "size": checkpoint.size,
@@ -96,6 +108,22 @@ class WitnessState:
             "cosigned_at": now_iso(),
         }
         write_atomic(self._origin_path(checkpoint.origin), json.dumps(record, indent=1).encode())
+
+    def cosigned(self, origin: str, size: int) -> dict | None:
+        """The history entry of ``size`` (its head and the cosignature given), if this witness cosigned one.
+
+        A linear scan: it runs only when a checkpoint smaller than the current one arrives.
+        """
+        path = self._origin_path(origin, ".history.jsonl")
+        if not path.exists():
+            return None
+        found = None
+        with open(path) as lines:
+            for line in lines:
+                entry = json.loads(line)
+                if entry["size"] == size:
+                    found = entry
+        return found
 
     def origins(self) -> list[dict]:
         return [
@@ -106,10 +134,7 @@ class WitnessState:
     def alarm(self, record: dict) -> None:
         line = json.dumps(record, sort_keys=True)
         print(line, file=sys.stderr, flush=True)
-        with open(self.alarms_path, "a") as out:
-            out.write(line + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        _append_line(self.alarms_path, line)
 
     def alarms(self) -> list[dict]:
         if not self.alarms_path.exists():
@@ -207,16 +232,21 @@ class Witness:
         size = record["size"] if record else 0
         head = record["head_hash"] if record else GENESIS_HASH
         if record and presented.size < size:
-            self._alarm(
-                "rollback",
-                record,
-                presented,
-                note,
-                f"checkpoint of {presented.size} events after one of {size}",
+            earlier = self.state.cosigned(presented.origin, presented.size)
+            if earlier and earlier["head_hash"] == presented.head_hash:
+                # One this witness cosigned before, sent again (a publisher that lost the answer
+                # and retries its backlog): the same answer as then, no alarm, nothing changes.
+                return earlier["cosignature"]
+            kind = "split_view" if earlier else "rollback"
+            detail = (
+                f"another head for size {presented.size}, cosigned before {size}"
+                if earlier
+                else f"checkpoint of {presented.size} events after one of {size}"
             )
+            self._alarm(kind, record, presented, note, detail)
             raise WitnessRefusal(
                 HTTPStatus.CONFLICT,
-                f"ALARM rollback: this witness already cosigned {size} events for this origin.",
+                f"ALARM {kind.replace('_', ' ')}: this witness already cosigned {size} events for this origin.",
             )
         if record and presented.size == size:
             if presented.head_hash != head:
@@ -249,9 +279,10 @@ class Witness:
         return self._cosign(presented, note, store=True)
 
     def _cosign(self, checkpoint: Checkpoint, note: bytes, *, store: bool) -> str:
+        line = cosignature_sign(checkpoint.body(), self.key, timestamp=int(time.time()))
         if store:
-            self.state.put(checkpoint, note)
-        return cosignature_sign(checkpoint.body(), self.key, timestamp=int(time.time()))
+            self.state.put(checkpoint, note, line)
+        return line
 
     def _alarm(
         self, kind: str, record: dict | None, presented: Checkpoint, note: bytes, detail: str

@@ -83,6 +83,18 @@ def test_a_rolled_back_checkpoint_raises_an_alarm(witness, log_key):
     assert witness.origin()["size"] == 6
 
 
+def test_a_checkpoint_cosigned_before_and_sent_again_after_a_newer_one_gets_its_first_cosignature(witness, log_key):
+    # A publisher that lost the witness's answer retries its backlog, oldest first: no false alarm.
+    sink = WitnessSink(witness.url)
+    events_make(3)
+    first = chain_head()
+    [line] = publish(sink, first, log_key)
+    events_make(2)
+    publish(sink, chain_head(), log_key)
+    assert publish(sink, first, log_key) == [line]
+    assert witness_alarms(witness) == [] and witness.origin()["size"] == 5
+
+
 def test_the_restarted_witness_keeps_its_state_and_a_second_one_cannot_share_it(witness, log_key):
     sink = WitnessSink(witness.url)
     events_make(3)
