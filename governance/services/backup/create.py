@@ -108,18 +108,18 @@ def _checklist(manifest: dict, name: str) -> str:
     if not needed:
         lines.append("  (none: no project holds a readable data key)")
     lines += [
-        f"The first (newest) key of MASTER_KEYS when the backup was made: {current}",
+        f"The primary master key when the backup was made: {current}",
         f"Projects shredded before the backup: {manifest['keys']['shredded_projects']} (unreadable in any backup).",
         "",
         "Where the keys must be kept:",
         "  [ ] In the secret store that sets MASTER_KEYS for the application (comma-separated,",
-        "      newest first). Without MASTER_KEYS (development only) the key is the file",
+        "      any order). Without MASTER_KEYS (development only) the key is the file",
         "      DATA_DIR/master.key: copy it to the secret store too, it is not in this backup.",
         "  [ ] A second copy of each key above, offline (e.g. sealed in a safe), held by someone",
         "      other than whoever holds the backups.",
         "  [ ] Never in the same place as the backups: whoever holds both reads everything.",
         "  [ ] Keep every key listed here for as long as this backup is kept, even after",
-        "      `manage.py keys_rotate` has moved the live data keys to a newer master key.",
+        "      a re-wrap (`manage.py keys rewrap`) has moved the live data keys to a newer master key.",
         "",
         "`manage.py restore` refuses to start unless MASTER_KEYS holds every key listed above.",
         "See docs/backup.md.",
