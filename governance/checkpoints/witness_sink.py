@@ -14,7 +14,7 @@ import ssl
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from governance.checkpoints.cosign import CosignerKey, cosignature_verify, cosigner_key_from_vkey
 from governance.checkpoints.note import SIGNATURE_PREFIX, Checkpoint, CheckpointError
@@ -40,16 +40,37 @@ class WitnessSink(CheckpointSink):
 
     def __init__(self, url: str):
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CheckpointError(
-                f"witness sink {url!r} must be an http:// or https:// URL with a host."
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1 or parts.query:
+            raise CheckpointSinkError(
+                "a witness sink is http(s)://host[:port][/prefix][#witness vkey]; "
+                f"{parts.scheme}://{parts.hostname or ''}{parts.path} is not."
             )
-        self.name = url.split("#", 1)[0]
-        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
-        self.path = (parts.path.rstrip("/") or "") + "/add-checkpoint"
-        self.key: CosignerKey | None = (
-            cosigner_key_from_vkey(parts.fragment) if parts.fragment else None
+        netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
+        # The name is the URL without credentials or the key: it labels deliveries and pages.
+        self.name = f"{parts.scheme}://{netloc}{parts.path or '/'}"
+        self.scheme, self.host, self.port = parts.scheme, parts.hostname, port
+        self.path = parts.path.rstrip("/") + "/add-checkpoint"
+        # user:password in the URL is sent as HTTP basic authentication (a proxy in front of the witness).
+        self.authorization = (
+            "Basic "
+            + base64.b64encode(
+                f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            ).decode()
+            if parts.username
+            else None
         )
+        try:
+            self.key: CosignerKey | None = (
+                cosigner_key_from_vkey(unquote(parts.fragment)) if parts.fragment else None
+            )
+        except CheckpointError as error:
+            raise CheckpointSinkError(
+                f"witness sink {self.name}: the #fragment is not a witness vkey: {error}"
+            ) from error
 
     def publish(
         self,
@@ -96,6 +117,12 @@ class WitnessSink(CheckpointSink):
             f"witness {self.name} sent no valid cosignature by {self.key.name}: {'; '.join(errors)}"
         )
 
+    def _headers(self, length: int) -> dict[str, str]:
+        headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": str(length)}
+        if self.authorization:
+            headers["Authorization"] = self.authorization
+        return headers
+
     @staticmethod
     def _size(answer: str) -> int:
         text = answer.strip()
@@ -132,10 +159,7 @@ class WitnessSink(CheckpointSink):
                     "POST",
                     self.path,
                     body=body,
-                    headers={
-                        "Content-Type": "text/plain; charset=utf-8",
-                        "Content-Length": str(length),
-                    },
+                    headers=self._headers(length),
                 )
                 response = connection.getresponse()
                 answer = response.read(1 << 20).decode("utf-8", "replace")

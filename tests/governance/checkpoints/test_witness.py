@@ -11,7 +11,7 @@ from governance.checkpoints.cosign import (
     cosigner_key_from_vkey,
     cosigner_key_generate,
 )
-from governance.checkpoints.note import note_key_generate
+from governance.checkpoints.note import note_key_generate, note_sign
 from governance.checkpoints.witness_sink import WitnessSink, WitnessSinkError
 from tests.governance.checkpoints.witness_support import (
     ORIGIN,
@@ -127,3 +127,17 @@ def test_a_sink_pinned_to_another_witness_key_refuses_the_answer(witness, log_ke
     events_make(1)
     with pytest.raises(WitnessSinkError, match="no valid cosignature"):
         publish(WitnessSink(f"{witness.url}#{other}"), chain_head(), log_key)
+
+
+def test_malformed_requests_get_400_saying_what_is_wrong_and_raise_no_alarm(witness, log_key):
+    events_make(3)
+    publish(WitnessSink(witness.url), chain_at(2), log_key)
+    note = note_sign(chain_head().body(), log_key)
+    assert witness.post(b"older 2\n\n" + note)[0] == 400
+    status, text = witness.post(b"old 2\n\n" + note)  # event 3 missing
+    assert status == 400 and "0 events were sent; sizes 2 to 3 need 1" in text
+    status, text = witness.post(b"old 2\n*not base64*\n\n" + note)
+    assert status == 400 and "proof line 1 is not base64" in text
+    status, text = witness.post(b"old 2\n\n" + chain_head().body())
+    assert status == 400 and "malformed" in text
+    assert witness_alarms(witness) == [] and witness.origin()["size"] == 2

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -84,6 +85,15 @@ class WitnessProcess:
     def status(self) -> dict:
         with urllib.request.urlopen(self.url + "status", timeout=10) as response:
             return json.loads(response.read())
+
+    def post(self, body: bytes) -> tuple[int, str]:
+        """A raw add-checkpoint request: the status and the answer's text."""
+        request = urllib.request.Request(self.url + "add-checkpoint", data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
     def origin(self, name: str = ORIGIN) -> dict:
         return next(o for o in self.status()["origins"] if o["origin"] == name)
