@@ -43,6 +43,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, checkpoints: list[str], key: list[str], origin: str | None, **options):
+        if options["witness_vkey"] and not checkpoints:
+            raise CommandError("--witness-vkey checks the checkpoints read from --checkpoints: name at least one.")
         if not checkpoints:
             report = audit_chain_verify()
             if not report.ok:

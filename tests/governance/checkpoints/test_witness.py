@@ -95,11 +95,19 @@ def test_a_checkpoint_cosigned_before_and_sent_again_after_a_newer_one_gets_its_
     assert witness_alarms(witness) == [] and witness.origin()["size"] == 5
 
 
-def test_the_restarted_witness_keeps_its_state_and_a_second_one_cannot_share_it(witness, log_key):
+def test_the_restarted_witness_keeps_its_state_and_refuses_another_key_or_a_second_process(witness, log_key):
     sink = WitnessSink(witness.url)
     events_make(3)
     publish(sink, chain_head(), log_key)
     witness.stop()
+    other_key = witness.state.parent / "other.pem"
+    witness._run_module("keygen", "--name", "witness.test/w1", "--out", str(other_key))
+    swapped = subprocess.run(
+        [sys.executable, "-m", "governance.checkpoints.witness", "serve", "--state", str(witness.state),
+         "--key", str(other_key), "--log-vkey", log_key.vkey(), "--listen", "127.0.0.1:0"],
+        cwd=witness.box, env=witness._env(), capture_output=True, text=True, timeout=60,
+    )
+    assert swapped.returncode != 0 and "names another witness key" in swapped.stderr
     witness.start()
     sink = WitnessSink(witness.url)
     witness_sink._known_sizes.clear()

@@ -62,6 +62,10 @@ def test_published_checkpoints_come_back_cosigned_and_audit_verify_requires_the_
     other = cosigner_key_generate("witness.test/other").vkey()
     with pytest.raises(CommandError, match="no cosignature by witness 'witness.test/other'"):
         _verify(checkpointing, other)
+    with pytest.raises(CommandError, match="not an Ed25519 cosignature/v1 key"):
+        _verify(checkpointing, checkpointing.key.vkey())  # the log's own key is no witness key
+    with pytest.raises(CommandError, match="name at least one"):
+        call_command("audit_verify", "--witness-vkey", witnessed.vkey)
 
     client.force_login(auditor)
     page = client.get(reverse("governance:audit-checkpoints")).content.decode()
