@@ -103,3 +103,21 @@ def test_the_witnesses_section_is_not_shown_to_an_annotator(witnessed, client, a
     client.force_login(annotator)
     response = client.get(reverse("governance:audit-checkpoints"))
     assert response.status_code == 403 and b'id="witnesses"' not in response.content
+
+
+def test_with_the_witness_listed_after_the_folder_the_cosignature_is_found_in_the_apps_record(
+    witnessed, checkpointing, settings
+):
+    settings.AUDIT_CHECKPOINT_SINKS = [checkpointing.folder_url, f"{witnessed.url}#{witnessed.vkey}"]
+    events_make(2)
+    outcome = audit_checkpoint_publish(force=True)
+    assert outcome.failed == []
+    folder_note = (checkpointing.folder / f"{outcome.checkpoint.size:020d}.note").read_bytes()
+    assert note_cosignature_time(folder_note, cosigner_key_from_vkey(witnessed.vkey)) is None
+    assert "cosigned by witness.test/w1" in _verify(checkpointing, witnessed.vkey)
+    # A database writer can drop the app's copy of the cosignature (not forge one): then it is missing.
+    row = AuditCheckpoint.objects.get(pk=outcome.checkpoint.pk)
+    AuditCheckpoint.objects.filter(pk=row.pk).update(note=folder_note.decode())
+    AuditCheckpointDelivery.objects.filter(checkpoint=row).update(cosignatures=[])
+    with pytest.raises(CommandError, match="carries no cosignature by witness 'witness.test/w1'"):
+        _verify(checkpointing, witnessed.vkey)
