@@ -26,6 +26,13 @@ _TEMPLATE = (
 )
 
 
+# Tests where two processes write at once, or another connection holds a lock: PostgreSQL's row and
+# table locks are what they exercise (SQLite serialises every writer of the file anyway).
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL's row locks and concurrent writers"
+)
+
+
 def rsyslogd_or_skip() -> str:
     path = shutil.which("rsyslogd") or ("/usr/sbin/rsyslogd" if os.path.exists("/usr/sbin/rsyslogd") else None)
     if path is None:

@@ -15,6 +15,7 @@ from tests.governance.siem_support import (
     events_record,
     file_seqs,
     head_seq,
+    postgresql_only,
     shipper_env,
     shipper_kill,
     shipper_start,
@@ -53,6 +54,7 @@ def test_every_event_is_written_once_in_seq_order_as_a_json_line(sink_file):
     assert audit_siem_ship(sink=sink).shipped == 0 and cursor_of(sink).file_offset == cursor.file_offset
 
 
+@postgresql_only
 def test_a_shipper_killed_after_writing_but_before_its_commit_leaves_no_duplicate(sink_file, tmp_path):
     head = events_record(35)
     sink = f"file://{sink_file}"
@@ -71,6 +73,7 @@ def test_a_shipper_killed_after_writing_but_before_its_commit_leaves_no_duplicat
     assert file_seqs(sink_file) == list(range(1, head + 1))
 
 
+@postgresql_only
 def test_a_shipper_killed_again_and_again_mid_stream_still_writes_each_event_once(sink_file, tmp_path):
     events_record(250)
     sink = f"file://{sink_file}"

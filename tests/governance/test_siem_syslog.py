@@ -11,6 +11,7 @@ from tests.governance.siem_support import (
     cursor_row_locked,
     events_record,
     head_seq,
+    postgresql_only,
     rsyslog_running,
     shipper_env,
     shipper_kill,
@@ -61,6 +62,7 @@ def test_shipped_events_reach_rsyslog_once_each_with_their_fields_parsed(receive
     assert cursor.last_seq == head and cursor.shipped_at is not None and cursor.failures == 0
 
 
+@postgresql_only
 def test_a_receiver_that_goes_down_loses_nothing_and_shipping_resumes_when_it_is_back(receiver, siem_settings, tmp_path):
     events_record(30)
     shipper = shipper_start(shipper_env(sinks=[receiver.sink], batch=10), tmp_path / "shipper.log", follow=True)
@@ -86,6 +88,7 @@ def test_a_receiver_that_goes_down_loses_nothing_and_shipping_resumes_when_it_is
     assert sum(seqs.values()) - head <= 10
 
 
+@postgresql_only
 def test_a_shipper_killed_between_delivery_and_commit_resends_exactly_that_batch(receiver, siem_settings, tmp_path):
     head = events_record(45)
     first = audit_siem_ship(sink=receiver.sink, seconds=0)  # one batch: the cursor row exists, at #10
@@ -108,6 +111,7 @@ def test_a_shipper_killed_between_delivery_and_commit_resends_exactly_that_batch
     assert max(seqs.values()) == 2
 
 
+@postgresql_only
 def test_one_shipper_at_a_time_a_second_one_skips_the_sink(receiver, siem_settings):
     events_record(3)
     audit_siem_ship(sink=receiver.sink, seconds=0)

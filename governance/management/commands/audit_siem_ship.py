@@ -5,7 +5,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.services.siem import audit_siem_ship, audit_siem_ship_all
+from governance.services.siem import RUN_SECONDS, audit_siem_ship, audit_siem_ship_all
 
 
 class Command(BaseCommand):
@@ -29,9 +29,12 @@ class Command(BaseCommand):
             raise CommandError(f"--sink {sink!r} is not in AUDIT_SIEM_SINKS ({', '.join(settings.AUDIT_SIEM_SINKS)}).")
 
         def run(force: bool):
+            # Once: until caught up. Following: at most RUN_SECONDS a sink, so that one sink that never
+            # catches up does not starve the others.
+            seconds = RUN_SECONDS if follow else None
             if sink is not None:
-                return [audit_siem_ship(sink=sink, force=force)]
-            return audit_siem_ship_all(force=force, seconds=None)
+                return [audit_siem_ship(sink=sink, force=force, seconds=seconds)]
+            return audit_siem_ship_all(force=force, seconds=seconds)
 
         if not follow:
             results = run(force=True)
