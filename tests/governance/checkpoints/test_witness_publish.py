@@ -4,7 +4,6 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.urls import reverse
 
 from governance.checkpoints.cosign import (
@@ -81,12 +80,8 @@ def test_a_rewritten_trail_whose_checkpoint_rows_were_deleted_gets_an_alarm_show
     chain_rewrite_from(2)
     # The app refuses to sign a head that does not extend its last checkpoint, so a DBA who rewrites
     # the trail also deletes the app's own record of checkpoints; the witness still remembers.
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
     AuditCheckpointDelivery.objects.all().delete()
     AuditCheckpoint.objects.all().delete()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = origin")
     events_make(1)
     outcome = audit_checkpoint_publish(force=True)
     [(sink, size, error)] = outcome.failed

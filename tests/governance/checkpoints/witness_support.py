@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -125,17 +126,36 @@ def publish(sink: WitnessSink, checkpoint: Checkpoint, log_key) -> list[str]:
 
 def chain_rewrite_from(seq: int) -> None:
     """What a DBA with write access can do: change event ``seq`` and recompute every hash after it."""
+    with _append_only_triggers_off():
+        previous = AuditEvent.objects.get(seq=seq - 1).hash
+        for event in AuditEvent.objects.filter(seq__gte=seq).order_by("seq"):
+            if event.seq == seq:
+                event.details = {**event.details, "rewritten": True}
+            event.prev_hash = previous
+            event.hash = previous = event_hash(event)
+            AuditEvent.objects.filter(pk=event.pk).update(
+                details=event.details, prev_hash=event.prev_hash, hash=event.hash
+            )
+
+
+@contextmanager
+def _append_only_triggers_off():
+    """As a DBA would: PostgreSQL's replica role skips the triggers; SQLite's trigger is dropped and put back."""
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")  # the append-only triggers sleep
-    previous = AuditEvent.objects.get(seq=seq - 1).hash
-    for event in AuditEvent.objects.filter(seq__gte=seq).order_by("seq"):
-        if event.seq == seq:
-            event.details = {**event.details, "rewritten": True}
-        event.prev_hash = previous
-        event.hash = previous = event_hash(event)
-        AuditEvent.objects.filter(pk=event.pk).update(details=event.details, prev_hash=event.prev_hash, hash=event.hash)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = origin")
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            yield
+            cursor.execute("SET LOCAL session_replication_role = origin")
+        else:
+            cursor.execute(f"DROP TRIGGER {_TRIGGER}")
+            yield
+            cursor.execute(
+                f"CREATE TRIGGER {_TRIGGER} BEFORE UPDATE ON governance_auditevent "
+                "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: UPDATE refused'); END;"
+            )
+
+
+_TRIGGER = "governance_audit_no_update"
 
 
 def witness_alarms(witness: WitnessProcess) -> list[dict]:
