@@ -129,3 +129,25 @@ def test_a_hole_in_the_trail_stops_the_shipper_instead_of_skipping_events():
     events = [AuditEvent(seq=4), AuditEvent(seq=6)]
     assert _contiguity_error(cursor, events).startswith("event #5 is not in the audit table")
     assert _contiguity_error(cursor, [AuditEvent(seq=4), AuditEvent(seq=5)]) == ""
+
+
+def test_the_beat_task_ships_every_configured_sink(settings, tmp_path):
+    from governance.celery_tasks import audit_siem_ship_task
+
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    settings.AUDIT_SIEM_SINKS = [f"file://{first}", f"file://{second}"]
+    head = events_record(4)
+    audit_siem_ship_task()
+    assert file_seqs(first) == file_seqs(second) == list(range(1, head + 1))
+
+
+def test_the_command_ships_until_caught_up_and_exits_non_zero_naming_a_failed_sink(settings, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    good, bad = f"file://{tmp_path}/audit.jsonl", f"file://{tmp_path}/missing/audit.jsonl"
+    settings.AUDIT_SIEM_SINKS = [good, bad]
+    head = events_record(3)
+    with pytest.raises(CommandError, match=f"Shipping failed for {bad}; their cursors stay where they were"):
+        call_command("audit_siem_ship")
+    assert file_seqs(tmp_path / "audit.jsonl") == list(range(1, head + 1))
+    assert cursor_of(bad).last_seq == 0
