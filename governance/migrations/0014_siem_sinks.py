@@ -6,7 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0011_audit_checkpoints'),
         ('governance', '0013_key_lifecycle'),
     ]
 
