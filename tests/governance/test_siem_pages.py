@@ -59,3 +59,15 @@ def test_says_how_to_configure_a_sink_when_none_is(auditor, settings):
 def test_the_audit_trail_page_links_to_the_sinks_page(auditor):
     response = client_for(auditor).get(reverse("governance:audit-events"))
     assert f'href="{SINKS_URL}"'.encode() in response.content
+
+
+def test_the_trail_is_shipped_through_the_lowest_cursor_of_the_configured_sinks(settings):
+    from governance.selectors.siem import siem_shipped_through
+
+    settings.AUDIT_SIEM_SINKS = []
+    assert siem_shipped_through() is None
+    settings.AUDIT_SIEM_SINKS = [SYSLOG, FILE]
+    SiemCursor.objects.create(sink=SYSLOG, last_seq=7)
+    assert siem_shipped_through() == 0  # the file sink has not started
+    SiemCursor.objects.create(sink=FILE, last_seq=9)
+    assert siem_shipped_through() == 7
