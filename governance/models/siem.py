@@ -6,7 +6,8 @@ from django.db import models
 class SiemCursor(models.Model):
     """One configured sink's position in the trail: every event up to ``last_seq`` was delivered.
 
-    The shipper locks this row for the whole batch, so one shipper at a time writes to a sink.
+    A shipper holds a lock named by this row's id while it works (governance/services/siem.py),
+    so one shipper at a time writes to a sink.
     """
 
     # The sink's URL as configured in AUDIT_SIEM_SINKS (file:///..., syslog+tcp://host:port).

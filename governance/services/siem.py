@@ -1,11 +1,14 @@
 """Ships the audit trail to the SIEM sinks in seq order, batch by batch, moving each sink's cursor after delivery."""
 
+import fcntl
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection
 from django.utils import timezone, translation
 
 from governance.audit import AuditAction
@@ -17,6 +20,8 @@ from governance.siem.transports import Position, SinkError, transport_for
 # the next run, seconds later, goes on from the cursor.
 RUN_SECONDS = 60
 _LABELS = dict(AuditAction.choices)
+# PostgreSQL advisory locks in their two-key form: this class, then the sink's cursor id.
+SINK_LOCK_CLASS = 0x51E4
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class SiemShipResult:
     shipped: int = 0
     last_seq: int = 0
     error: str = ""
-    # Another shipper holds this sink's cursor, or the sink is failing and waits for its retry time.
+    # Another shipper holds this sink, or the sink is failing and waits for its retry time.
     busy: bool = False
     waiting: bool = False
 
@@ -61,15 +66,48 @@ def _failure_record(cursor: SiemCursor, error: str) -> None:
     cursor.save(update_fields=["failures", "retry_at", "last_error", "last_error_at", "updated_at"])
 
 
-def audit_siem_ship(*, sink: str, force: bool = False, seconds: float | None = None) -> SiemShipResult:
-    """Ship the events after ``sink``'s cursor, one batch per transaction, until caught up (or
-    ``seconds`` have passed, or the sink fails).
+@contextmanager
+def _sink_held(cursor_id: int):
+    """Hold the sink for this shipper alone: yields False if another shipper holds it.
 
-    Each batch locks the sink's cursor row (skip if another shipper holds it), reads the next
-    events, delivers them, and moves the cursor in the same transaction, so a shipper that dies
-    before its commit leaves the cursor where it was and the batch is delivered again: at least
-    once. The file sink cuts such a batch off first (exactly once); syslog may receive it twice.
-    A failure keeps the cursor, records the error and waits (back-off) unless ``force``.
+    No transaction stays open while a batch is sent (a receiver may take seconds): PostgreSQL
+    keeps a session advisory lock, which the server drops if the shipper dies; SQLite (one
+    machine) a file lock beside the database, which the kernel drops likewise.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SINK_LOCK_CLASS, cursor_id])
+            held = cursor.fetchone()[0]
+        try:
+            yield held
+        finally:
+            if held:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SINK_LOCK_CLASS, cursor_id])
+        return
+    with sink_lock_path(cursor_id).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True  # released when the file closes
+
+
+def sink_lock_path(cursor_id: int) -> Path:
+    return Path(settings.DATA_DIR) / f"siem-sink-{cursor_id}.lock"
+
+
+def audit_siem_ship(*, sink: str, force: bool = False, seconds: float | None = None) -> SiemShipResult:
+    """Ship the events after ``sink``'s cursor, batch by batch, until caught up (or ``seconds``
+    have passed, or the sink fails).
+
+    Holding the sink (one shipper at a time; another finds it busy), each step reads the next
+    events after the cursor, delivers them, and only then moves the cursor (one UPDATE). A
+    shipper that dies in between leaves the cursor where it was and the batch is delivered
+    again: at least once. The file sink cuts such a batch off first (exactly once); syslog may
+    receive it twice. A failure keeps the cursor, records the error and waits (back-off) unless
+    ``force``.
     """
     if sink not in settings.AUDIT_SIEM_SINKS:
         raise ValueError(f"{sink!r} is not one of the sinks in AUDIT_SIEM_SINKS: {settings.AUDIT_SIEM_SINKS}.")
@@ -79,14 +117,14 @@ def audit_siem_ship(*, sink: str, force: bool = False, seconds: float | None = N
         facility=settings.AUDIT_SIEM_SYSLOG_FACILITY,
         hostname=settings.AUDIT_SIEM_SYSLOG_HOSTNAME,
     )
-    SiemCursor.objects.get_or_create(sink=sink)
+    cursor_id = SiemCursor.objects.get_or_create(sink=sink)[0].pk
     deadline = None if seconds is None else time.monotonic() + seconds
     shipped = 0
-    while True:
-        with transaction.atomic():
-            cursor = SiemCursor.objects.select_for_update(skip_locked=True).filter(sink=sink).first()
-            if cursor is None:
-                return SiemShipResult(sink, shipped, busy=True)
+    with _sink_held(cursor_id) as held:
+        if not held:
+            return SiemShipResult(sink, shipped, busy=True)
+        while True:
+            cursor = SiemCursor.objects.get(pk=cursor_id)
             if not force and cursor.retry_at and cursor.retry_at > timezone.now():
                 return SiemShipResult(sink, shipped, cursor.last_seq, cursor.last_error, waiting=True)
             events = list(AuditEvent.objects.filter(seq__gt=cursor.last_seq).order_by("seq")[: settings.AUDIT_SIEM_BATCH])
@@ -109,8 +147,8 @@ def audit_siem_ship(*, sink: str, force: bool = False, seconds: float | None = N
                 cursor.failures, cursor.retry_at = 0, None
                 shipped += len(events)
             cursor.save()
-        if deadline is not None and time.monotonic() > deadline:
-            return SiemShipResult(sink, shipped, cursor.last_seq)
+            if deadline is not None and time.monotonic() > deadline:
+                return SiemShipResult(sink, shipped, cursor.last_seq)
 
 
 def audit_siem_ship_all(*, force: bool = False, seconds: float | None = RUN_SECONDS) -> list[SiemShipResult]:

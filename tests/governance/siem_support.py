@@ -1,5 +1,6 @@
 """A real rsyslog receiver on loopback, shipper processes on the test database, and readers of what arrived."""
 
+import fcntl
 import json
 import os
 import shutil
@@ -192,17 +193,45 @@ def cursor_commits_blocked():
         other.close()
 
 
+def _stranded_sessions(action: str) -> int:
+    table = SiemCursor._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {action} FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE %s",
+            [f'UPDATE "{table}"%'],
+        )
+        return len(cursor.fetchall())
+
+
+def commit_waiting() -> bool:
+    """A shipper has delivered its batch and waits to move the cursor (see cursor_commits_blocked)."""
+    return _stranded_sessions("pid") == 1
+
+
+def stranded_commits_end() -> None:
+    """End the server session of a killed shipper whose cursor UPDATE still waits for its lock: with
+    the machine gone its connection goes too, and the UPDATE must not run once the lock is free."""
+    ended = _stranded_sessions("pg_terminate_backend(pid)")
+    assert ended == 1, f"expected one shipper session waiting to move the cursor, found {ended}"
+
+
 @contextmanager
-def cursor_row_locked(sink: str):
-    """Another shipper at work: the sink's cursor row locked from another connection."""
+def sink_held_elsewhere(sink: str):
+    """Another shipper at work on ``sink``: its lock taken from another connection (PostgreSQL) or
+    another open file (SQLite's file lock)."""
+    from governance.services.siem import SINK_LOCK_CLASS, sink_lock_path
+
+    cursor_id = SiemCursor.objects.get_or_create(sink=sink)[0].pk
+    if connection.vendor != "postgresql":
+        with sink_lock_path(cursor_id).open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            yield
+        return
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("BEGIN")
-            cursor.execute(f"SELECT id FROM {SiemCursor._meta.db_table} WHERE sink = %s FOR UPDATE", [sink])
-            try:
-                yield
-            finally:
-                cursor.execute("ROLLBACK")
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [SINK_LOCK_CLASS, cursor_id])
+            yield
     finally:
         other.close()

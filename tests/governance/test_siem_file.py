@@ -10,6 +10,7 @@ from governance.models import AuditEvent, SiemCursor
 from governance.services.siem import _contiguity_error, audit_siem_ship
 from tests.faults.processes import wait_for
 from tests.governance.siem_support import (
+    commit_waiting,
     cursor_commits_blocked,
     cursor_of,
     events_record,
@@ -19,6 +20,7 @@ from tests.governance.siem_support import (
     shipper_env,
     shipper_kill,
     shipper_start,
+    stranded_commits_end,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +66,9 @@ def test_a_shipper_killed_after_writing_but_before_its_commit_leaves_no_duplicat
     with cursor_commits_blocked():
         shipper = shipper_start(shipper_env(sinks=[sink], batch=10), tmp_path / "shipper.log", follow=False)
         wait_for(lambda: len(file_seqs(sink_file)) == 20, what="the shipper to write #11..#20")
+        wait_for(commit_waiting, what="the shipper to wait to move its cursor")
         shipper_kill(shipper)
+        stranded_commits_end()
     # A torn write on top, as a crash inside write() leaves it.
     with sink_file.open("ab") as handle:
         handle.write(b'{"@timestamp":"2026-')

@@ -6,9 +6,9 @@ from governance.models import AuditEvent
 from governance.services.siem import audit_siem_ship
 from tests.faults.processes import wait_for
 from tests.governance.siem_support import (
+    commit_waiting,
     cursor_commits_blocked,
     cursor_of,
-    cursor_row_locked,
     events_record,
     head_seq,
     postgresql_only,
@@ -16,6 +16,8 @@ from tests.governance.siem_support import (
     shipper_env,
     shipper_kill,
     shipper_start,
+    sink_held_elsewhere,
+    stranded_commits_end,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,11 +99,12 @@ def test_a_shipper_killed_between_delivery_and_commit_resends_exactly_that_batch
         shipper = shipper_start(shipper_env(sinks=[receiver.sink], batch=10), tmp_path / "shipper.log", follow=False)
         # The batch #11..#20 arrives, but the shipper cannot commit its cursor: kill it right there.
         wait_for(lambda: receiver.seqs()[20], what="the second batch at rsyslog")
+        wait_for(commit_waiting, what="the shipper to wait to move its cursor")
         assert shipper.poll() is None, (tmp_path / "shipper.log").read_text()
         shipper_kill(shipper)
+        stranded_commits_end()
     assert cursor_of(receiver.sink).last_seq == 10
 
-    # The killed shipper's server session lets go of the row once it notices; then a new one ships.
     result = wait_for(lambda: (r := audit_siem_ship(sink=receiver.sink)) and not r.busy and r,
                       what="the killed shipper's lock to go")
     assert result.last_seq == head and not result.error
@@ -111,13 +114,12 @@ def test_a_shipper_killed_between_delivery_and_commit_resends_exactly_that_batch
     assert max(seqs.values()) == 2
 
 
-@postgresql_only
 def test_one_shipper_at_a_time_a_second_one_skips_the_sink(receiver, siem_settings):
-    events_record(3)
-    audit_siem_ship(sink=receiver.sink, seconds=0)
-    with cursor_row_locked(receiver.sink):
+    head = events_record(3)
+    with sink_held_elsewhere(receiver.sink):
         result = audit_siem_ship(sink=receiver.sink)
-    assert result.busy and result.shipped == 0
+    assert result.busy and result.shipped == 0 and receiver.seqs() == {}
+    assert audit_siem_ship(sink=receiver.sink).last_seq == head
 
 
 def test_a_failing_sink_waits_out_its_back_off_unless_forced(siem_settings, receiver):
