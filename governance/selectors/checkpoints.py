@@ -103,3 +103,24 @@ def checkpoint_list_latest(*, limit: int = 20):
 
 def checkpoint_latest() -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.order_by("-size").first()
+
+
+@dataclass(frozen=True)
+class CheckpointLag:
+    """Events not covered by the last checkpoint, and whether signing looks stalled."""
+
+    uncovered: int
+    stalled: bool
+
+
+def checkpoint_lag(*, config: CheckpointConfig, now) -> CheckpointLag:
+    """Stalled: the trail grew but no checkpoint came for three intervals (beat stopped, or signing refused)."""
+    from governance.models import AuditEvent
+
+    last = checkpoint_latest()
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    uncovered = head - last.size - 1 if last else head
+    if not config.enabled or uncovered <= 0:
+        return CheckpointLag(max(uncovered, 0), False)
+    since = (now - last.created_at).total_seconds() if last else None
+    return CheckpointLag(uncovered, since is None or since > 3 * config.every_seconds)

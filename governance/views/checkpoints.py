@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -14,6 +15,7 @@ from governance.access import access_audit_trail
 from governance.checkpoints.note import CheckpointError
 from governance.selectors.checkpoints import (
     checkpoint_config,
+    checkpoint_lag,
     checkpoint_list_latest,
     checkpoint_signing_key,
     checkpoint_sink_statuses,
@@ -56,6 +58,7 @@ def audit_checkpoint_list_view(request):
         "problems": problems,
         "sinks": checkpoint_sink_statuses(names=names),
         "checkpoints": checkpoint_list_latest(),
+        "lag": checkpoint_lag(config=config, now=timezone.now()),
         "witness_partial": WITNESS_PARTIAL if _template_exists(WITNESS_PARTIAL) else None,
     }
     return render(request, "governance/audit_checkpoints.html", context)

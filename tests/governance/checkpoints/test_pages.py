@@ -1,9 +1,12 @@
 """The signed-checkpoints page: who may see it, what it shows, and Publish now."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from governance.models import AuditCheckpoint
+from governance.models import AuditCheckpoint, AuditEvent
 from governance.services.checkpoints import audit_checkpoint_publish
 from tests.annotation.views.support import client_for
 from tests.governance.checkpoints.conftest import free_port
@@ -69,3 +72,15 @@ def test_denies_a_manager_to_publish_now(project, manager, checkpointing, django
     with django_capture_on_commit_callbacks() as callbacks:
         assert client_for(manager).post(PUBLISH_URL).status_code == 403
     assert not callbacks
+
+
+def test_warns_when_the_trail_grew_but_no_checkpoint_came_for_three_intervals(checkpointing, auditor):
+    events_append(2)
+    audit_checkpoint_publish()
+    events_append(3)
+    text = client_for(auditor).get(PAGE_URL).text
+    assert 'id="checkpoints-stalled"' not in text
+    AuditCheckpoint.objects.update(created_at=timezone.now() - dt.timedelta(seconds=181))
+    text = client_for(auditor).get(PAGE_URL).text
+    uncovered = AuditEvent.objects.count() - AuditCheckpoint.objects.get().size - 1  # logins are audited too
+    assert 'id="checkpoints-stalled"' in text and f"{uncovered} events are not covered by a checkpoint" in text
