@@ -27,10 +27,10 @@ _TEMPLATE = (
 )
 
 
-# Tests where two processes write at once, or another connection holds a lock: PostgreSQL's row and
-# table locks are what they exercise (SQLite serialises every writer of the file anyway).
+# Tests where two processes write at once, or another connection holds a lock: PostgreSQL's
+# table locks and sessions are what they exercise (SQLite serialises every writer of the file anyway).
 postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL's row locks and concurrent writers"
+    connection.vendor != "postgresql", reason="needs PostgreSQL: table locks from another connection, processes writing at once"
 )
 
 
