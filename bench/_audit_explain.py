@@ -16,7 +16,13 @@ def explain_all(project_id: int) -> dict:
     """Each page case's main statement, its plan with actual rows and its execution time."""
     from bench._audit_measure import page_cases
     from governance.forms import AuditEventFilterForm
-    from governance.selectors.audit import PAGE_SIZE, audit_event_page, audit_events_filter
+    from governance.selectors.audit import (
+        EXPORT_CHUNK,
+        PAGE_SIZE,
+        audit_event_page,
+        audit_event_page_query,
+        audit_events_filter,
+    )
 
     found = {}
     for name, kind, query in page_cases(project_id):
@@ -25,14 +31,13 @@ def explain_all(project_id: int) -> dict:
         form = AuditEventFilterForm({key: str(value) for key, value in query.items()})
         if not form.is_valid():
             raise SystemExit(f"{name}: {form.errors.as_json()}")
-        events = audit_events_filter(filters=form.filters())
-        if kind == "next":
-            before = audit_event_page(filters=form.filters()).next_before
-            events = events.filter(seq__lt=before).order_by("-seq")[: PAGE_SIZE + 1]
-        elif kind == "export":
-            events = events.order_by("seq")[:1000]
+        filters = form.filters()
+        if kind == "export":
+            # The first of the keyset chunks the export reads (governance.selectors.audit._in_seq_chunks).
+            events = audit_events_filter(filters=filters).filter(seq__gt=0).order_by("seq")[:EXPORT_CHUNK]
         else:
-            events = events.order_by("-seq")[: PAGE_SIZE + 1]
+            before = audit_event_page(filters=filters).next_before if kind == "next" else None
+            events = audit_event_page_query(filters=filters, before=before, limit=PAGE_SIZE + 1)
         plan = events.explain(analyze=True, buffers=True)
         lines = plan.splitlines()
         took = next((line for line in reversed(lines) if line.startswith("Execution Time")), "")

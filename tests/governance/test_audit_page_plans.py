@@ -1,0 +1,81 @@
+"""The auditor pages' scale-proof reads (bench/audit_scale.py) give exactly the events the plain filters give.
+
+An action prefix is paged as one ordered walk per stored action name (PostgreSQL), a date range in
+time order, and the CSV export in keyset chunks; each is checked against the plain queryset.
+"""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from governance.models import AuditEvent
+from governance.selectors import audit as selectors
+from governance.selectors.audit import AuditFilters, audit_event_page, audit_events_filter
+from tests.annotation.views.support import client_for
+from tests.governance.test_auditor_pages import events_append
+
+pytestmark = pytest.mark.django_db
+
+
+def _all_pages(filters: AuditFilters, size: int) -> list[AuditEvent]:
+    seen, before = [], None
+    while True:
+        page = audit_event_page(filters=filters, before=before, size=size)
+        seen += page.events
+        if page.next_before is None:
+            return seen
+        before = page.next_before
+
+
+def test_an_action_prefix_pages_through_every_stored_name_and_renamed_one_newest_first_without_gaps():
+    events_append(7, action="item.read")
+    events_append(3, action="auth.login")
+    events_append(5, action="items.import")  # stored by an earlier release, now item.import
+    events_append(4, action="item.gold_set")
+    events_append(2, action="import.request")  # the new name of items.import.request
+    events_append(6, action="item.read")
+    expected = list(audit_events_filter(filters=AuditFilters(action="item")).order_by("-seq"))
+    assert {event.action for event in expected} == {"item.read", "items.import", "item.gold_set", "import.request"}
+    assert [e.seq for e in _all_pages(AuditFilters(action="item"), size=4)] == [e.seq for e in expected]
+
+
+def test_an_action_prefix_no_stored_event_has_gives_an_empty_page():
+    events_append(3, action="item.read")
+    page = audit_event_page(filters=AuditFilters(action="export."))
+    assert page.events == [] and page.next_before is None
+
+
+def test_a_date_range_pages_by_time_even_where_seq_order_differs_and_misses_nothing():
+    start = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
+    events_append(3, at=start - dt.timedelta(days=3))
+    inside = events_append(9, at=start, step=dt.timedelta(minutes=5))
+    # Appended later but stamped earlier (it waited for the chain lock), and two at one instant.
+    late = events_append(1, at=start + dt.timedelta(minutes=2))
+    twins = events_append(2, at=start + dt.timedelta(minutes=10), step=dt.timedelta(0))
+    events_append(2, at=start + dt.timedelta(days=3))
+    filters = AuditFilters(since=start, until=start + dt.timedelta(days=1))
+    seen = _all_pages(filters, size=4)
+    expected = sorted(inside + late + twins, key=lambda e: (e.created_at, e.seq), reverse=True)
+    assert [e.seq for e in seen] == [e.seq for e in expected]
+
+
+def test_a_hand_made_position_in_a_date_range_still_pages_by_seq():
+    start = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    inside = events_append(5, at=start)
+    filters = AuditFilters(since=start, until=start + dt.timedelta(days=1))
+    page = audit_event_page(filters=filters, before=10_000_000)
+    assert [e.seq for e in page.events] == [e.seq for e in reversed(inside)]
+
+
+def test_the_export_in_keyset_chunks_holds_every_event_once_in_seq_order(auditor, monkeypatch):
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 7)
+    events_append(30, action="annotation.submit")
+    events_append(5, action="auth.login")
+    events_append(20, action="annotation.submit")
+    expected = list(AuditEvent.objects.filter(action="annotation.submit").values_list("seq", flat=True))
+    response = client_for(auditor).get(reverse("governance:audit-export"), {"action": "annotation."})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [int(row[0]) for row in rows[1:]] == expected
