@@ -1,5 +1,6 @@
 """Master-key versions and states, staged rotation with the background re-wrap, disabling keys, the Keys page."""
 
+import base64
 import io
 
 import pytest
@@ -241,3 +242,31 @@ def test_the_command_refuses_a_change_without_an_administrator(rolled_out, manag
         call_command("keys", "promote", new, stdout=io.StringIO())
     with pytest.raises(CommandError, match="No active administrator"):
         call_command("keys", "promote", new, user=manager.username, stdout=io.StringIO())
+
+
+def test_the_command_queues_a_re_wrap_job_once_and_reports_it(rolled_out, admin_user):
+    old, new = rolled_out
+    call_command("keys", "promote", new, user=admin_user.username, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("keys", "rewrap", user=admin_user.username, stdout=out)
+    job = KeyRewrap.objects.get()
+    assert f"Re-wrap job {job.pk} (queued) for 1 data key(s)" in out.getvalue()
+    call_command("keys", "rewrap", user=admin_user.username, stdout=io.StringIO())
+    assert KeyRewrap.objects.count() == 1, "a re-wrap already queued is not queued twice"
+    assert key_rewrap_run(job_id=job.pk).rewrapped == 1
+    assert key_rewrap_run(job_id=job.pk).rewrapped == 1, "running a finished job again does nothing"
+
+
+def test_the_background_re_wrap_skips_data_keys_under_a_disabled_master_key(rolled_out, admin_user):
+    old, new = rolled_out
+    master_key_promote(actor=admin_user, fingerprint=new)
+    master_key_disable(actor=admin_user, fingerprint=old)
+    job = key_rewrap_run(job_id=key_rewrap_request(actor=admin_user).pk)
+    assert (job.status, job.progress_total, job.rewrapped) == ("succeeded", 0, 0)
+    assert ProjectKey.objects.get().master_key_id == old
+
+
+def test_a_generated_master_key_is_a_valid_32_byte_key():
+    out = io.StringIO()
+    call_command("keys", "generate", stdout=out)
+    assert len(base64.urlsafe_b64decode(out.getvalue().strip())) == 32

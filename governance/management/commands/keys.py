@@ -1,5 +1,7 @@
 """Master- and project-key lifecycle: list, promote, disable, enable, destroy, re-wrap (docs/keys.md)."""
 
+import base64
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -41,8 +43,6 @@ class Command(BaseCommand):
         if action == "list":
             return self._list()
         if action == "generate":
-            import base64
-
             self.stdout.write(base64.urlsafe_b64encode(key_generate()).decode())
             return None
         if not user:
