@@ -270,3 +270,14 @@ def test_a_generated_master_key_is_a_valid_32_byte_key():
     out = io.StringIO()
     call_command("keys", "generate", stdout=out)
     assert len(base64.urlsafe_b64decode(out.getvalue().strip())) == 32
+
+
+def test_the_keys_page_shows_the_re_wrap_job_s_progress_while_it_is_queued(rolled_out, admin_user):
+    old, new = rolled_out
+    master_key_promote(actor=admin_user, fingerprint=new)
+    client = client_for(admin_user)
+    assert client.post(reverse("governance:key-rewrap")).status_code == 302
+    page = client.get(reverse("governance:keys")).text
+    job = KeyRewrap.objects.get()
+    assert f"Job {job.pk}: Queued, 0 of 1 data keys." in page
+    assert 'hx-trigger="every 2s"' in page, "the section refreshes itself while the job is active"
