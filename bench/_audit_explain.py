@@ -34,7 +34,9 @@ def explain_all(project_id: int) -> dict:
         filters = form.filters()
         if kind == "export":
             # The first of the keyset chunks the export reads (governance.selectors.audit._in_seq_chunks).
-            events = audit_events_filter(filters=filters).filter(seq__gt=0).order_by("seq")[:EXPORT_CHUNK]
+            by_time = filters.since is not None or filters.until is not None
+            order = ("created_at", "seq") if by_time else ("seq",)
+            events = audit_events_filter(filters=filters).order_by(*order)[:EXPORT_CHUNK]
         else:
             before = audit_event_page(filters=filters).next_before if kind == "next" else None
             events = audit_event_page_query(filters=filters, before=before, limit=PAGE_SIZE + 1)

@@ -54,6 +54,7 @@ def page_cases(project_id: int) -> list[tuple[str, str, dict]]:
         ("next page, busy user", "next", {"user": BUSY_USER}),
         (f"CSV export, first {EXPORT_ROWS} rows", "export", {}),
         (f"CSV export busy user, first {EXPORT_ROWS}", "export", {"user": BUSY_USER}),
+        (f"CSV export one month, first {EXPORT_ROWS}", "export", {"date_from": DATE_FROM, "date_to": DATE_TO}),
         ("verification fragment", "fragment", {}),
     ]
 

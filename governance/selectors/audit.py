@@ -155,8 +155,9 @@ def _stored_actions() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def audit_events_csv_lines(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
-    """The events (ordered by seq) as CSV, one chunk of rows at a time; cells a spreadsheet would run are neutralised."""
+def audit_events_csv_lines(events: QuerySet[AuditEvent], *, by_time: bool = False) -> Iterator[bytes]:
+    """The events as CSV, by seq (``by_time``: by time, then seq, as a date-filtered page lists
+    them), one chunk of rows at a time; cells a spreadsheet would run are neutralised."""
     rows = (
         [
             event.seq,
@@ -171,25 +172,34 @@ def audit_events_csv_lines(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
             event.prev_hash,
             event.hash,
         ]
-        for event in _in_seq_chunks(events)
+        for event in _in_chunks(events, by_time=by_time)
     )
     return csv_stream(CSV_COLUMNS, rows, rows_per_chunk=EXPORT_CHUNK)
 
 
-def _in_seq_chunks(events: QuerySet[AuditEvent]) -> Iterator[AuditEvent]:
-    """``events`` in seq order, one keyset query of EXPORT_CHUNK rows at a time.
+def _in_chunks(events: QuerySet[AuditEvent], *, by_time: bool) -> Iterator[AuditEvent]:
+    """``events`` in seq (or time, seq) order, one keyset query of EXPORT_CHUNK rows at a time.
 
     Not ``iterator()``: outside a transaction Django's server-side cursor is declared WITH HOLD,
     and PostgreSQL then runs the whole query to its end before the first row is sent (66 s before
     the first byte of an unfiltered export at 10M events, in a temporary file as large as the
     trail). The trail is append-only and an export stops below its own event's seq, every smaller
     seq being committed by then, so the chunks together are exactly the rows one query would give.
+    A date range goes in time order, down the created_at index: in seq order PostgreSQL walked
+    from seq 1 past every older event before the range's first (8.5 s at 10M events).
     """
-    events = events.order_by("seq")
-    last = 0
-    while chunk := list(events.filter(seq__gt=last)[:EXPORT_CHUNK]):
+    if not by_time:
+        events, last_seq = events.order_by("seq"), 0
+        while chunk := list(events.filter(seq__gt=last_seq)[:EXPORT_CHUNK]):
+            yield from chunk
+            last_seq = chunk[-1].seq
+        return
+    events = events.order_by("created_at", "seq")
+    chunk = list(events[:EXPORT_CHUNK])
+    while chunk:
         yield from chunk
-        last = chunk[-1].seq
+        at, seq = chunk[-1].created_at, chunk[-1].seq
+        chunk = list(events.filter(Q(created_at__gt=at) | Q(created_at=at, seq__gt=seq))[:EXPORT_CHUNK])
 
 
 def project_names(*, project_ids: Iterable[int]) -> dict[int, str]:

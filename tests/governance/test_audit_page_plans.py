@@ -79,3 +79,17 @@ def test_the_export_in_keyset_chunks_holds_every_event_once_in_seq_order(auditor
     response = client_for(auditor).get(reverse("governance:audit-export"), {"action": "annotation."})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [int(row[0]) for row in rows[1:]] == expected
+
+
+def test_a_date_range_export_in_keyset_chunks_goes_in_time_order_and_holds_each_event_once(auditor, monkeypatch):
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 3)
+    start = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
+    events_append(2, at=start - dt.timedelta(days=3))
+    inside = events_append(8, at=start, step=dt.timedelta(minutes=5))
+    late = events_append(1, at=start + dt.timedelta(minutes=2))
+    twins = events_append(4, at=start + dt.timedelta(minutes=30), step=dt.timedelta(0))
+    events_append(2, at=start + dt.timedelta(days=3))
+    response = client_for(auditor).get(reverse("governance:audit-export"), {"date_from": "2024-06-01", "date_to": "2024-06-01"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    expected = sorted(inside + late + twins, key=lambda e: (e.created_at, e.seq))
+    assert [int(row[0]) for row in rows[1:]] == [e.seq for e in expected]
