@@ -2,7 +2,9 @@
 
 import base64
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -98,12 +100,12 @@ def _master_key_decode(name: str, text: str, position: int) -> bytes:
 
 
 def _master_keys() -> list[bytes]:
-    """The master keys that wrap every project's data key, newest (the one used to wrap) first."""
+    """The master keys this process can unwrap with; the key table names the primary (docs/keys.md), the first of a new install."""
     raw = _get("MASTER_KEYS")
     if raw is None and IS_PRODUCTION:
         raise ImproperlyConfigured(
             "MASTER_KEYS must be set when APP_ENV=production: comma-separated URL-safe base64 "
-            "32-byte keys, newest first. Losing them makes all encrypted data unreadable."
+            "32-byte keys, in any order. Losing them makes all encrypted data unreadable."
         )
     if raw is None:
         # Development only: one random key, created once and kept next to the database.
@@ -161,6 +163,88 @@ if min(RETENTION_INTERVAL_SECONDS, JOBS_REAP_INTERVAL_SECONDS) < 1:
     raise ImproperlyConfigured(
         "RETENTION_INTERVAL_SECONDS and JOBS_REAP_INTERVAL_SECONDS must be at least 1 (seconds)."
     )
+
+# SIEM export of the audit trail (docs/siem.md): comma-separated sinks, each
+# file:///absolute/path.jsonl or syslog+tcp://host:port (RFC 5424, octet-counted framing).
+_SIEM_SCHEMES = ("file", "syslog+tcp")
+
+
+def _siem_sinks() -> list[str]:
+    sinks = _list("AUDIT_SIEM_SINKS", [])
+    for sink in sinks:
+        parts = urlsplit(sink)
+        if parts.scheme not in _SIEM_SCHEMES:
+            raise ImproperlyConfigured(
+                f"AUDIT_SIEM_SINKS: {sink!r} has scheme {parts.scheme!r}; expected file:///absolute/path "
+                "or syslog+tcp://host:port (TLS is not offered)."
+            )
+        if parts.scheme == "file" and (parts.netloc or not parts.path.startswith("/") or parts.path.endswith("/")):
+            raise ImproperlyConfigured(f"AUDIT_SIEM_SINKS: {sink!r} must name a file by absolute path: file:///var/log/audit.jsonl.")
+        if parts.scheme == "syslog+tcp":
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            if not parts.hostname or port is None or parts.path not in ("", "/") or parts.query:
+                raise ImproperlyConfigured(f"AUDIT_SIEM_SINKS: {sink!r} must be syslog+tcp://host:port (a port is required).")
+    if len(set(sinks)) != len(sinks):
+        raise ImproperlyConfigured("AUDIT_SIEM_SINKS names a sink twice.")
+    return sinks
+
+
+AUDIT_SIEM_SINKS = _siem_sinks()
+# Events a shipper reads and sends at a time; beat starts a shipping run this often.
+AUDIT_SIEM_BATCH = _int("AUDIT_SIEM_BATCH", 500)
+AUDIT_SIEM_INTERVAL_SECONDS = _int("AUDIT_SIEM_INTERVAL_SECONDS", 5)
+# A failing sink is tried again after 2, 4, 8 ... intervals, at most this long apart.
+AUDIT_SIEM_MAX_BACKOFF_SECONDS = _int("AUDIT_SIEM_MAX_BACKOFF_SECONDS", 300)
+# How long a syslog receiver may take to accept the connection and acknowledge a batch (docs/siem.md).
+AUDIT_SIEM_TIMEOUT_SECONDS = _int("AUDIT_SIEM_TIMEOUT_SECONDS", 10)
+if min(AUDIT_SIEM_BATCH, AUDIT_SIEM_INTERVAL_SECONDS, AUDIT_SIEM_MAX_BACKOFF_SECONDS, AUDIT_SIEM_TIMEOUT_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "AUDIT_SIEM_BATCH, AUDIT_SIEM_INTERVAL_SECONDS, AUDIT_SIEM_MAX_BACKOFF_SECONDS and "
+        "AUDIT_SIEM_TIMEOUT_SECONDS must be at least 1."
+    )
+# RFC 5424 header of syslog records: the facility (severity is info) and the HOSTNAME field.
+AUDIT_SIEM_SYSLOG_FACILITY = _get("AUDIT_SIEM_SYSLOG_FACILITY", "local4")
+_SYSLOG_FACILITIES = (
+    "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp ntp security console solaris-cron "
+    "local0 local1 local2 local3 local4 local5 local6 local7"
+).split()
+if AUDIT_SIEM_SYSLOG_FACILITY not in _SYSLOG_FACILITIES:
+    raise ImproperlyConfigured(
+        f"AUDIT_SIEM_SYSLOG_FACILITY={AUDIT_SIEM_SYSLOG_FACILITY!r}; expected one of {', '.join(_SYSLOG_FACILITIES)}."
+    )
+AUDIT_SIEM_SYSLOG_HOSTNAME = _get("AUDIT_SIEM_SYSLOG_HOSTNAME") or socket.gethostname()
+
+# Signed checkpoints of the audit trail (docs/audit-checkpoints.md). The Ed25519 signing key lives
+# in a PEM file, never in the database; unset, checkpoints are off (the auditor page says so).
+AUDIT_CHECKPOINT_KEY_FILE = _get("AUDIT_CHECKPOINT_KEY_FILE")
+# Names this trail in every checkpoint and is the signing key's name; set it explicitly so it
+# stays the same when the host is renamed or the app moves.
+AUDIT_CHECKPOINT_ORIGIN = _get("AUDIT_CHECKPOINT_ORIGIN", f"sensitive-annotator/{socket.gethostname()}")
+if any(ch.isspace() or ch == "+" for ch in AUDIT_CHECKPOINT_ORIGIN):
+    raise ImproperlyConfigured(f"AUDIT_CHECKPOINT_ORIGIN={AUDIT_CHECKPOINT_ORIGIN!r} must hold no spaces and no '+'.")
+# Comma-separated: file:///absolute/folder, syslog+tcp://host:port, http(s)://witness-host:port/.
+AUDIT_CHECKPOINT_SINKS = _list("AUDIT_CHECKPOINT_SINKS", [])
+for _sink in AUDIT_CHECKPOINT_SINKS:
+    if urlsplit(_sink).scheme not in ("file", "syslog+tcp", "http", "https"):
+        raise ImproperlyConfigured(
+            f"AUDIT_CHECKPOINT_SINKS: {_sink!r}; expected file:///absolute/folder, syslog+tcp://host:port "
+            "or http(s)://witness-host:port/."
+        )
+if AUDIT_CHECKPOINT_SINKS and not AUDIT_CHECKPOINT_KEY_FILE:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_SINKS is set but AUDIT_CHECKPOINT_KEY_FILE is not: nothing could sign.")
+if AUDIT_CHECKPOINT_KEY_FILE and not Path(AUDIT_CHECKPOINT_KEY_FILE).is_file():
+    raise ImproperlyConfigured(
+        f"AUDIT_CHECKPOINT_KEY_FILE={AUDIT_CHECKPOINT_KEY_FILE!r} is not a file "
+        "(make one with `manage.py audit_checkpoint_key --out <path>`)."
+    )
+# A checkpoint is published once the trail grew by this many events, or this long after the last.
+AUDIT_CHECKPOINT_EVERY_EVENTS = _int("AUDIT_CHECKPOINT_EVERY_EVENTS", 1000)
+AUDIT_CHECKPOINT_EVERY_SECONDS = _int("AUDIT_CHECKPOINT_EVERY_SECONDS", 60)
+if min(AUDIT_CHECKPOINT_EVERY_EVENTS, AUDIT_CHECKPOINT_EVERY_SECONDS) < 1:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_EVERY_EVENTS and AUDIT_CHECKPOINT_EVERY_SECONDS must be at least 1.")
 
 # How long an item handed to an annotator stays reserved for them.
 QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)

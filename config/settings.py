@@ -275,6 +275,19 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"schedule_entry": "jobs-reap"},
     },
 }
+if env.AUDIT_SIEM_SINKS:
+    # Ships new audit events to each SIEM sink (docs/siem.md); a run still going makes the next one return at once.
+    CELERY_BEAT_SCHEDULE["audit-siem-ship"] = {
+        "task": "governance.celery_tasks.audit_siem_ship_task",
+        "schedule": env.AUDIT_SIEM_INTERVAL_SECONDS,
+    }
+if env.AUDIT_CHECKPOINT_KEY_FILE:
+    # Decides each time whether a checkpoint of the audit trail is due (docs/audit-checkpoints.md):
+    # two cheap reads, so it looks often enough for AUDIT_CHECKPOINT_EVERY_EVENTS to matter.
+    CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+        "task": "governance.celery_tasks.audit_checkpoint_task",
+        "schedule": min(env.AUDIT_CHECKPOINT_EVERY_SECONDS, 10),
+    }
 # Beat's own record of when each entry last ran, kept with the data so a restart keeps the rhythm.
 CELERY_BEAT_SCHEDULE_FILENAME = str(env.DATA_DIR / "celerybeat-schedule")
 
@@ -290,6 +303,18 @@ JOB_REQUEUE_SECONDS = env.JOB_REQUEUE_SECONDS
 DATABASE_RETRY_AFTER_SECONDS = env.DATABASE_RETRY_AFTER_SECONDS
 TRAINING_QUEUE = env.TRAINING_QUEUE
 QUEUE_LOCK_SECONDS = env.QUEUE_LOCK_SECONDS
+AUDIT_SIEM_SINKS = env.AUDIT_SIEM_SINKS
+AUDIT_SIEM_BATCH = env.AUDIT_SIEM_BATCH
+AUDIT_SIEM_INTERVAL_SECONDS = env.AUDIT_SIEM_INTERVAL_SECONDS
+AUDIT_SIEM_MAX_BACKOFF_SECONDS = env.AUDIT_SIEM_MAX_BACKOFF_SECONDS
+AUDIT_SIEM_TIMEOUT_SECONDS = env.AUDIT_SIEM_TIMEOUT_SECONDS
+AUDIT_SIEM_SYSLOG_FACILITY = env.AUDIT_SIEM_SYSLOG_FACILITY
+AUDIT_SIEM_SYSLOG_HOSTNAME = env.AUDIT_SIEM_SYSLOG_HOSTNAME
+AUDIT_CHECKPOINT_KEY_FILE = env.AUDIT_CHECKPOINT_KEY_FILE
+AUDIT_CHECKPOINT_ORIGIN = env.AUDIT_CHECKPOINT_ORIGIN
+AUDIT_CHECKPOINT_SINKS = env.AUDIT_CHECKPOINT_SINKS
+AUDIT_CHECKPOINT_EVERY_EVENTS = env.AUDIT_CHECKPOINT_EVERY_EVENTS
+AUDIT_CHECKPOINT_EVERY_SECONDS = env.AUDIT_CHECKPOINT_EVERY_SECONDS
 IMPORT_MAX_TEXT_CHARS = env.IMPORT_MAX_TEXT_CHARS
 IMPORT_SCAN_PROCESSES = env.IMPORT_SCAN_PROCESSES
 # Newest first; the first wraps new and rotated data keys, the others only unwrap.

@@ -14,3 +14,10 @@ class GovernanceConfig(AppConfig):
         from governance.services.audit_trail import AUDIT_VERIFICATION_JOB_KIND
 
         job_kind_register(AUDIT_VERIFICATION_JOB_KIND)
+
+        from governance.services.key_lifecycle import KEY_REWRAP_JOB_KIND
+
+        job_kind_register(KEY_REWRAP_JOB_KIND)
+
+        # The http(s) checkpoint sink (a witness) registers itself with the sinks registry on import.
+        import governance.checkpoints.witness_sink  # noqa: F401

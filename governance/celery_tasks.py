@@ -11,6 +11,14 @@ def audit_verify_task(verification_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def audit_checkpoint_task(force: bool = False, actor_id: int | None = None) -> None:
+    """Periodic (celery beat) or "Publish now" (forced, by ``actor_id``): sign a checkpoint if due, deliver pending ones."""
+    from governance.services.checkpoints import audit_checkpoint_publish_by_id
+
+    audit_checkpoint_publish_by_id(force=force, actor_id=actor_id)
+
+
+@shared_task(ignore_result=True)
 def jobs_reap_task(schedule_entry: str | None = None) -> None:
     """Periodic (celery beat, which names its entry) or "Run now": fail the jobs of every kind whose worker died."""
     from common.jobs.lifecycle import jobs_reap
@@ -19,3 +27,18 @@ def jobs_reap_task(schedule_entry: str | None = None) -> None:
     if schedule_entry:
         schedule_run_record(entry=schedule_entry)
     jobs_reap()
+
+
+@shared_task(ignore_result=True)
+def key_rewrap_task(job_id: int) -> None:
+    from governance.services.key_lifecycle import key_rewrap_run
+
+    key_rewrap_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def audit_siem_ship_task() -> None:
+    """Periodic (celery beat): ship new audit events to every SIEM sink (docs/siem.md)."""
+    from governance.services.siem import audit_siem_ship_all
+
+    audit_siem_ship_all()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance.views import accounts, audit, jobs, members, roles
+from governance.views import accounts, audit, checkpoints, jobs, keys, members, roles, siem
 
 app_name = "governance"
 
@@ -15,6 +15,9 @@ urlpatterns = [
         audit.audit_verification_view,
         name="audit-verification",
     ),
+    path("audit/sinks/", siem.audit_sink_list_view, name="audit-sinks"),
+    path("audit/checkpoints/", checkpoints.audit_checkpoint_list_view, name="audit-checkpoints"),
+    path("audit/checkpoints/publish/", checkpoints.audit_checkpoint_publish_view, name="audit-checkpoint-publish"),
     path("jobs/", jobs.jobs_view, name="jobs"),
     path("jobs/reap/", jobs.jobs_reap_view, name="jobs-reap"),
     path("jobs/<str:job_kind>/<int:kind_job_id>/cancel/", jobs.job_cancel_view, name="job-cancel"),
@@ -24,6 +27,10 @@ urlpatterns = [
         jobs.project_job_cancel_view,
         name="project-job-cancel",
     ),
+    path("keys/", keys.keys_view, name="keys"),
+    path("keys/master/", keys.master_key_change_view, name="master-key-change"),
+    path("keys/project/", keys.project_key_change_view, name="project-key-change"),
+    path("keys/rewrap/", keys.key_rewrap_view, name="key-rewrap"),
     path("roles/", roles.role_overview_view, name="roles"),
     path("roles/global/", roles.global_role_set_view, name="global-role-set"),
     # People (admins) and the password pages: one's own change, and where a set-password link leads.

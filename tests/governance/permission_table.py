@@ -289,7 +289,15 @@ TABLE: dict[str, dict[str, Rule]] = {
     "governance:audit-export": {"GET": only(*AUDITORS)},
     "governance:audit-verify": {"POST": only(*AUDITORS)},
     "governance:audit-verification": {"GET": only(*AUDITORS)},
+    "governance:audit-sinks": {"GET": only(*AUDITORS)},
+    # Signed checkpoints: the page and Publish now (which queues a worker's run).
+    "governance:audit-checkpoints": {"GET": only(*AUDITORS)},
+    "governance:audit-checkpoint-publish": {"POST": only(*AUDITORS)},
     "governance:roles": {"GET": only(*AUDITORS)},
+    "governance:keys": {"GET": only(*AUDITORS)},
+    "governance:master-key-change": {"POST": only("admin")},
+    "governance:project-key-change": {"POST": only("admin")},
+    "governance:key-rewrap": {"POST": only("admin")},
     # The Jobs pages: a project's jobs for those who may start them, every project's for admins;
     # cancelling needs the kind's own permission (training: train_models).
     "governance:project-jobs": {"GET": project(*TRAINERS)},
