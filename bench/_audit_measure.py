@@ -35,6 +35,7 @@ LIMIT = 1.10
 BUSY_USER, QUIET_USER = "manager00", "annotator100"
 HISTORIC_PROJECT = 250
 DATE_FROM, DATE_TO = "2024-06-01", "2024-06-30"
+APPEND = "append alone (head + INSERT, in the database)"
 
 
 def page_cases(project_id: int) -> list[tuple[str, str, dict]]:
@@ -212,8 +213,14 @@ def _rounds(args, served: dict) -> dict:
     if served["small"].project_id != served["large"].project_id:
         raise SystemExit("the bench project has different ids in the two databases: --rebuild")
     samples: dict[str, list[dict]] = {name: [] for name, _, _ in cases}
-    for label in ("cycle, 1 annotator", "cycle, 8 annotators"):
+    for label in ("cycle, 1 annotator", "cycle, 8 annotators", APPEND):
         samples[label] = []
+    import psycopg
+
+    from bench._audit_append import appends
+
+    databases = {which: psycopg.connect(f"{_server_url()}/{DATABASES[which]}") for which in served}
+    rng = random.Random(19)
     load: list[dict] = []
     # Warm-up, not counted: the first request of each kind pays for imports, plans and cold pages.
     for one in served.values():
@@ -230,6 +237,7 @@ def _rounds(args, served: dict) -> dict:
         samples["cycle, 1 annotator"].append(got)
         got = {which: served[which].cycles(8, CYCLES_EACH_OF_EIGHT, index * 10_000 + 5000) for which in order}
         samples["cycle, 8 annotators"].append(got)
+        samples[APPEND].append({which: appends(databases[which], 22, rng)[2:] for which in order})
         busy1, wall = psutil.cpu_times(), time.monotonic() - t0
         used = sum(getattr(busy1, f) - getattr(busy0, f) for f in ("user", "system", "nice", "irq", "softirq"))
         load.append({"round": index + 1, "order": order, "wall_s": round(wall, 1), "load_1m": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
@@ -237,7 +245,7 @@ def _rounds(args, served: dict) -> dict:
         print(f"round {index + 1}/{args.rounds}: {load[-1]}", flush=True)
     rows = {}
     for name, rounds in samples.items():
-        if name.startswith("cycle"):
+        if name.startswith("cycle") or name == APPEND:
             rows[f"{name}, p50"] = compare(rounds, 0.5)
             rows[f"{name}, p95"] = compare(rounds, 0.95)
         else:
