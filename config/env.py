@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from common.syslog import FACILITIES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
@@ -207,10 +209,7 @@ if min(AUDIT_SIEM_BATCH, AUDIT_SIEM_INTERVAL_SECONDS, AUDIT_SIEM_MAX_BACKOFF_SEC
     )
 # RFC 5424 header of syslog records: the facility (severity is info) and the HOSTNAME field.
 AUDIT_SIEM_SYSLOG_FACILITY = _get("AUDIT_SIEM_SYSLOG_FACILITY", "local4")
-_SYSLOG_FACILITIES = (
-    "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp ntp security console solaris-cron "
-    "local0 local1 local2 local3 local4 local5 local6 local7"
-).split()
+_SYSLOG_FACILITIES = tuple(FACILITIES)
 if AUDIT_SIEM_SYSLOG_FACILITY not in _SYSLOG_FACILITIES:
     raise ImproperlyConfigured(
         f"AUDIT_SIEM_SYSLOG_FACILITY={AUDIT_SIEM_SYSLOG_FACILITY!r}; expected one of {', '.join(_SYSLOG_FACILITIES)}."

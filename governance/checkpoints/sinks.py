@@ -10,6 +10,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common.syslog import (
+    FACILITIES,
+    SEVERITY_NOTICE,
+    SyslogDeliveryError,
+    sd_param_escape,
+    syslog_message,
+    syslog_send,
+)
 from governance.checkpoints.note import Checkpoint, CheckpointError, note_split
 
 # payloads(after, upto) yields the canonical payloads of events after+1..upto, in order.
@@ -21,8 +29,7 @@ _NOTE_NAME = re.compile(r"(\d{20})\.note")
 # Syslog: facility 13 (log audit), severity 5 (notice); the SD-ID uses the documentation-reserved
 # enterprise number 32473 (RFC 5612); the MSG carries the note base64-encoded after this marker, so
 # that it survives receivers that escape newlines and is found in their files by a plain search.
-SYSLOG_PRI = 13 * 8 + 5
-SYSLOG_APP_NAME = "sensitive-annotator"
+SYSLOG_FACILITY = FACILITIES["security"]
 SYSLOG_MSGID = "checkpoint"
 SYSLOG_SD_ID = "checkpoint@32473"
 SYSLOG_NOTE_MARKER = "checkpoint-note:"
@@ -154,25 +161,23 @@ class FolderSink(CheckpointSink):
             yield str(path), path.read_bytes()
 
 
-def _sd_escape(value: str) -> str:
-    """An RFC 5424 PARAM-VALUE: '"', '\\' and ']' escaped with a backslash."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
-
-
 def syslog_frame(note: bytes, checkpoint: Checkpoint, *, hostname: str, at: dt.datetime | None = None) -> bytes:
-    """One RFC 5424 message with the note, framed by octet counting (RFC 6587: ``<length> <message>``)."""
-    at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    timestamp = at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """One framed RFC 5424 message with the note (common.syslog)."""
     data = (
-        f'[{SYSLOG_SD_ID} origin="{_sd_escape(checkpoint.origin)}" size="{checkpoint.size}" '
+        f'[{SYSLOG_SD_ID} origin="{sd_param_escape(checkpoint.origin)}" size="{checkpoint.size}" '
         f'head="{checkpoint.head_hash}"]'
     )
     encoded = base64.b64encode(note).decode("ascii")
-    message = (
-        f"<{SYSLOG_PRI}>1 {timestamp} {hostname or '-'} {SYSLOG_APP_NAME} {os.getpid()} {SYSLOG_MSGID} "
-        f"{data} {SYSLOG_NOTE_MARKER}{encoded}"
-    ).encode("utf-8")
-    return str(len(message)).encode("ascii") + b" " + message
+    return syslog_message(
+        f"{SYSLOG_NOTE_MARKER}{encoded}".encode("ascii"),
+        facility=SYSLOG_FACILITY,
+        severity=SEVERITY_NOTICE,
+        at=at or dt.datetime.now(dt.UTC),
+        hostname=hostname,
+        procid=str(os.getpid()),
+        msgid=SYSLOG_MSGID,
+        structured_data=data,
+    )
 
 
 def syslog_notes_find(text: str) -> list[bytes]:
@@ -196,13 +201,11 @@ class SyslogSink(CheckpointSink):
         self.name = f"syslog+tcp://{parts.netloc.rsplit('@', 1)[-1]}"
 
     def publish(self, note: bytes, checkpoint: Checkpoint, *, payloads: Payloads) -> list[str]:
-        frame = syslog_frame(note, checkpoint, hostname=self.hostname)
+        # Sent on a connection of its own, the receiver's close taken as its acknowledgement.
         try:
-            with socket.create_connection((self.host, self.port), timeout=SYSLOG_TIMEOUT_SECONDS) as connection:
-                connection.sendall(frame)
-                # A clean close: the receiver has the whole frame in its buffer, not necessarily on disk.
-                connection.shutdown(socket.SHUT_WR)
-        except OSError as error:
+            syslog_send(self.host, self.port, syslog_frame(note, checkpoint, hostname=self.hostname),
+                        timeout=SYSLOG_TIMEOUT_SECONDS)
+        except SyslogDeliveryError as error:
             raise CheckpointSinkError(f"{self.name}: cannot deliver: {error}") from error
         return []
 

@@ -10,6 +10,8 @@ recompute each event's hash and check the chain on its own copy (docs/siem.md sh
 
 import json
 
+from common.syslog import FACILITIES, SEVERITY_INFO, syslog_message
+
 ECS_VERSION = "8.11.0"
 # The custom field set for what ECS has no name for (ECS asks custom fields to stay out of its names).
 NAMESPACE = "sensitive_annotator"
@@ -84,43 +86,18 @@ def json_line(record: dict) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True, default=str).encode("ascii") + b"\n"
 
 
-# RFC 5424 facility codes by name (section 6.2.1); the severity is always informational (6).
-FACILITIES = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
-    "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "ntp": 12, "security": 13, "console": 14,
-    "solaris-cron": 15, "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20,
-    "local5": 21, "local6": 22, "local7": 23,
-}
-SEVERITY_INFO = 6
-APP_NAME = "sensitive-annotator"
-_NIL = "-"
-
-
-def _header_field(text: str, limit: int) -> str:
-    """RFC 5424 header fields are printable US-ASCII without spaces, of bounded length; NILVALUE if empty."""
-    cleaned = "".join(char for char in text if 33 <= ord(char) <= 126)[:limit]
-    return cleaned or _NIL
-
-
 def syslog_frame(event, line: bytes, *, facility: str, hostname: str) -> bytes:
-    """One RFC 5424 message carrying ``line`` (the JSON, without its newline) as MSG, framed by
-    octet counting (RFC 6587 3.4.1): ``<length> <message>``, so a newline inside never splits it.
+    """One framed RFC 5424 message carrying ``line`` (the JSON, without its newline) as MSG.
 
     TIMESTAMP is the event's own time; MSGID is the action; no structured data (SD-IDs of our
-    own would need an IANA enterprise number), since the JSON carries everything.
+    own would need an IANA enterprise number), since the JSON carries everything. PROCID is nil:
+    the shipper's process says nothing about the event.
     """
-    pri = FACILITIES[facility] * 8 + SEVERITY_INFO
-    timestamp = event.created_at.isoformat(timespec="microseconds").replace("+00:00", "Z")
-    header = " ".join(
-        [
-            f"<{pri}>1",
-            timestamp,
-            _header_field(hostname, 255),
-            APP_NAME,
-            _NIL,  # PROCID: the shipper's process says nothing about the event
-            _header_field(event.action, 32),
-            _NIL,  # STRUCTURED-DATA
-        ]
+    return syslog_message(
+        line.rstrip(b"\n"),
+        facility=FACILITIES[facility],
+        severity=SEVERITY_INFO,
+        at=event.created_at,
+        hostname=hostname,
+        msgid=event.action,
     )
-    message = header.encode("ascii") + b" " + line.rstrip(b"\n")
-    return str(len(message)).encode("ascii") + b" " + message

@@ -1,11 +1,11 @@
 """Where SIEM records go: an append-only JSON-lines file, or a syslog receiver over TCP (RFC 5424)."""
 
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common.syslog import SyslogDeliveryError, syslog_send
 from governance.siem.formats import syslog_frame
 
 
@@ -78,14 +78,8 @@ def _directory_sync(folder: Path) -> None:
 
 
 class SyslogTcpTransport:
-    """Sends a batch as RFC 5424 messages with octet-counted framing, on a connection of its own.
-
-    Plain TCP syslog has no acknowledgement: bytes the kernel accepted may die in the receiver's
-    socket buffer. So each batch gets its own connection, which the shipper half-closes after the
-    last message; a receiver closes its side only once it has read everything (rsyslog,
-    syslog-ng do), and that close is the acknowledgement. A receiver that dies or resets the
-    connection first makes the batch fail, and it is sent again.
-    """
+    """Sends a batch as RFC 5424 messages with octet-counted framing, on a connection of its own,
+    and takes the receiver's close as its acknowledgement (common.syslog.syslog_send)."""
 
     def __init__(self, host: str, port: int, *, timeout: float, facility: str, hostname: str):
         self.host, self.port, self.timeout = host, port, timeout
@@ -95,19 +89,10 @@ class SyslogTcpTransport:
         data = b"".join(
             syslog_frame(event, line, facility=self.facility, hostname=self.hostname) for event, line in batch
         )
-        where = f"syslog receiver {self.host}:{self.port}"
         try:
-            with socket.create_connection((self.host, self.port), timeout=self.timeout) as connection:
-                connection.sendall(data)
-                connection.shutdown(socket.SHUT_WR)
-                while connection.recv(4096):
-                    pass  # syslog receivers send nothing; wait for their close
-        except TimeoutError:
-            raise SinkError(
-                f"{where} did not accept the batch and close the connection within {self.timeout:g} s"
-            ) from None
-        except OSError as error:
-            raise SinkError(f"{where}: {error.strerror or error}") from None
+            syslog_send(self.host, self.port, data, timeout=self.timeout)
+        except SyslogDeliveryError as error:
+            raise SinkError(str(error)) from None
         return Delivery(position)
 
 
