@@ -55,7 +55,8 @@ def page_cases(project_id: int) -> list[tuple[str, str, dict]]:
         ("next page, busy user", "next", {"user": BUSY_USER}),
         (f"CSV export, first {EXPORT_ROWS} rows", "export", {}),
         (f"CSV export busy user, first {EXPORT_ROWS}", "export", {"user": BUSY_USER}),
-        (f"CSV export one month, first {EXPORT_ROWS}", "export", {"date_from": DATE_FROM, "date_to": DATE_TO}),
+        # A year: more rows than two chunks in the small trail too, so both exports are still streaming.
+        (f"CSV export 2024, first {EXPORT_ROWS}", "export", {"date_from": "2024-01-01", "date_to": "2024-12-31"}),
         ("verification fragment", "fragment", {}),
     ]
 
