@@ -1,9 +1,9 @@
 """The append alone, in both databases: the chain head's read and one event's INSERT, rolled back.
 
 What the labelling cycle's two appends cost in the database, without HTTP and the rest of the
-request: the head is the primary key's last entry, and the INSERT updates the table's nine
-indexes, two of them on the random hash (its unique key and Django's LIKE index), whose leaf
-pages are spread over 900 MiB each at 10M events.
+request: the head is the primary key's last entry, and the INSERT updates the table's indexes.
+Until migration governance.0015 two of nine were on the random hash (its unique key and Django's
+LIKE index, whose leaf pages spread over 900 MiB each at 10M events); seven are left.
 
     .venv/bin/python -m bench._audit_append        # PG_SERVER=postgres://postgres@127.0.0.1:5432
 """
