@@ -73,7 +73,10 @@ def backwards(apps, schema_editor):
 
 
 def _plain(apps, schema_editor, *, reverse: bool) -> None:
-    """The state operations as Django writes them to the database (SQLite remakes the table)."""
+    """The state operations as Django writes them to the database. SQLite remakes the table for
+    them, which drops its triggers: the append-only one (migration 0003) is created again."""
+    import importlib
+
     from django.db.migrations.state import ProjectState
 
     states = [ProjectState.from_apps(apps)]  # the state before this migration, either way
@@ -87,6 +90,10 @@ def _plain(apps, schema_editor, *, reverse: bool) -> None:
             _STATE[step].database_backwards("governance", schema_editor, states[step + 1], states[step])
         else:
             _STATE[step].database_forwards("governance", schema_editor, states[step], states[step + 1])
+    append_only = importlib.import_module("governance.migrations.0003_audit_append_only")
+    triggers = {"sqlite": (append_only.SQLITE_DOWN, append_only.SQLITE_UP)}
+    for statement in [statement for pair in triggers.get(schema_editor.connection.vendor, ()) for statement in pair]:
+        schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):
