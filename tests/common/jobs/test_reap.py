@@ -100,6 +100,13 @@ def _audit_verification(project, manager, auditor, tmp_path) -> Case:
     return Case(AuditVerification.objects.create(requested_by=auditor), None, None)
 
 
+def _key_rewrap(project, manager, auditor, tmp_path) -> Case:
+    from governance.models import KeyRewrap
+
+    job = KeyRewrap.objects.create(requested_by=manager)
+    return Case(job, None, None)  # holds nothing: each re-wrap committed on its own; run it again
+
+
 KINDS = {
     "import": _import,
     "export": _export,
@@ -111,6 +118,7 @@ KINDS = {
     "audit_verification": _audit_verification,
     "item_bulk": _item_bulk,
     "neardup": _neardup,
+    "key_rewrap": _key_rewrap,
 }
 
 
