@@ -51,6 +51,8 @@ def page_cases(project_id: int) -> list[tuple[str, str, dict]]:
         ("filter: action item (+ renamed)", "page", {"action": "item"}),
         ("filter: one month in 2024", "page", {"date_from": DATE_FROM, "date_to": DATE_TO}),
         ("filter: quiet user + month", "page", {"user": QUIET_USER, "date_from": "2024-01-01", "date_to": "2024-12-31"}),
+        ("filter: busy user + month", "page", {"user": BUSY_USER, "date_from": DATE_FROM, "date_to": DATE_TO}),
+        ("filter: historic project + year", "page", {"project": HISTORIC_PROJECT, "date_from": "2024-01-01", "date_to": "2024-12-31"}),
         ("next page (keyset)", "next", {}),
         ("next page, busy user", "next", {"user": BUSY_USER}),
         (f"CSV export, first {EXPORT_ROWS} rows", "export", {}),

@@ -51,6 +51,12 @@ class AuditEvent(models.Model):
                 opclasses=["varchar_pattern_ops", "int8_ops"],
             ),
             models.Index(fields=["created_at"], name="audit_created_idx"),
+            # A user or project filter combined with a date range pages by (created_at, seq) within
+            # the user or project: one walk down one of these from the range's end, a page long.
+            # Without them PostgreSQL walked the date index (or the user's) until it had a page,
+            # which grew with the trail (22 ms at 10M events against 2 ms at 100,000).
+            models.Index(fields=["actor_name", "created_at", "seq"], name="audit_actor_name_time_idx"),
+            models.Index(fields=["project_id", "created_at", "seq"], name="audit_project_time_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["hash"], name="audit_hash_unique")]
 

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from governance.models import AuditEvent
@@ -93,3 +94,40 @@ def test_a_date_range_export_in_keyset_chunks_goes_in_time_order_and_holds_each_
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     expected = sorted(inside + late + twins, key=lambda e: (e.created_at, e.seq))
     assert [int(row[0]) for row in rows[1:]] == [e.seq for e in expected]
+
+
+@pytest.mark.parametrize("field", ["user", "project"])
+def test_a_user_or_project_with_a_date_range_pages_by_time_within_it_and_misses_nothing(field):
+    start = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
+    mine = {"actor_name": "ana", "project_id": 7}
+    other = {"actor_name": "bob", "project_id": 8}
+    events_append(2, at=start - dt.timedelta(days=3), **mine)
+    inside = events_append(5, at=start, step=dt.timedelta(minutes=5), **mine)
+    events_append(6, at=start, step=dt.timedelta(minutes=3), **other)
+    late = events_append(1, at=start + dt.timedelta(minutes=2), **mine)  # stamped before it was appended
+    twins = events_append(3, at=start + dt.timedelta(minutes=40), step=dt.timedelta(0), **mine)
+    events_append(2, at=start + dt.timedelta(days=3), **mine)
+    since, until = start, start + dt.timedelta(days=1)
+    filters = AuditFilters(user="ana", since=since, until=until) if field == "user" else AuditFilters(project_id=7, since=since, until=until)
+    expected = sorted(inside + late + twins, key=lambda e: (e.created_at, e.seq), reverse=True)
+    assert [e.seq for e in _all_pages(filters, size=2)] == [e.seq for e in expected]
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (AuditFilters(user="ana", since=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)), "audit_actor_name_time_idx"),
+        (AuditFilters(project_id=7, until=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)), "audit_project_time_idx"),
+    ],
+)
+def test_postgresql_reads_a_user_or_project_with_a_date_range_down_its_own_index_without_sorting(filters, index):
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    start = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    for name, project in (("ana", 7), ("bob", 8), ("eve", 9)):
+        events_append(300, at=start, step=dt.timedelta(minutes=7), actor_name=name, project_id=project)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE governance_auditevent")
+    page = selectors.audit_event_page_query(filters=filters, before=None, limit=selectors.PAGE_SIZE + 1)
+    plan = page.explain()
+    assert f"Index Scan Backward using {index}" in plan and "Sort" not in plan, plan
