@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
-from governance.audit import GENESIS_HASH, event_hash
+from governance.audit import GENESIS_HASH
 from governance.checkpoints.note import (
     SIGNATURE_PREFIX,
     Checkpoint,
@@ -23,7 +23,7 @@ from governance.checkpoints.sinks import (
     checkpoint_sink_from_url,
     syslog_notes_find,
 )
-from governance.models import AuditEvent
+from governance.selectors.audit_archive import audit_chain_links
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,8 @@ def audit_checkpoints_verify(
     """Verify every note's signature, then walk the chain once, comparing its head at each checkpoint's size.
 
     Read the notes before calling: the walk's snapshot is then newer than any checkpoint, so a
-    checkpoint larger than the table is a cut tail, never a race. Reports the chain's own first
+    checkpoint larger than the table is a cut tail, never a race. The walk spans the sealed
+    archive files and the table (audit_chain_links); ``keys`` check the archives' signatures too. Reports the chain's own first
     break as ``audit_chain_verify`` does, and every checkpoint it contradicts.
     """
     report = CheckpointVerifyReport()
@@ -165,7 +166,14 @@ def audit_checkpoints_verify(
 
     head, expected, last_good = GENESIS_HASH, 1, 0
     with transaction.atomic():
-        for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
+        for event in audit_chain_links(keys=keys, batch_size=batch_size):
+            if event.problem:
+                # An archive file that is missing, altered or not the one recorded: its events are not there.
+                _break(event.seq, event.problem)
+                continue
+            if event.seq < expected:
+                _break(event.seq, f"event {event.seq} appears twice or out of order ({event.where or 'table'})")
+                continue
             if event.seq != expected:
                 _break(expected, f"event {expected} is missing")
                 for size in range(expected, event.seq):
@@ -175,8 +183,8 @@ def audit_checkpoints_verify(
                         )
             if event.prev_hash != head:
                 _break(event.seq, "prev_hash does not match the previous event")
-            head = event_hash(event)
-            if head != event.hash:
+            head = event.hash
+            if head != event.stored_hash:
                 _break(event.seq, "content does not match its hash")
             for source, checkpoint in wanted.pop(event.seq, []):
                 if report.first_broken_seq is not None:
