@@ -90,6 +90,26 @@ class AuditEventFilterForm(forms.Form):
         )
 
 
+class AuditArchiveSearchForm(AuditEventFilterForm):
+    """The audit page's filters and a range of event numbers, for a search of the archive files."""
+
+    seq_from = forms.IntegerField(label=gettext_lazy("From event #"), required=False, min_value=1, max_value=_MAX_ID)
+    seq_to = forms.IntegerField(label=gettext_lazy("To event #"), required=False, min_value=1, max_value=_MAX_ID)
+    field_order = ["seq_from", "seq_to", "date_from", "date_to", "user", "project", "action"]
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("seq_from"), cleaned.get("seq_to")
+        if low and high and low > high:
+            self.add_error("seq_to", _("The last event number must not be smaller than the first."))
+        return cleaned
+
+    @property
+    def searched(self) -> bool:
+        """Whether any field was filled in: an empty form lists the archives without reading a file."""
+        return any(self.cleaned_data.get(name) not in (None, "") for name in self.field_order)
+
+
 class _ActiveUsernameField(forms.CharField):
     def clean(self, value):
         username = super().clean(value)

@@ -9,11 +9,13 @@ Layout (docs/audit-archive.md), one JSON document a line inside one gzip member:
     {"signature": "<key name>+<hex key id> <base64 Ed25519 signature of the first line's bytes>"}
 
 Each event's hash is sha256 of its line, so the lines need no hash of their own; the manifest
-names the range, the hash the first event links to, the last event's hash, the sha256 of the
-event lines and the signed checkpoint note whose head is the last event's hash.
+names the range, the hash the first event links to, the last event's hash, the earliest and
+latest event times, the sha256 of the event lines and the signed checkpoint note whose head is
+the last event's hash.
 """
 
 import base64
+import datetime as dt
 import gzip
 import hashlib
 import json
@@ -41,8 +43,8 @@ class ArchiveManifest:
     count: int
     first_prev_hash: str
     last_hash: str
-    first_created_at: str
-    last_created_at: str
+    earliest_created_at: str
+    latest_created_at: str
     events_sha256: str
     checkpoint_note: str
     created_at: str
@@ -78,6 +80,7 @@ def archive_file_write(
     events_sha = hashlib.sha256()
     first = last = None
     count, head = 0, None
+    earliest = latest = None
     body = folder / f".events-{os.getpid()}-{id(header)}.partial"
     try:
         with open(body, "wb") as raw:
@@ -89,6 +92,9 @@ def archive_file_write(
                 else:
                     head = chain_extend(head, [payload], start_seq=last["seq"])
                 last = fields
+                moment = dt.datetime.fromisoformat(fields["created_at"])
+                earliest = moment if earliest is None or moment < earliest else earliest
+                latest = moment if latest is None or moment > latest else latest
                 raw.write(payload + b"\n")
                 events_sha.update(payload + b"\n")
                 count += 1
@@ -100,8 +106,8 @@ def archive_file_write(
             count=count,
             first_prev_hash=first["prev_hash"],
             last_hash=head,
-            first_created_at=first["created_at"],
-            last_created_at=last["created_at"],
+            earliest_created_at=earliest.isoformat(timespec="microseconds"),
+            latest_created_at=latest.isoformat(timespec="microseconds"),
             events_sha256=events_sha.hexdigest(),
             **header,
         )

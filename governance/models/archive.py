@@ -24,8 +24,9 @@ class AuditArchive(models.Model):
     # The hash the first event links to, and the last event's hash (= the covering checkpoint's head).
     first_prev_hash = models.CharField(max_length=64)
     last_hash = models.CharField(max_length=64)
-    first_created_at = models.DateTimeField()
-    last_created_at = models.DateTimeField()
+    # The range's earliest and latest event times (the date search picks files by them).
+    earliest_created_at = models.DateTimeField()
+    latest_created_at = models.DateTimeField()
     file_name = models.CharField(max_length=200, unique=True)
     file_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)

@@ -203,9 +203,9 @@ def archives_matching(search: ArchiveSearch):
     if search.seq_to is not None:
         archives = archives.filter(first_seq__lte=search.seq_to)
     if search.filters.since is not None:
-        archives = archives.filter(last_created_at__gte=search.filters.since)
+        archives = archives.filter(latest_created_at__gte=search.filters.since)
     if search.filters.until is not None:
-        archives = archives.filter(first_created_at__lt=search.filters.until)
+        archives = archives.filter(earliest_created_at__lt=search.filters.until)
     return archives
 
 

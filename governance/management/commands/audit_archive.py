@@ -47,7 +47,7 @@ class Command(BaseCommand):
         for archive in outcome.archives:
             self.stdout.write(
                 f"Archived events #{archive.first_seq}..#{archive.last_seq} ({archive.event_count} events, "
-                f"{archive.first_created_at:%Y-%m-%d} to {archive.last_created_at:%Y-%m-%d}) to "
+                f"{archive.earliest_created_at:%Y-%m-%d} to {archive.latest_created_at:%Y-%m-%d}) to "
                 f"{archive_config().folder / archive.file_name}, covered by checkpoint {archive.checkpoint_size}."
             )
         total = sum(archive.event_count for archive in outcome.archives)
@@ -65,7 +65,7 @@ class Command(BaseCommand):
         for archive in archives:
             self.stdout.write(
                 f"{archive.pk:>5}  #{archive.first_seq}..#{archive.last_seq}  {archive.event_count} events  "
-                f"{archive.first_created_at:%Y-%m-%d}..{archive.last_created_at:%Y-%m-%d}  {archive.state}  "
+                f"{archive.earliest_created_at:%Y-%m-%d}..{archive.latest_created_at:%Y-%m-%d}  {archive.state}  "
                 f"{archive.file_name}"
             )
 

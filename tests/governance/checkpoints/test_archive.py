@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.urls import reverse
 from django.utils import timezone
 
 from governance.audit import audit_chain_verify
@@ -35,6 +36,7 @@ from governance.services.audit_archive import (
     audit_archive_run,
 )
 from governance.services.checkpoints import audit_checkpoint_publish
+from tests.annotation.views.support import client_for
 from tests.governance.test_auditor_pages import events_append
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +230,57 @@ def test_the_daily_schedule_runs_the_archive(trail, settings):
     settings.CELERY_BEAT_SCHEDULE = {**settings.CELERY_BEAT_SCHEDULE, "audit-archive-daily": {}}
     audit_archive_task(schedule_entry="audit-archive-daily")
     assert AuditArchive.objects.filter(first_seq=1, last_seq=10).exists()
+
+
+# --- the auditor page ---------------------------------------------------------------------------------
+
+ARCHIVE_URL = reverse("governance:audit-archive")
+
+
+def test_allows_auditors_to_list_the_archives_without_reading_a_file(trail, auditor):
+    _archive(trail)
+    response = client_for(auditor).get(ARCHIVE_URL)
+    assert response.status_code == 200
+    assert response.text.count('class="audit-archive"') == 3 and "audit-00000000000000000001-00000000000000000010" in response.text
+    assert not AuditEvent.objects.filter(action="audit.archive_search").exists()
+
+
+def test_allows_admins_to_see_the_archive_page(trail, admin_user):
+    assert client_for(admin_user).get(ARCHIVE_URL).status_code == 200
+
+
+def test_denies_the_archive_page_to_project_managers(trail, manager):
+    assert client_for(manager).get(ARCHIVE_URL).status_code == 403
+
+
+def test_a_search_by_seq_range_and_filters_reads_the_files_and_is_audited(trail, auditor):
+    _archive(trail)
+    response = client_for(auditor).get(ARCHIVE_URL, {"seq_from": 9, "seq_to": 14, "action": "item."})
+    assert response.status_code == 200
+    assert [event.seq for event, _ in response.context["rows"]] == [9, 10, 12, 13, 14]  # 11 is a checkpoint's event
+    search = AuditEvent.objects.get(action="audit.archive_search")
+    assert search.actor_name == auditor.username
+    assert search.details == {"seq_from": 9, "seq_to": 14, "action": "item.", "found": 5, "more": False}
+
+
+def test_a_search_by_date_range_finds_only_that_days_events(trail, auditor):
+    _archive(trail)
+    day = (YEAR_AGO + dt.timedelta(days=1)).date().isoformat()
+    response = client_for(auditor).get(ARCHIVE_URL, {"date_from": day, "date_to": day})
+    seqs = [event.seq for event, _ in response.context["rows"]]
+    assert seqs and set(seqs) <= set(range(12, 22))
+
+
+def test_an_upside_down_range_is_refused_with_a_message(trail, auditor):
+    response = client_for(auditor).get(ARCHIVE_URL, {"seq_from": 20, "seq_to": 3})
+    assert response.status_code == 400 and "must not be smaller than the first" in response.text
+
+
+def test_a_search_over_an_altered_file_says_the_archive_cannot_be_read(trail, auditor):
+    archive = _archive(trail, limit=1).archives[0]
+    path = trail.archive / archive.file_name
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes()[:-20])
+    response = client_for(auditor).get(ARCHIVE_URL, {"seq_from": 1})
+    assert response.status_code == 200 and "The archive cannot be read" in response.text
+    assert "rows" not in response.context
