@@ -17,7 +17,8 @@ SHOWN = 20
 
 class Command(BaseCommand):
     help = (
-        "Walk the audit trail in order and report the first event whose hash link is broken. With "
+        "Walk the audit trail in order, across its archive files and the table, and report the first event "
+        "whose hash link is broken. With "
         "--checkpoints, also check it against every signed checkpoint there and name the first it contradicts."
     )
 
@@ -32,7 +33,10 @@ class Command(BaseCommand):
             "--key",
             action="append",
             default=[],
-            help="A vkey to trust (repeatable); default: the public half of AUDIT_CHECKPOINT_KEY_FILE.",
+            help=(
+                "A vkey to trust for checkpoints and archive files (repeatable); "
+                "default: the public half of AUDIT_CHECKPOINT_KEY_FILE."
+            ),
         )
         parser.add_argument("--origin", help="Require this origin (default: the one most notes carry).")
         parser.add_argument(
@@ -46,7 +50,12 @@ class Command(BaseCommand):
         if options["witness_vkey"] and not checkpoints:
             raise CommandError("--witness-vkey checks the checkpoints read from --checkpoints: name at least one.")
         if not checkpoints:
-            report = audit_chain_verify()
+            # Archive files (docs/audit-archive.md) are checked with the --key vkeys, else the configured key.
+            try:
+                keys = [note_key_from_vkey(text) for text in key] or None
+            except CheckpointError as error:
+                raise CommandError(str(error)) from None
+            report = audit_chain_verify(keys=keys)
             if not report.ok:
                 raise CommandError(
                     f"Audit chain broken at event #{report.first_broken_seq}: {report.reason} "

@@ -284,3 +284,14 @@ def test_a_search_over_an_altered_file_says_the_archive_cannot_be_read(trail, au
     response = client_for(auditor).get(ARCHIVE_URL, {"seq_from": 1})
     assert response.status_code == 200 and "The archive cannot be read" in response.text
     assert "rows" not in response.context
+
+
+def test_audit_verify_checks_the_archives_with_the_given_vkey_and_says_when_it_has_no_key(trail, settings, capsys):
+    _archive(trail)
+    settings.AUDIT_CHECKPOINT_KEY_FILE = None
+    with pytest.raises(CommandError, match="cannot check its signature: checkpoints are off"):
+        call_command("audit_verify")
+    call_command("audit_verify", key=[trail.key.vkey()])
+    assert "Audit chain intact" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="cannot check archive signatures"):
+        call_command("audit_archive", "verify")
