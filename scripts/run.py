@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,26 @@ WORKER_COMMANDS = {"worker": _worker("default"), "gpu": _worker("gpu")}
 # to the workers. One per installation; its schedule file is CELERY_BEAT_SCHEDULE_FILENAME (under
 # DATA_DIR), so a restart keeps the rhythm instead of running everything again at once.
 BEAT_COMMAND = [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
+
+
+def metrics_folder_prepare(environ: dict) -> Path | None:
+    """With METRICS_TOKEN set, give every process started here one PROMETHEUS_MULTIPROC_DIR.
+
+    The web server, both workers and beat then write their metrics to files in one folder and a
+    scrape of /metrics adds them all up (docs/metrics.md); without it a scrape showed the web
+    process alone and no job metrics at all. The folder is emptied before any process starts,
+    never while they run. A folder the operator set is used as given, and emptied the same way.
+    """
+    if not environ.get("METRICS_TOKEN"):
+        return None
+    folder = environ.get("PROMETHEUS_MULTIPROC_DIR") or str(
+        Path(environ.get("DATA_DIR") or ROOT / "var") / "metrics"
+    )
+    path = Path(folder).resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
 
 
 def manage(*args: str) -> str:
@@ -137,6 +158,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     children: list[Child] = []
     try:
+        metrics = metrics_folder_prepare(os.environ)
+        if metrics is not None:
+            print(f"Metrics of every process go to {metrics} (PROMETHEUS_MULTIPROC_DIR).", flush=True)
         manage("migrate", "--noinput")
         demo_output = "" if args.no_demo else manage("demo_load")
         children.extend(Child(name, command) for name, command in WORKER_COMMANDS.items())

@@ -4,6 +4,7 @@ import json
 import re
 import signal
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -132,6 +133,15 @@ print(json.dumps({
 """
 
 
+METRICS_TOKEN = "smoke-test-metrics-token-of-32-characters"
+
+
+def metrics_scrape(url: str) -> str:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
+
+
 def test_make_run_serves_the_app_with_workers_and_beat_and_stops_them_all_on_ctrl_c(
     default_env, data_dir, tmp_path
 ):
@@ -141,7 +151,13 @@ def test_make_run_serves_the_app_with_workers_and_beat_and_stops_them_all_on_ctr
     manage(default_env, "demo_load")
     aged = query(default_env, _RETENTION_DUE % DEMO_PROJECT_NAME)
     # Short intervals, set as an operator would: beat sends each entry every few seconds.
-    run_env = {**default_env, "JOBS_REAP_INTERVAL_SECONDS": "2", "RETENTION_INTERVAL_SECONDS": "3"}
+    # With a metrics token set, make run gives all its processes one metrics folder.
+    run_env = {
+        **default_env,
+        "JOBS_REAP_INTERVAL_SECONDS": "2",
+        "RETENTION_INTERVAL_SECONDS": "3",
+        "METRICS_TOKEN": METRICS_TOKEN,
+    }
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     run_log = tmp_path / "run.log"
@@ -193,6 +209,11 @@ def test_make_run_serves_the_app_with_workers_and_beat_and_stops_them_all_on_ctr
             )
 
         wait_for(schedule_ran, 180, "beat's reaping and retention to run", run_log)
+        # The stalled import was failed by the reaper in a worker process; the web server's
+        # /metrics counts it only because both write to the folder make run gave them.
+        metrics = metrics_scrape(f"{base_url}/metrics")
+        assert re.search(r'(?m)^annotator_jobs_finished_total\{kind="import",outcome="failed"\} [1-9]', metrics), metrics
+        assert (data_dir / "metrics").is_dir() and list((data_dir / "metrics").glob("*.db"))
 
         children = descendants(supervisor.pid)
         assert len(children) >= 4, "expected the web server, two workers and beat as child processes"
