@@ -91,8 +91,9 @@ def archive_due(*, now: dt.datetime, config: ArchiveConfig | None = None) -> Arc
     if first is None or first >= head:
         return ArchiveDue(None, "nothing to archive: the table holds only the chain's head.")
     cutoff = now - dt.timedelta(days=config.after_days)
-    young = AuditEvent.objects.filter(seq__gte=first, created_at__gte=cutoff).order_by("seq")
     limit = min(head - 1, first + config.max_events - 1)
+    # Within the window only: an index walk of at most max_events rows, however old the trail.
+    young = AuditEvent.objects.filter(seq__gte=first, seq__lte=limit, created_at__gte=cutoff).order_by("seq")
     if (first_young := young.values_list("seq", flat=True).first()) is not None:
         limit = min(limit, first_young - 1)
     shipped = siem_shipped_through()
