@@ -48,3 +48,13 @@ def test_the_health_check_role_fails_naming_the_path_when_nothing_listens():
         [str(DOCKER / "entrypoint.sh"), *WEB_HEALTHCHECK], env=env, capture_output=True, text=True, timeout=30
     )
     assert completed.returncode == 1 and completed.stderr.startswith("/healthz: "), completed.stderr
+
+
+def test_compose_gives_each_container_a_metrics_folder_of_its_own_off_the_shared_volume():
+    services = _services()
+    for name in ROLES:
+        environment = services[name]["environment"]
+        folder = environment["PROMETHEUS_MULTIPROC_DIR"]
+        assert folder.startswith("/tmp/"), f"{name}: {folder} must be inside the container, not on a shared volume"
+        assert not folder.startswith(environment["DATA_DIR"])
+        assert environment["METRICS_TOKEN"] == "${METRICS_TOKEN:-}", "unset, /metrics answers 404"
