@@ -35,6 +35,14 @@ class AnnotationConfig(AppConfig):
         data_shred_hook_register(item_words_shred)
         data_shred_hook_register(neardup_buckets_shred)
 
+        # Export files sealed under a data-key version: counted before that version is destroyed.
+        from django.utils.translation import gettext_lazy
+
+        from annotation.selectors.exports import export_files_by_key_version
+        from governance.selectors.key_versions import key_version_holder_register
+
+        key_version_holder_register(gettext_lazy("export files"), export_files_by_key_version)
+
         # A restore (governance) checks that texts open, and moves the paths of files kept in ARTIFACT_DIR.
         from annotation.models import ExportRecord, ImportJob
         from annotation.services.restore_checks import items_open_check

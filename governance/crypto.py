@@ -18,7 +18,13 @@ NONCE_BYTES = 12
 # Header byte of every ciphertext: 0x01 = AES-256-GCM, random 96-bit nonce, 128-bit tag.
 # A new scheme gets a new byte, so old ciphertexts stay readable while new ones are written.
 FORMAT_V1 = b"\x01"
-_OVERHEAD = len(FORMAT_V1) + NONCE_BYTES + 16
+# 0x02 = the same scheme, followed by the 2-byte big-endian version of the project's encryption key
+# that sealed it (docs/keys.md, "Versions of a project's data key"). A V1 ciphertext is version 1.
+# Version 1 keeps writing V1, so a project never rotated writes what it always did.
+FORMAT_V2 = b"\x02"
+_TAG_BYTES = 16
+_OVERHEAD = len(FORMAT_V1) + NONCE_BYTES + _TAG_BYTES
+MAX_KEY_VERSION = 0xFFFF
 
 _ENCRYPTION_INFO = b"sensitive-annotator/field-encryption/v1"
 _INDEX_INFO = b"sensitive-annotator/blind-index/v1"
@@ -28,6 +34,8 @@ _PSEUDONYM_INFO = b"sensitive-annotator/pii-pseudonym/v1"
 _NEARDUP_INFO = b"sensitive-annotator/near-duplicate/v1"
 # And one for the word index, so a word's token is not the blind index of a one-word text.
 _WORD_INFO = b"sensitive-annotator/word-index/v1"
+# The key that wraps a project's encryption-key versions 2 and up, derived from its root data key.
+_VERSION_WRAP_INFO = b"sensitive-annotator/key-version-wrap/v1"
 
 _WORD = re.compile(r"\w+")
 # Scripts written without spaces between words: Han, kana, and Hangul syllables (whose spaced
@@ -52,19 +60,78 @@ def key_fingerprint(key: bytes) -> str:
     return hashlib.sha256(b"key-id:" + key).hexdigest()[:16]
 
 
-def seal(aead: AESGCM, plaintext: bytes, context: bytes) -> bytes:
-    """Encrypt ``plaintext``; ``context`` (associated data) must be given again to open it."""
+class Keyset:
+    """A project's encryption keys by version: seals under the primary, opens under the version
+    a ciphertext's header names (one dict lookup). A version that must not open maps to the
+    exception its readers get (a disabled or destroyed version), raised as is.
+    """
+
+    __slots__ = ("header", "primary", "primary_version", "versions")
+
+    def __init__(self, versions: dict[int, "AESGCM | Exception"], *, primary_version: int = 1):
+        primary = versions.get(primary_version)
+        if not isinstance(primary, AESGCM):
+            raise ValueError(f"The primary key version {primary_version} must be a usable key.")
+        self.versions = versions
+        self.primary = primary
+        self.primary_version = primary_version
+        self.header = version_header(primary_version)
+
+
+def version_header(version: int) -> bytes:
+    """The bytes every ciphertext sealed under key ``version`` starts with."""
+    if not 1 <= version <= MAX_KEY_VERSION:
+        raise ValueError(f"Key version {version} is outside 1..{MAX_KEY_VERSION}.")
+    return FORMAT_V1 if version == 1 else FORMAT_V2 + version.to_bytes(2, "big")
+
+
+def sealed_version(blob: bytes) -> int:
+    """The key version that sealed ``blob`` (1 for a V1 ciphertext)."""
+    kind = bytes(blob[:1])
+    if kind == FORMAT_V1:
+        return 1
+    if kind == FORMAT_V2 and len(blob) >= 3:
+        return int.from_bytes(bytes(blob[1:3]), "big")
+    raise DecryptionError("Not a ciphertext of a known format.")
+
+
+def seal(aead: "AESGCM | Keyset", plaintext: bytes, context: bytes) -> bytes:
+    """Encrypt ``plaintext``; ``context`` (associated data) must be given again to open it.
+
+    Under a Keyset the primary version seals and the header names it; the header is part of the
+    associated data, so a ciphertext cannot be relabelled with another version.
+    """
     nonce = os.urandom(NONCE_BYTES)
-    return FORMAT_V1 + nonce + aead.encrypt(nonce, plaintext, FORMAT_V1 + context)
+    if type(aead) is Keyset:
+        header, aead = aead.header, aead.primary
+    else:
+        header = FORMAT_V1
+    return header + nonce + aead.encrypt(nonce, plaintext, header + context)
 
 
-def open_sealed(aead: AESGCM, blob: bytes, context: bytes) -> bytes:
+def open_sealed(aead: "AESGCM | Keyset", blob: bytes, context: bytes) -> bytes:
     blob = bytes(blob)
-    if len(blob) < _OVERHEAD or blob[:1] != FORMAT_V1:
+    kind = blob[:1]
+    if kind == FORMAT_V1:
+        start, version = 1, 1
+    elif kind == FORMAT_V2 and len(blob) >= 3:
+        start, version = 3, int.from_bytes(blob[1:3], "big")
+    else:
         raise DecryptionError("Not a ciphertext of a known format.")
-    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    if len(blob) < start + NONCE_BYTES + _TAG_BYTES:
+        raise DecryptionError("Not a ciphertext of a known format.")
+    if type(aead) is Keyset:
+        key = aead.versions.get(version)
+        if key is None:
+            raise DecryptionError(f"Sealed under key version {version}, which this key set does not have.")
+        if isinstance(key, Exception):
+            raise key
+        aead = key
+    elif version != 1:
+        raise DecryptionError(f"Sealed under key version {version}; a single key opens version 1 only.")
+    nonce, body = blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :]
     try:
-        return aead.decrypt(nonce, body, FORMAT_V1 + context)
+        return aead.decrypt(nonce, body, blob[:start] + context)
     except InvalidTag:
         raise DecryptionError("Ciphertext does not authenticate for this key and place.") from None
 
@@ -84,6 +151,22 @@ def data_key_unwrap(*, master_key: bytes, wrapped: bytes, project_id: int) -> by
 
 def _derive(data_key: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(data_key)
+
+
+def _version_wrap_context(project_id: int, version: int) -> bytes:
+    # Binds a wrapped version key to its project and version number.
+    return f"project-key-version:{project_id}:{version}".encode()
+
+
+def version_key_wrap(*, root_key: bytes, version_key: bytes, project_id: int, version: int) -> bytes:
+    """Wrap an encryption-key version (2 and up) under a key derived from the project's root data key."""
+    kek = AESGCM(_derive(root_key, _VERSION_WRAP_INFO))
+    return seal(kek, version_key, _version_wrap_context(project_id, version))
+
+
+def version_key_unwrap(*, root_key: bytes, wrapped: bytes, project_id: int, version: int) -> bytes:
+    kek = AESGCM(_derive(root_key, _VERSION_WRAP_INFO))
+    return open_sealed(kek, wrapped, _version_wrap_context(project_id, version))
 
 
 def text_normalise(text: str) -> str:
@@ -120,27 +203,49 @@ def text_words(text: str) -> set[str]:
 class FieldCipher:
     """Everything derived from one project's data key: field encryption and the blind-index key.
 
-    Build it once per project and reuse it: the AESGCM object and the derived keys are the
+    ``aead`` is the project's Keyset: it seals under the primary encryption-key version and opens
+    any version it holds. Version 1 is derived from the root data key; later versions are random
+    keys (``versions``). The index, pseudonym, near-duplicate and word keys always come from the
+    root, so search, duplicate detection and pseudonyms survive a rotation unchanged.
+
+    Build it once per project and reuse it: the AESGCM objects and the derived keys are the
     expensive part; sealing a field then costs a few microseconds.
     """
 
     project_id: int
-    aead: AESGCM
+    aead: Keyset
     index_key: bytes
     pseudonym_key: bytes = b""
     neardup_key: bytes = b""
     word_key: bytes = b""
 
     @classmethod
-    def from_data_key(cls, *, project_id: int, data_key: bytes) -> "FieldCipher":
+    def from_data_key(
+        cls,
+        *,
+        project_id: int,
+        data_key: bytes,
+        versions: "dict[int, bytes | Exception] | None" = None,
+        primary_version: int = 1,
+    ) -> "FieldCipher":
+        """``data_key`` is the root; ``versions`` the unwrapped keys of versions 2 and up (or the
+        exception a version that must not open raises; version 1 may be such an exception too)."""
+        keys: dict[int, AESGCM | Exception] = {1: AESGCM(_derive(data_key, _ENCRYPTION_INFO))}
+        for version, key in (versions or {}).items():
+            keys[version] = key if isinstance(key, Exception) else AESGCM(key)
         return cls(
             project_id=project_id,
-            aead=AESGCM(_derive(data_key, _ENCRYPTION_INFO)),
+            aead=Keyset(keys, primary_version=primary_version),
             index_key=_derive(data_key, _INDEX_INFO),
             pseudonym_key=_derive(data_key, _PSEUDONYM_INFO),
             neardup_key=_derive(data_key, _NEARDUP_INFO),
             word_key=_derive(data_key, _WORD_INFO),
         )
+
+    @property
+    def key_version(self) -> int:
+        """The encryption-key version new ciphertexts are sealed under."""
+        return self.aead.primary_version
 
     def context(self, column: str, *row: object) -> bytes:
         """Associated data naming project, model.field and row, so a ciphertext cannot move."""

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from governance import keyring
-from governance.crypto import FieldCipher
+from governance.crypto import FieldCipher, sealed_version
 
 # ``item.text = "..."`` seals the value at once (associated data naming project, column and row)
 # into ``text_ct``; reading ``item.text`` opens it on first use and remembers the plaintext for as
@@ -68,6 +68,8 @@ def _encrypted_property(
         fget, fset, doc=f"Plaintext of {column}, sealed under the project's data key."
     )
     prop.opener = opened
+    prop.column, prop.name, prop.row = column, name, row
+    prop.sealer, prop.open_ = seal, open_
     return prop
 
 
@@ -81,6 +83,27 @@ class EncryptedProperty(property):
 
     def opened(self, project_id: int, blob, *parts):
         return self.opener(self.model, project_id, blob, parts)
+
+    def resealed(self, obj, cipher: FieldCipher) -> bytes | None:
+        """``obj``'s ciphertext sealed again under ``cipher``'s primary key version; None when it
+        is empty or already there. The value and its place (associated data) do not change."""
+        blob = getattr(obj, self.column)
+        if not blob or sealed_version(blob) == cipher.key_version:
+            return None
+        place = cipher.context(f"{self.model._meta.model_name}.{self.name}", *self.row(obj))
+        return self.sealer(cipher, self.open_(cipher, blob, place), place)
+
+
+def encrypted_properties() -> list[EncryptedProperty]:
+    """Every encrypted column of every installed model (the re-encryption job's list)."""
+    from django.apps import apps
+
+    return [
+        attr
+        for model in apps.get_models()
+        for attr in vars(model).values()
+        if isinstance(attr, EncryptedProperty)
+    ]
 
 
 def encrypted_text(column: str, *, row=lambda obj: (), on_set=None) -> property:

@@ -18,8 +18,10 @@ from governance.crypto import (
     data_key_wrap,
     key_fingerprint,
     key_generate,
+    version_key_unwrap,
 )
 from governance.models import KeyringStamp, MasterKeyState, MasterKeyVersion, ProjectKey
+from governance.models.keys import ProjectKeyVersion, ProjectKeyVersionState
 
 # Unwrapped keys live only in this process's memory and for this long at most.
 CACHE_SECONDS = 30.0
@@ -63,6 +65,37 @@ class KeyDisabled(DataUnavailable):
     def __init__(self, message: str, *, project_id: int):
         self.project_id = project_id
         super().__init__(message)
+
+
+class KeyVersionDestroyed(DataUnavailable):
+    """The data was sealed under a version of the project's key that was destroyed."""
+
+    status_code = 410
+
+    def __init__(self, *, project_id: int, version: int, destroyed_at: datetime | None, destroyed_by: str):
+        self.project_id = project_id
+        self.version = version
+        when = destroyed_at.strftime("%Y-%m-%d %H:%M UTC") if destroyed_at else gettext("an unknown date")
+        super().__init__(
+            gettext(
+                "This data was encrypted under version %(version)s of project %(project)s's data key, "
+                "which %(user)s destroyed on %(when)s; it can no longer be read."
+            )
+            % {"version": version, "project": project_id, "user": destroyed_by or "-", "when": when}
+        )
+
+
+def _version_disabled(project_id: int, version: int, at: datetime | None, by: str) -> KeyDisabled:
+    when = at.strftime("%Y-%m-%d %H:%M UTC") if at else gettext("an unknown date")
+    return KeyDisabled(
+        gettext(
+            "This data was encrypted under version %(version)s of project %(project)s's data key, which "
+            "%(user)s disabled on %(when)s; the data is intact. An administrator can re-enable the "
+            "version on the Keys page or with `manage.py keys version-enable %(project)s %(version)s`."
+        )
+        % {"version": version, "project": project_id, "user": by or "-", "when": when},
+        project_id=project_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -290,7 +323,41 @@ def _load(project_id: int) -> FieldCipher | _Refused:
         data_key = data_key_unwrapped(key)
     except KeyDisabled as error:
         return _Refused(error)
-    return FieldCipher.from_data_key(project_id=project_id, data_key=data_key)
+    if not key.versioned:
+        return FieldCipher.from_data_key(project_id=project_id, data_key=data_key)
+    primary, versions = _versions_unwrapped(key, data_key)
+    return FieldCipher.from_data_key(
+        project_id=project_id, data_key=data_key, versions=versions, primary_version=primary
+    )
+
+
+def _versions_unwrapped(key: ProjectKey, root: bytes) -> tuple[int, dict[int, bytes | Exception]]:
+    """(primary version, {version: key, or the error a refused version raises}) of a versioned key."""
+    primary, versions = 1, {}
+    rows = ProjectKeyVersion.objects.filter(key=key).values_list(
+        "version", "state", "wrapped_key", "state_changed_at", "state_changed_by"
+    )
+    for version, state, wrapped, at, by in rows:
+        if state == ProjectKeyVersionState.DISABLED:
+            versions[version] = _version_disabled(key.project_id, version, at, by)
+        elif state == ProjectKeyVersionState.DESTROYED:
+            versions[version] = KeyVersionDestroyed(
+                project_id=key.project_id, version=version, destroyed_at=at, destroyed_by=by
+            )
+        elif version != 1:  # version 1 is derived from the root
+            versions[version] = version_key_unwrap(
+                root_key=root, wrapped=wrapped, project_id=key.project_id, version=version
+            )
+        if state == ProjectKeyVersionState.PRIMARY:
+            primary = version
+    return primary, versions
+
+
+def project_key_root(key: ProjectKey) -> bytes:
+    """The project's root data key, unwrapped (for wrapping a new version under it)."""
+    if key.wrapped_key is None:
+        raise _shredded_of(key)
+    return data_key_unwrapped(key)
 
 
 def project_cipher(project_id: int) -> FieldCipher:
@@ -340,4 +407,11 @@ def data_key_destroy(key: ProjectKey, *, actor) -> None:
     key.shredded_at = timezone.now()
     key.shredded_by = actor if getattr(actor, "is_authenticated", False) else None
     key.save(update_fields=["wrapped_key", "shredded_at", "shredded_by"])
+    # Versions are wrapped under the root, so they are gone with it; their rows say so too.
+    ProjectKeyVersion.objects.filter(key=key).exclude(state=ProjectKeyVersionState.DESTROYED).update(
+        wrapped_key=None,
+        state=ProjectKeyVersionState.DESTROYED,
+        state_changed_at=key.shredded_at,
+        state_changed_by=(actor.get_username() if key.shredded_by else str(actor))[:150],
+    )
     keyring_changed()

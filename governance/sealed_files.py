@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from governance.crypto import DecryptionError, FieldCipher, open_sealed, seal
+from governance.crypto import DecryptionError, FieldCipher, open_sealed, seal, sealed_version
 
 MAGIC = b"SA-SEALED-JSONL-1\n"
 BYTES_MAGIC = b"SA-SEALED-BYTES-1\n"
@@ -64,6 +64,20 @@ class _FrameWriter:
             pass
         finally:
             self._partial.unlink(missing_ok=True)
+
+
+def sealed_file_version(path: Path) -> int | None:
+    """The key version a sealed file's frames carry (its first frame's; one writer seals them all
+    under one cipher); None when the file is missing or holds no frame."""
+    try:
+        with open(path, "rb") as handle:
+            handle.readline()  # the magic line
+            header = handle.read(_LENGTH.size)
+            if len(header) < _LENGTH.size:
+                return None
+            return sealed_version(handle.read(min(_LENGTH.unpack(header)[0], 3)))
+    except (FileNotFoundError, DecryptionError):
+        return None
 
 
 def sealed_file_discard(path: Path) -> None:

@@ -24,6 +24,13 @@ class TrainingConfig(AppConfig):
         hook_register(Hook.LABELS_ADDED, active_learning_labels_added)
         hook_register(Hook.ITEMS_IMPORTED, embeddings_compute_request)
         hook_register(Hook.ITEMS_PURGING, dataset_versions_purge)
+        # Dataset-version files sealed under a data-key version: counted before that version is destroyed.
+        from django.utils.translation import gettext_lazy
+
+        from governance.selectors.key_versions import key_version_holder_register
+        from training.selectors.datasets import dataset_files_by_key_version
+
+        key_version_holder_register(gettext_lazy("dataset-version files"), dataset_files_by_key_version)
         # The item browser: its dataset-version filter and column, and its "make a version" action.
         hook_register(Hook.DATASET_VERSION_ITEMS, dataset_version_item_ids)
         hook_register(Hook.ITEM_DATASET_VERSIONS, item_dataset_versions)

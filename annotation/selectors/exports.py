@@ -7,9 +7,11 @@ from django.contrib.auth import get_user_model
 from annotation.models import (
     Annotation,
     AnnotationStatus,
+    ExportRecord,
     Item,
 )
 from common.id_ranges import id_ranges_contain
+from governance.selectors.key_versions import sealed_files_by_version
 from projects.models import Project
 
 EXPORT_CHUNK = 2000
@@ -88,3 +90,9 @@ def _export_chunk(project_id: int, items: list) -> Iterator[dict]:
             "meta": Item.meta.opened(project_id, meta_ct),
             "annotations": by_item.get(item_id, []),
         }
+
+
+def export_files_by_key_version(*, project_id: int):
+    """{key version: n} of the project's export files on disk (the Keys page's counts; docs/keys.md)."""
+    paths = ExportRecord.objects.filter(project_id=project_id).exclude(file_path="").values_list("file_path", flat=True)
+    return sealed_files_by_version(paths)

@@ -60,6 +60,17 @@ class KeyRewrap(Job):
         return f"Key re-wrap {self.pk} ({self.status})"
 
 
+class ProjectKeyReencrypt(Job):
+    """Re-encrypting every encrypted column of one project under its primary key version, in a worker."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    key_version = models.PositiveIntegerField(default=0)  # the primary it seals under
+    reencrypted = models.PositiveIntegerField(default=0)  # rows rewritten
+
+    def __str__(self) -> str:
+        return f"Project {self.project_id} re-encryption {self.pk} ({self.status})"
+
+
 class ProjectKeyState(models.TextChoices):
     ACTIVE = "active", _("Active")
     DISABLED = "disabled", _("Disabled")
@@ -69,6 +80,7 @@ class ProjectKeyState(models.TextChoices):
 __all__ = [
     "KeyRewrap",
     "KeyringStamp",
+    "ProjectKeyReencrypt",
     "MasterKeyState",
     "MasterKeyVersion",
     "ProjectKeyState",

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.access import access_keys, access_keys_manage, is_admin
 from governance.forms import MasterKeyChangeForm, ProjectKeyChangeForm
+from governance.selectors.key_versions import projects_versioned
 from governance.selectors.keys import (
     key_rewrap_latest,
     master_key_rows,
@@ -33,7 +34,11 @@ _MASTER = {
 @login_required
 def keys_view(request):
     access_keys(user=request.user)
+    wanted = request.GET.get("versions", "")
+    if wanted.isdigit():
+        return redirect("governance:key-versions", project_id=int(wanted))
     context = {
+        "versioned": projects_versioned(),
         "masters": master_key_rows(),
         "counts": project_key_counts(),
         "disabled": project_keys_disabled(),

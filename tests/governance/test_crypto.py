@@ -54,7 +54,7 @@ def test_an_unknown_format_byte_is_refused(cipher):
     context = cipher.context("item.text", "x")
     blob = cipher.seal_text("secret", context)
     with pytest.raises(DecryptionError, match="known format"):
-        cipher.open_text(b"\x02" + blob[1:], context)
+        cipher.open_text(b"\x09" + blob[1:], context)
     with pytest.raises(DecryptionError):
         cipher.open_text(b"\x01short", context)
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404
 
+from governance.selectors.key_versions import sealed_files_by_version
 from projects.models import Project
 from training.models import DatasetVersion, DatasetVersionItem
 
@@ -93,3 +94,9 @@ def item_dataset_versions(*, project: Project, item_ids: list[int]) -> dict[int,
         for item_id, number in cursor.fetchall():
             found.setdefault(item_id, []).append(number)
     return found
+
+
+def dataset_files_by_key_version(*, project_id: int):
+    """{key version: n} of the project's dataset-version files on disk (the Keys page's counts; docs/keys.md)."""
+    paths = DatasetVersion.objects.filter(project_id=project_id).exclude(file_path="").values_list("file_path", flat=True)
+    return sealed_files_by_version(paths)
