@@ -1,14 +1,14 @@
 """Archives of the audit trail: signed files that hold a contiguous range of events moved out of the table."""
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditArchiveState(models.TextChoices):
     # The events are in the file only; the table's append-only trigger let them go for this row.
-    SEALED = "sealed", _("Sealed")
+    SEALED = "sealed", pgettext_lazy("audit archive state", "Sealed")
     # The events were put back into the table; the file stays as it was written.
-    RESTORED = "restored", _("Restored")
+    RESTORED = "restored", pgettext_lazy("audit archive state", "Restored")
 
 
 class AuditArchive(models.Model):
