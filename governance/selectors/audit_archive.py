@@ -246,6 +246,8 @@ def archive_events_search(search: ArchiveSearch, *, keys: list[NoteKey] | None =
             created_at = dt.datetime.fromisoformat(fields["created_at"])
             if len(found) <= search.limit and _matches(fields, search, created_at):
                 found.append(archived_event(fields))
+        if len(found) > search.limit:
+            break  # enough to show, and to say that more matched
     return found[: search.limit], len(found) > search.limit
 
 

@@ -29,6 +29,7 @@ from governance.models import (
     AuditEvent,
     SiemCursor,
 )
+from governance.selectors.audit_archive import ArchiveSearch, archive_events_search
 from governance.services.audit_archive import (
     ARCHIVE_SETTING,
     ArchiveError,
@@ -295,3 +296,13 @@ def test_audit_verify_checks_the_archives_with_the_given_vkey_and_says_when_it_h
     assert "Audit chain intact" in capsys.readouterr().out
     with pytest.raises(CommandError, match="cannot check archive signatures"):
         call_command("audit_archive", "verify")
+
+
+def test_a_search_shows_at_most_its_limit_and_says_that_more_matched(trail):
+    _archive(trail)
+    events, more = archive_events_search(ArchiveSearch(seq_from=5, limit=3), keys=[trail.key.public_only()])
+    assert [event.seq for event in events] == [5, 6, 7] and more
+    # Each event reads back with the hash it had in the table.
+    assert events[1].prev_hash == events[0].hash
+    events, more = archive_events_search(ArchiveSearch(seq_from=30, limit=3), keys=[trail.key.public_only()])
+    assert [event.seq for event in events] == [30, 31, 32] and not more
