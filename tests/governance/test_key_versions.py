@@ -324,6 +324,15 @@ def test_the_keys_page_shows_a_project_s_versions_and_an_admin_adds_one(project,
     assert ProjectKeyVersion.objects.filter(key__project=project).count() == 2
 
 
+def test_the_keys_page_lists_rotated_projects_and_leads_to_any_project_s_versions(project, admin_user, auditor):
+    rotated(project, admin_user)
+    client = client_for(auditor)
+    page = client.get(reverse("governance:keys")).text
+    assert reverse("governance:key-versions", args=[project.pk]) in page
+    response = client.get(reverse("governance:keys"), {"versions": project.pk})
+    assert response.status_code == 302 and response.url == reverse("governance:key-versions", args=[project.pk])
+
+
 def test_an_auditor_reads_a_project_s_versions_without_controls_and_may_not_change_them(project, auditor):
     client = client_for(auditor)
     page = client.get(reverse("governance:key-versions", args=[project.pk]))
