@@ -9,15 +9,16 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.utils import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.audit import audit_chain_verify
+from governance.audit import AuditAction, audit_chain_verify, audit_record
 from governance.celery_tasks import audit_archive_task
 from governance.checkpoints.archive import ArchiveFileError, archive_file_read
 from governance.checkpoints.note import note_key_generate
@@ -30,6 +31,7 @@ from governance.models import (
     SiemCursor,
 )
 from governance.selectors.audit_archive import ArchiveSearch, archive_events_search
+from governance.services import audit_archive
 from governance.services.audit_archive import (
     ARCHIVE_SETTING,
     ArchiveError,
@@ -306,3 +308,33 @@ def test_a_search_shows_at_most_its_limit_and_says_that_more_matched(trail):
     assert events[1].prev_hash == events[0].hash
     events, more = archive_events_search(ArchiveSearch(seq_from=30, limit=3), keys=[trail.key.public_only()])
     assert [event.seq for event in events] == [30, 31, 32] and not more
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_appended_while_an_archive_is_written_commits_and_the_chain_stays_intact(trail, monkeypatch):
+    outcome = {}
+    write = audit_archive.archive_file_write
+
+    def append():
+        try:
+            with transaction.atomic():
+                outcome["seq"] = audit_record(actor="concurrent", action=AuditAction.ITEM_READ).seq
+        except Exception as error:  # reported below
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    def write_then_append(*args, **kwargs):
+        written = write(*args, **kwargs)
+        # Another connection appends while the archive's transaction is open: it must not wait for it.
+        thread = threading.Thread(target=append)
+        thread.start()
+        thread.join(timeout=60)
+        outcome["blocked"] = thread.is_alive()
+        return written
+
+    monkeypatch.setattr(audit_archive, "archive_file_write", write_then_append)
+    archives = _archive(trail, limit=1).archives
+    assert [a.last_seq for a in archives] == [10]
+    assert outcome.get("blocked") is False and "error" not in outcome and outcome["seq"] == 34
+    assert audit_chain_verify().ok
