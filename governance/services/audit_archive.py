@@ -60,11 +60,12 @@ class ArchiveRunOutcome:
 
 
 def _payloads(first_seq: int, last_seq: int):
+    """The canonical payloads of events first_seq..last_seq from the table, every one of them, in order."""
     after = first_seq - 1
     while after < last_seq:
         events = list(AuditEvent.objects.filter(seq__gt=after, seq__lte=last_seq).order_by("seq")[:5000])
         if not events:
-            return
+            break
         for event in events:
             if event.seq != after + 1:
                 raise ArchiveError(f"event #{after + 1} is not in the table: not archived.")
@@ -164,8 +165,9 @@ def audit_archive_run(*, actor, limit: int | None = None, now: dt.datetime | Non
             # Rolled back: the events are still in the table, so the file goes.
             for path in written:
                 path.unlink(missing_ok=True)
-            if isinstance(error, ArchiveFileError):
-                raise ArchiveError(str(error)) from error
+            if isinstance(error, (ArchiveFileError, CheckpointError)):
+                # CheckpointError: an event whose content no longer matches the chain (chain_extend).
+                raise ArchiveError(f"not archived: {error}") from error
             raise
         logger.info("audit events #%s..#%s archived to %s", archive.first_seq, archive.last_seq, archive.file_name)
         outcome.archives.append(archive)

@@ -40,6 +40,7 @@ from governance.services.audit_archive import (
 )
 from governance.services.checkpoints import audit_checkpoint_publish
 from tests.annotation.views.support import client_for
+from tests.governance.test_audit import _raw
 from tests.governance.test_auditor_pages import events_append
 
 pytestmark = pytest.mark.django_db
@@ -338,3 +339,11 @@ def test_an_event_appended_while_an_archive_is_written_commits_and_the_chain_sta
     assert [a.last_seq for a in archives] == [10]
     assert outcome.get("blocked") is False and "error" not in outcome and outcome["seq"] == 34
     assert audit_chain_verify().ok
+
+
+def test_an_event_altered_in_the_table_is_not_archived_and_nothing_is_written(trail):
+    _raw("UPDATE governance_auditevent SET actor_name = 'someone-else' WHERE seq = 5")
+    with pytest.raises(ArchiveError, match="not archived: event 6: prev_hash does not match the hash of event 5"):
+        _archive(trail)
+    assert not AuditArchive.objects.exists() and AuditEvent.objects.filter(seq__lte=10).count() == 10
+    assert not list(trail.archive.glob("*"))
