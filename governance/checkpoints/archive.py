@@ -82,15 +82,17 @@ def archive_file_write(
     count, head = 0, None
     earliest = latest = None
     body = folder / f".events-{os.getpid()}-{id(header)}.partial"
+    partial = None
     try:
         with open(body, "wb") as raw:
             for payload in payloads:
                 fields = json.loads(payload)
                 if first is None:
-                    first, head = fields, fields["prev_hash"]
-                    head = chain_extend(head, [payload], start_seq=fields["seq"] - 1)
+                    first, head, start = fields, fields["prev_hash"], fields["seq"] - 1
                 else:
-                    head = chain_extend(head, [payload], start_seq=last["seq"])
+                    start = last["seq"]
+                # Raises CheckpointError at an event whose prev_hash is not its predecessor's content hash.
+                head = chain_extend(head, [payload], start_seq=start)
                 last = fields
                 moment = dt.datetime.fromisoformat(fields["created_at"])
                 earliest = moment if earliest is None or moment < earliest else earliest
@@ -114,23 +116,9 @@ def archive_file_write(
         manifest_line = manifest.line()
         path = folder / archive_file_name(manifest.first_seq, manifest.last_seq)
         partial = folder / (path.name + ".partial")
-        file_sha = hashlib.sha256()
-
-        class _Hashing:
-            def __init__(self, handle):
-                self.handle = handle
-
-            def write(self, data):
-                file_sha.update(data)
-                return self.handle.write(data)
-
-            def flush(self):
-                self.handle.flush()
-
         with open(partial, "wb") as handle:
-            hashing = _Hashing(handle)
             # mtime=0: the same events give the same bytes.
-            with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0) as packed:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as packed:
                 packed.write(manifest_line + b"\n")
                 with open(body, "rb") as events:
                     while chunk := events.read(1 << 20):
@@ -142,8 +130,6 @@ def archive_file_write(
             os.link(partial, path)
         except FileExistsError as error:
             raise ArchiveFileError(f"{path} already exists: an archive file is never replaced.") from error
-        finally:
-            partial.unlink(missing_ok=True)
         path.chmod(0o444)
         directory = os.open(folder, os.O_RDONLY)
         try:
@@ -152,7 +138,9 @@ def archive_file_write(
             os.close(directory)
     finally:
         body.unlink(missing_ok=True)
-    return path, manifest, file_sha.hexdigest()
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+    return path, manifest, file_sha256(path)
 
 
 def file_sha256(path: Path) -> str:
