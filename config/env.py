@@ -245,6 +245,22 @@ AUDIT_CHECKPOINT_EVERY_SECONDS = _int("AUDIT_CHECKPOINT_EVERY_SECONDS", 60)
 if min(AUDIT_CHECKPOINT_EVERY_EVENTS, AUDIT_CHECKPOINT_EVERY_SECONDS) < 1:
     raise ImproperlyConfigured("AUDIT_CHECKPOINT_EVERY_EVENTS and AUDIT_CHECKPOINT_EVERY_SECONDS must be at least 1.")
 
+# Archive of the audit trail (docs/audit-archive.md): events older than this many days move daily
+# into signed files in AUDIT_ARCHIVE_DIR (meant to be another volume); 0 or unset: never.
+AUDIT_ARCHIVE_AFTER_DAYS = _int("AUDIT_ARCHIVE_AFTER_DAYS", 0)
+if AUDIT_ARCHIVE_AFTER_DAYS < 0:
+    raise ImproperlyConfigured("AUDIT_ARCHIVE_AFTER_DAYS must be 0 (off) or a number of days.")
+if AUDIT_ARCHIVE_AFTER_DAYS and not AUDIT_CHECKPOINT_KEY_FILE:
+    raise ImproperlyConfigured(
+        "AUDIT_ARCHIVE_AFTER_DAYS is set but AUDIT_CHECKPOINT_KEY_FILE is not: archive files are signed "
+        "with the checkpoint key and end at signed checkpoints (docs/audit-archive.md)."
+    )
+AUDIT_ARCHIVE_DIR = Path(_get("AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-archive"))).resolve()
+# Events one archive file holds at most; a run writes as many files as are due.
+AUDIT_ARCHIVE_MAX_EVENTS = _int("AUDIT_ARCHIVE_MAX_EVENTS", 100_000)
+if AUDIT_ARCHIVE_MAX_EVENTS < 1:
+    raise ImproperlyConfigured("AUDIT_ARCHIVE_MAX_EVENTS must be at least 1.")
+
 # How long an item handed to an annotator stays reserved for them.
 QUEUE_LOCK_SECONDS = _int("QUEUE_LOCK_SECONDS", 15 * 60)
 IMPORT_MAX_TEXT_CHARS = _int("IMPORT_MAX_TEXT_CHARS", 100_000)

@@ -288,6 +288,13 @@ if env.AUDIT_CHECKPOINT_KEY_FILE:
         "task": "governance.celery_tasks.audit_checkpoint_task",
         "schedule": min(env.AUDIT_CHECKPOINT_EVERY_SECONDS, 10),
     }
+if env.AUDIT_ARCHIVE_AFTER_DAYS:
+    # Moves events older than AUDIT_ARCHIVE_AFTER_DAYS into signed archive files (docs/audit-archive.md).
+    CELERY_BEAT_SCHEDULE["audit-archive-daily"] = {
+        "task": "governance.celery_tasks.audit_archive_task",
+        "schedule": 24 * 3600,
+        "kwargs": {"schedule_entry": "audit-archive-daily"},
+    }
 # Beat's own record of when each entry last ran, kept with the data so a restart keeps the rhythm.
 CELERY_BEAT_SCHEDULE_FILENAME = str(env.DATA_DIR / "celerybeat-schedule")
 
@@ -315,6 +322,9 @@ AUDIT_CHECKPOINT_ORIGIN = env.AUDIT_CHECKPOINT_ORIGIN
 AUDIT_CHECKPOINT_SINKS = env.AUDIT_CHECKPOINT_SINKS
 AUDIT_CHECKPOINT_EVERY_EVENTS = env.AUDIT_CHECKPOINT_EVERY_EVENTS
 AUDIT_CHECKPOINT_EVERY_SECONDS = env.AUDIT_CHECKPOINT_EVERY_SECONDS
+AUDIT_ARCHIVE_AFTER_DAYS = env.AUDIT_ARCHIVE_AFTER_DAYS
+AUDIT_ARCHIVE_DIR = env.AUDIT_ARCHIVE_DIR
+AUDIT_ARCHIVE_MAX_EVENTS = env.AUDIT_ARCHIVE_MAX_EVENTS
 IMPORT_MAX_TEXT_CHARS = env.IMPORT_MAX_TEXT_CHARS
 IMPORT_SCAN_PROCESSES = env.IMPORT_SCAN_PROCESSES
 # Newest first; the first wraps new and rotated data keys, the others only unwrap.

@@ -19,5 +19,9 @@ class GovernanceConfig(AppConfig):
 
         job_kind_register(KEY_REWRAP_JOB_KIND)
 
+        from governance.services.key_versions import PROJECT_KEY_REENCRYPT_JOB_KIND
+
+        job_kind_register(PROJECT_KEY_REENCRYPT_JOB_KIND)
+
         # The http(s) checkpoint sink (a witness) registers itself with the sinks registry on import.
         import governance.checkpoints.witness_sink  # noqa: F401

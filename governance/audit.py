@@ -34,6 +34,10 @@ class AuditAction(models.TextChoices):
     ANNOTATION_SKIP = "annotation.skip", _("Item skipped")
     ANNOTATION_SUBMIT = "annotation.submit", _("Annotation submitted")
     ANNOTATION_UPDATE = "annotation.update", _("Annotation changed")
+    AUDIT_ARCHIVE = "audit.archive", _("Audit events archived")
+    AUDIT_ARCHIVE_RESTORE = "audit.archive_restore", _("Audit archive restored into the trail")
+    AUDIT_ARCHIVE_SEARCH = "audit.archive_search", _("Audit archive searched")
+    AUDIT_ARCHIVE_VERIFY = "audit.archive_verify", _("Audit archives verified")
     AUDIT_CHECKPOINT = "audit.checkpoint", _("Audit checkpoint signed")
     AUDIT_EXPORT = "audit.export", _("Audit trail exported")
     AUDIT_VERIFY = "audit.verify", _("Audit chain verification requested")
@@ -103,6 +107,13 @@ class AuditAction(models.TextChoices):
     PROJECT_KEY_DISABLE = "project_key.disable", _("Project key disabled")
     PROJECT_KEY_ENABLE = "project_key.enable", _("Project key re-enabled")
     PROJECT_KEY_ROTATE = "project_key.rotate", _("Project key re-wrapped")
+    PROJECT_KEY_VERSION_ADD = "project_key.version_add", _("Project key version added")
+    PROJECT_KEY_VERSION_PROMOTE = "project_key.version_promote", _("Project key version promoted to primary")
+    PROJECT_KEY_VERSION_DISABLE = "project_key.version_disable", _("Project key version disabled")
+    PROJECT_KEY_VERSION_ENABLE = "project_key.version_enable", _("Project key version re-enabled")
+    PROJECT_KEY_VERSION_DESTROY = "project_key.version_destroy", _("Project key version destroyed")
+    PROJECT_KEY_REENCRYPT_REQUEST = "project_key.reencrypt_request", _("Re-encryption of project data requested")
+    PROJECT_KEY_REENCRYPT = "project_key.reencrypt", _("Project data re-encrypted")
     RETENTION_BATCH = "retention.batch", _("Retention batch deleted")
     RETENTION_RUN_REQUEST = "retention.run_request", _("Retention run requested")
     RETENTION_SET = "retention.set", _("Retention period set")
@@ -357,20 +368,31 @@ class ChainReport:
     reason: str = ""
 
 
-def audit_chain_verify(*, batch_size: int = 5000) -> ChainReport:
-    """Walk the chain in order and name the first event whose link or content does not match."""
+def audit_chain_verify(*, batch_size: int = 5000, keys=None) -> ChainReport:
+    """Walk the chain in order and name the first event whose link or content does not match.
+
+    The chain spans the sealed archive files (docs/audit-archive.md), whose signatures are
+    checked with ``keys`` (default: the public half of AUDIT_CHECKPOINT_KEY_FILE), and the table.
+    """
+    from governance.selectors.audit_archive import audit_chain_links
+
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
     with transaction.atomic():
-        for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
-            if event.seq != expected_seq:
+        for link in audit_chain_links(keys=keys, batch_size=batch_size):
+            where = f" ({link.where})" if link.where else ""
+            if link.problem:
+                return ChainReport(False, checked, link.seq, link.problem)
+            if link.seq < expected_seq:
+                return ChainReport(False, checked, link.seq, f"event {link.seq} appears twice or out of order{where}")
+            if link.seq != expected_seq:
                 return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing")
-            if event.prev_hash != expected_prev:
-                return ChainReport(False, checked, event.seq, "prev_hash does not match the previous event")
-            if event_hash(event) != event.hash:
-                return ChainReport(False, checked, event.seq, "content does not match its hash")
-            expected_prev = event.hash
+            if link.prev_hash != expected_prev:
+                return ChainReport(False, checked, link.seq, f"prev_hash does not match the previous event{where}")
+            if link.hash != link.stored_hash:
+                return ChainReport(False, checked, link.seq, "content does not match its hash")
+            expected_prev = link.stored_hash
             expected_seq += 1
             checked += 1
     return ChainReport(True, checked)

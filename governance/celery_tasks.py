@@ -37,8 +37,26 @@ def key_rewrap_task(job_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def project_key_reencrypt_task(job_id: int) -> None:
+    from governance.services.key_versions import project_key_reencrypt_run
+
+    project_key_reencrypt_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
 def audit_siem_ship_task() -> None:
     """Periodic (celery beat): ship new audit events to every SIEM sink (docs/siem.md)."""
     from governance.services.siem import audit_siem_ship_all
 
     audit_siem_ship_all()
+
+
+@shared_task(ignore_result=True)
+def audit_archive_task(schedule_entry: str | None = None) -> None:
+    """Periodic (celery beat, daily): move the audit events that are due into signed archive files."""
+    from governance.services.audit_archive import audit_archive_run
+    from governance.services.schedules import schedule_run_record
+
+    if schedule_entry:
+        schedule_run_record(entry=schedule_entry)
+    audit_archive_run(actor="archive")

@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from governance.views import accounts, audit, checkpoints, jobs, keys, members, roles, siem
+from governance.views import (
+    accounts,
+    archive,
+    audit,
+    checkpoints,
+    jobs,
+    key_versions,
+    keys,
+    members,
+    roles,
+    siem,
+)
 
 app_name = "governance"
 
@@ -16,6 +27,7 @@ urlpatterns = [
         name="audit-verification",
     ),
     path("audit/sinks/", siem.audit_sink_list_view, name="audit-sinks"),
+    path("audit/archive/", archive.audit_archive_view, name="audit-archive"),
     path("audit/checkpoints/", checkpoints.audit_checkpoint_list_view, name="audit-checkpoints"),
     path("audit/checkpoints/publish/", checkpoints.audit_checkpoint_publish_view, name="audit-checkpoint-publish"),
     path("jobs/", jobs.jobs_view, name="jobs"),
@@ -31,6 +43,12 @@ urlpatterns = [
     path("keys/master/", keys.master_key_change_view, name="master-key-change"),
     path("keys/project/", keys.project_key_change_view, name="project-key-change"),
     path("keys/rewrap/", keys.key_rewrap_view, name="key-rewrap"),
+    path("keys/project/<int:project_id>/versions/", key_versions.key_versions_view, name="key-versions"),
+    path(
+        "keys/project/<int:project_id>/versions/change/",
+        key_versions.key_version_change_view,
+        name="key-version-change",
+    ),
     path("roles/", roles.role_overview_view, name="roles"),
     path("roles/global/", roles.global_role_set_view, name="global-role-set"),
     # People (admins) and the password pages: one's own change, and where a set-password link leads.

@@ -3,6 +3,7 @@
 # The project permission tables belong to the permission gate, the one module that talks to
 # django-guardian; importing them here registers them with the governance app.
 from governance.access import ProjectGroupObjectPermission, ProjectUserObjectPermission  # noqa: F401
+from governance.models.archive import AuditArchive, AuditArchiveState
 from governance.models.audit import AuditEvent, AuditVerification
 from governance.models.checkpoints import AuditCheckpoint, AuditCheckpointDelivery
 from governance.models.key_lifecycle import (
@@ -20,6 +21,8 @@ from governance.models.tokens import ApiToken
 
 __all__ = [
     "ApiToken",
+    "AuditArchive",
+    "AuditArchiveState",
     "AuditCheckpoint",
     "AuditCheckpointDelivery",
     "AuditEvent",

@@ -290,6 +290,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     "governance:audit-verify": {"POST": only(*AUDITORS)},
     "governance:audit-verification": {"GET": only(*AUDITORS)},
     "governance:audit-sinks": {"GET": only(*AUDITORS)},
+    # The audit archive: the list of archive files and the (audited) search of them.
+    "governance:audit-archive": {"GET": only(*AUDITORS)},
     # Signed checkpoints: the page and Publish now (which queues a worker's run).
     "governance:audit-checkpoints": {"GET": only(*AUDITORS)},
     "governance:audit-checkpoint-publish": {"POST": only(*AUDITORS)},
@@ -298,6 +300,9 @@ TABLE: dict[str, dict[str, Rule]] = {
     "governance:master-key-change": {"POST": only("admin")},
     "governance:project-key-change": {"POST": only("admin")},
     "governance:key-rewrap": {"POST": only("admin")},
+    # A project's data-key versions: auditors and admins read them, only admins change them.
+    "governance:key-versions": {"GET": only(*AUDITORS)},
+    "governance:key-version-change": {"POST": only("admin")},
     # The Jobs pages: a project's jobs for those who may start them, every project's for admins;
     # cancelling needs the kind's own permission (training: train_models).
     "governance:project-jobs": {"GET": project(*TRAINERS)},

@@ -107,6 +107,13 @@ def _key_rewrap(project, manager, auditor, tmp_path) -> Case:
     return Case(job, None, None)  # holds nothing: each re-wrap committed on its own; run it again
 
 
+def _project_key_reencrypt(project, manager, auditor, tmp_path) -> Case:
+    from governance.models.key_lifecycle import ProjectKeyReencrypt
+
+    job = ProjectKeyReencrypt.objects.create(project=project, requested_by=manager)
+    return Case(job, None, None)  # holds nothing: each batch committed on its own; run it again
+
+
 KINDS = {
     "import": _import,
     "export": _export,
@@ -119,6 +126,7 @@ KINDS = {
     "item_bulk": _item_bulk,
     "neardup": _neardup,
     "key_rewrap": _key_rewrap,
+    "project_key_reencrypt": _project_key_reencrypt,
 }
 
 
