@@ -387,17 +387,22 @@ def test_translates_every_choice_label_into_chinese():
     from django.utils.translation import override
 
     catalogue = {
-        entry.msgid: entry
+        (entry.msgctxt, entry.msgid): entry
         for entry in _live_entries(_catalogue())
-        if not entry.msgctxt and not entry.msgid_plural
+        if not entry.msgid_plural
     }
     missing = set()
     for place, _value, label in _choice_labels():
         if not isinstance(label, Promise):
             continue
-        with override("en"):
-            msgid = str(label)
-        entry = catalogue.get(msgid)
+        # A pgettext_lazy label keeps (context, message) as its arguments: look it up under its context.
+        args = getattr(label, "_args", ())
+        if len(args) == 2 and all(isinstance(arg, str) for arg in args):
+            context, msgid = args
+        else:
+            with override("en"):
+                context, msgid = None, str(label)
+        entry = catalogue.get((context, msgid))
         if entry is None or not entry.msgstr.strip() or "fuzzy" in entry.flags:
             missing.add(f"{place}: {msgid!r}")
     assert not missing, f"Choice labels without a Chinese translation in {PO_PATH}; {FIX}:\n" + "\n".join(
