@@ -34,6 +34,8 @@ LIMIT = 1.10
 # Filters an auditor uses; each matches more than a page (100) of events in the small trail too.
 BUSY_USER, QUIET_USER = "manager00", "annotator100"
 HISTORIC_PROJECT = 250
+# A user and a project with just over a page (103 events) in 2024 in the small trail (about 100 times as many in the large).
+FULL_USER, FULL_PROJECT = "annotator049", 142
 DATE_FROM, DATE_TO = "2024-06-01", "2024-06-30"
 APPEND = "append alone (head + INSERT, in the database)"
 
@@ -53,6 +55,10 @@ def page_cases(project_id: int) -> list[tuple[str, str, dict]]:
         ("filter: quiet user + month", "page", {"user": QUIET_USER, "date_from": "2024-01-01", "date_to": "2024-12-31"}),
         ("filter: busy user + month", "page", {"user": BUSY_USER, "date_from": DATE_FROM, "date_to": DATE_TO}),
         ("filter: historic project + year", "page", {"project": HISTORIC_PROJECT, "date_from": "2024-01-01", "date_to": "2024-12-31"}),
+        # The combined filters above hold fewer than a page in the small trail's 2024 (59, 85, 22 events), so
+        # their small pages render fewer rows; these two hold a page (103 events) in both trails.
+        ("filter: user + year, a page in both", "page", {"user": FULL_USER, "date_from": "2024-01-01", "date_to": "2024-12-31"}),
+        ("filter: project + year, a page in both", "page", {"project": FULL_PROJECT, "date_from": "2024-01-01", "date_to": "2024-12-31"}),
         ("next page (keyset)", "next", {}),
         ("next page, busy user", "next", {"user": BUSY_USER}),
         (f"CSV export, first {EXPORT_ROWS} rows", "export", {}),

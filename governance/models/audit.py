@@ -54,7 +54,7 @@ class AuditEvent(models.Model):
             # A user or project filter combined with a date range pages by (created_at, seq) within
             # the user or project: one walk down one of these from the range's end, a page long.
             # Without them PostgreSQL walked the date index (or the user's) until it had a page,
-            # which grew with the trail (22 ms at 10M events against 2 ms at 100,000).
+            # which grew with the trail (EXPLAIN ANALYZE: 17.7 ms at 10M events against 1.3 ms at 100,000).
             models.Index(fields=["actor_name", "created_at", "seq"], name="audit_actor_name_time_idx"),
             models.Index(fields=["project_id", "created_at", "seq"], name="audit_project_time_idx"),
         ]
