@@ -37,7 +37,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotation.models import Annotation, ImportJob, ItemBulkJob, PiiFinding
@@ -45,8 +45,10 @@ from annotation.services.exports import export_build, export_download_signature,
 from common.jobs.models import JobStatus
 from governance.models import AuditVerification
 from governance.roles import ProjectRole
+from governance.services.roles import global_role_set
 from governance.services.tokens import api_token_create
-from tests.factories import project_make, user_make
+from tests.conftest import SAMPLE_TEXTS
+from tests.factories import project_make, superuser_make, user_make
 from tests.governance import permission_table
 from tests.governance.permission_table import (
     ACTORS,
@@ -69,6 +71,8 @@ pytestmark = pytest.mark.django_db
 # tests; this app registers read-only admin classes only. Static files are not served through
 # the URL resolver (WhiteNoise middleware serves them), so there is nothing to skip for them.
 SKIPPED_PREFIXES = ("admin/",)
+# As tests/conftest.py's fast_password_hashing: the matrix's users are made before any test's settings.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- the URL patterns ---------------------------------------------------------------------------
@@ -137,12 +141,23 @@ def test_the_table_names_no_url_that_is_gone():
 class World:
     """Users, the own project (every project role), a foreign project, and objects to name in URLs."""
 
-    def __init__(self, request):
-        get = request.getfixturevalue
-        self.own = get("project")
+    def __init__(self):
         self.users = {
-            actor: get("admin_user" if actor == "admin" else actor) for actor in ACTORS[1:]
+            actor: superuser_make() if actor == "admin" else user_make(actor) for actor in ACTORS[1:]
         }
+        global_role_set(actor="tests", user=self.users["auditor"], role="auditor")
+        second_annotator = user_make("annotator2")
+        self.own = project_make(
+            manager=self.users["manager"],
+            name="Customer feedback",
+            texts=SAMPLE_TEXTS,
+            members={
+                self.users["annotator"]: ProjectRole.ANNOTATOR,
+                second_annotator: ProjectRole.ANNOTATOR,
+                self.users["reviewer"]: ProjectRole.REVIEWER,
+                self.users["ml_engineer"]: ProjectRole.ML_ENGINEER,
+            },
+        )
         foreign_manager = user_make("foreign_manager")
         foreign_member = user_make("foreign_member")
         self.foreign = project_make(
@@ -151,7 +166,7 @@ class World:
             texts=["Somewhere else entirely."],
             members={foreign_member: ProjectRole.ANNOTATOR},
         )
-        self.member = {"own": get("second_annotator"), "foreign": foreign_member}
+        self.member = {"own": second_annotator, "foreign": foreign_member}
         # Everyone who may label has answered the first item, so re-opening it (label-item) is theirs to do.
         answerers = [(self.own, actor) for actor in ("annotator", "reviewer", "manager", "admin")]
         for answered, actor in answerers + [(self.foreign, "admin")]:
@@ -269,9 +284,26 @@ class World:
         return {name: values[name]() for name in pattern.kwargs}
 
 
+@pytest.fixture(scope="module")
+def _world_built(django_db_setup, django_db_blocker):
+    """One World for the whole matrix (building it per endpoint cost most of this file's time).
+
+    It lives in a transaction of its own that is rolled back after the last test here; each test's
+    transaction (the ``db`` fixture) nests inside it, and each request inside that in a savepoint.
+    """
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield World()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(request):
-    return World(request)
+def world(_world_built, db):
+    return _world_built
 
 
 # --- checking one answer ------------------------------------------------------------------------
