@@ -61,14 +61,15 @@ def test_the_upload_is_stored_sealed_and_deleted_once_the_job_ran(project, manag
 
 def test_reject_mode_leaves_nothing_half_written_and_reports_row_and_field(project, manager):
     before = project.items.count()
-    rows = [{"id": f"r{i}", "text": f"Row number {i}"} for i in range(2500)]
-    rows[2200] = {"id": "bad", "text": ""}
+    # The bad row is in the second batch of 1,000, after the first was read and checked.
+    rows = [{"id": f"r{i}", "text": f"Row number {i}"} for i in range(1300)]
+    rows[1200] = {"id": "bad", "text": ""}
     job = _run(project, manager, _jsonl(*rows), "big.jsonl", on_error="reject")
     assert job.status == JobStatus.FAILED
     assert project.items.count() == before
     assert job.created == 0
     [error] = job.report["errors"]
-    assert (error["row"], error["field"], error["message"]) == (2201, "text", "is empty")
+    assert (error["row"], error["field"], error["message"]) == (1201, "text", "is empty")
 
 
 def test_skip_mode_imports_the_good_rows_and_lists_the_bad_ones(project, manager):
