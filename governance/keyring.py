@@ -376,6 +376,16 @@ def project_cipher(project_id: int) -> FieldCipher:
     return value
 
 
+def project_cipher_fresh(project_id: int) -> FieldCipher:
+    """The project's cipher as the database holds it now, not as this process cached it.
+
+    For work that acts on the key state itself: a re-encryption started right after a promotion
+    would otherwise see the old primary for up to REVALIDATE_SECONDS and find nothing to move.
+    """
+    _cache.pop(project_id, None)
+    return project_cipher(project_id)
+
+
 def project_readable_check(*, project) -> None:
     """Raise DataShredded (or KeyDisabled) before a read or write path starts, rather than halfway through it."""
     project_cipher(project.pk)

@@ -14,7 +14,13 @@ from common.jobs.registry import JobKind
 from governance.audit import AuditAction, audit_record
 from governance.crypto import MAX_KEY_VERSION, key_generate, sealed_version, version_key_wrap
 from governance.fields import encrypted_properties
-from governance.keyring import REVALIDATE_SECONDS, keyring_changed, project_cipher, project_key_root
+from governance.keyring import (
+    REVALIDATE_SECONDS,
+    keyring_changed,
+    project_cipher,
+    project_cipher_fresh,
+    project_key_root,
+)
 from governance.models import ProjectKey
 from governance.models.key_lifecycle import ProjectKeyReencrypt
 from governance.models.keys import ProjectKeyVersion, ProjectKeyVersionState
@@ -313,7 +319,8 @@ def project_key_reencrypt_run(*, job_id: int) -> ProjectKeyReencrypt:
         return job
     actor = job.requested_by or "re-encryption job"
     try:
-        cipher = project_cipher(job.project_id)
+        # Read now: a worker's cache may still hold the primary from before a promotion.
+        cipher = project_cipher_fresh(job.project_id)
         versions = _readable_stale(cipher)
         counts = key_version_values(job.project_id)
         total = sum(counts.get(v, 0) for v in versions)

@@ -182,6 +182,20 @@ def test_re_encryption_moves_every_encrypted_value_to_the_primary_and_reports_pr
     assert "project_key.reencrypt_request" in project_actions(project)
 
 
+def test_a_re_encryption_started_right_after_a_promotion_moves_the_values_where_the_old_primary_is_still_cached(
+    project, admin_user
+):
+    # A worker that used the project a moment before the promotion holds its cipher for up to
+    # REVALIDATE_SECONDS; the job must act on the versions the database holds, not on that cache.
+    stale = keyring.project_cipher(project.pk)
+    rotated(project, admin_user)
+    keyring._cache[project.pk] = (time.monotonic() + 30, stale)
+    job = project_key_reencrypt_request(actor=admin_user, project=project, send=False)
+    job = project_key_reencrypt_run(job_id=job.pk)
+    assert (job.status, job.reencrypted) == (JobStatus.SUCCEEDED, 12)  # 6 texts, 6 metadata
+    assert versions_of_texts(project) == {2}
+
+
 def test_search_duplicates_and_the_blind_index_still_work_after_rotation_and_re_encryption(
     project, admin_user, manager
 ):
